@@ -1,0 +1,50 @@
+//! Errors of the core library. Every error names the file or field it concerns.
+
+use std::path::PathBuf;
+
+/// Errors raised by `diffusion-core`.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// A configuration value is out of range or inconsistent with another.
+    #[error("invalid config field `{field}`: {reason}")]
+    Config { field: String, reason: String },
+    /// A TOML/JSON config file could not be parsed.
+    #[error("cannot parse config {path}: {reason}")]
+    ConfigParse { path: PathBuf, reason: String },
+    /// An I/O error with the path it concerns.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A checkpoint is missing, corrupt or was written for another model.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint { path: PathBuf, reason: String },
+    /// Input data (tokens, labels) is malformed.
+    #[error("data error: {0}")]
+    Data(String),
+}
+
+impl CoreError {
+    pub fn config(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        CoreError::Config {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CoreError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+    pub fn checkpoint(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        CoreError::Checkpoint {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, CoreError>;

@@ -1,0 +1,22 @@
+//! # diffusion-core
+//!
+//! Domain-free building blocks for guided discrete diffusion (Schiff et al., ICLR 2025):
+//! noise schedules, forward processes, posteriors, losses, the DiT backbone, training,
+//! checkpoints and samplers for masked (MDLM), uniform (UDLM) and autoregressive models.
+//! Section numbers (§) refer to `shared/reference-spec.md`.
+
+pub mod backend;
+pub mod error;
+pub mod forward;
+pub mod loss;
+pub mod parameterization;
+pub mod posterior;
+pub mod rng;
+pub mod schedule;
+pub mod tensor_util;
+pub mod time;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use error::{CoreError, Result};
