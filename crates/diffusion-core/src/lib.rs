@@ -6,6 +6,7 @@
 //! Section numbers (§) refer to `shared/reference-spec.md`.
 
 pub mod backend;
+pub mod dit;
 pub mod error;
 pub mod forward;
 pub mod loss;
