@@ -6,7 +6,10 @@
 //! Section numbers (§) refer to `shared/reference-spec.md`.
 
 pub mod backend;
+pub mod checkpoint;
+pub mod diffusion;
 pub mod dit;
+pub mod domain;
 pub mod error;
 pub mod forward;
 pub mod loss;
@@ -16,6 +19,7 @@ pub mod rng;
 pub mod schedule;
 pub mod tensor_util;
 pub mod time;
+pub mod train;
 
 #[cfg(test)]
 pub(crate) mod testing;

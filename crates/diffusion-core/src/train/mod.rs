@@ -1,0 +1,513 @@
+//! Training: AdamW with global-norm clipping, LR schedules, EMA, periodic validation, metrics
+//! files and resumable checkpoints (issue: core §6–7).
+//!
+//! Determinism: everything random in step k (batch choice, times, forward noise, label dropout,
+//! dropout masks) is derived from (seed, k), so a run resumed from a checkpoint at step k
+//! produces exactly the losses the uninterrupted run would have produced.
+
+pub mod clip;
+pub mod ema;
+pub mod lr;
+
+use crate::checkpoint::{CheckpointFile, load_module_blob, module_blob};
+use crate::diffusion::{Diffusion, DiffusionConfig};
+use crate::dit::{Dit, DitConfig};
+use crate::domain::SequenceDataset;
+use crate::error::{CoreError, Result};
+use crate::rng::Rng;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use ema::Ema;
+use lr::LrSchedule;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+const STREAM_EPOCH: u64 = 1 << 40;
+const STREAM_VALID: u64 = 1 << 41;
+
+fn d_lr() -> f64 {
+    3e-4
+}
+fn d_b1() -> f64 {
+    0.9
+}
+fn d_b2() -> f64 {
+    0.999
+}
+fn d_eps() -> f64 {
+    1e-8
+}
+fn d_clip() -> Option<f64> {
+    Some(1.0)
+}
+fn d_ema() -> f64 {
+    0.9999
+}
+fn d_seed() -> u64 {
+    1
+}
+
+/// Optimisation settings (spec §8 common settings).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub steps: usize,
+    pub batch_size: usize,
+    #[serde(default = "d_lr")]
+    pub lr: f64,
+    #[serde(default = "d_b1")]
+    pub beta1: f64,
+    #[serde(default = "d_b2")]
+    pub beta2: f64,
+    #[serde(default = "d_eps")]
+    pub adam_eps: f64,
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Global L2 norm clip (None: off).
+    #[serde(default = "d_clip")]
+    pub grad_clip: Option<f64>,
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
+    #[serde(default = "d_ema")]
+    pub ema_decay: f64,
+    /// Validate every this many steps (0: only at the end).
+    #[serde(default)]
+    pub val_every: usize,
+    /// Cap on validation batches (None: the whole validation set).
+    #[serde(default)]
+    pub val_batches: Option<usize>,
+    /// Write `checkpoints/last.ckpt` every this many steps (0: only at the end).
+    #[serde(default)]
+    pub checkpoint_every: usize,
+    #[serde(default = "d_seed")]
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    pub fn new(steps: usize, batch_size: usize) -> Self {
+        Self {
+            steps,
+            batch_size,
+            lr: 3e-4,
+            beta1: 0.9,
+            beta2: 0.999,
+            adam_eps: 1e-8,
+            weight_decay: 0.0,
+            grad_clip: Some(1.0),
+            lr_schedule: LrSchedule::default(),
+            ema_decay: 0.9999,
+            val_every: 0,
+            val_batches: None,
+            checkpoint_every: 0,
+            seed: 1,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(CoreError::config("train.batch_size", "must be positive"));
+        }
+        if !(self.lr > 0.0) {
+            return Err(CoreError::config("train.lr", "must be positive"));
+        }
+        if !(0.0..=1.0).contains(&self.ema_decay) {
+            return Err(CoreError::config("train.ema_decay", "must be in [0, 1]"));
+        }
+        Ok(())
+    }
+
+    fn optimizer(&self) -> ModuleOptimizer {
+        AdamWConfig::new()
+            .with_beta_1(self.beta1 as f32)
+            .with_beta_2(self.beta2 as f32)
+            .with_epsilon(self.adam_eps as f32)
+            .with_weight_decay(self.weight_decay as f32)
+            .init()
+    }
+}
+
+/// One training step's numbers.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepStats {
+    pub step: usize,
+    pub loss: f64,
+    pub grad_norm: f64,
+    pub lr: f64,
+    pub tokens_per_s: f64,
+}
+
+/// Validation numbers (spec §4): NLL per token, PPL = exp(NLL), BPC/BPD = NLL / ln 2.
+#[derive(Clone, Debug, Serialize)]
+pub struct ValStats {
+    pub step: usize,
+    pub nll: f64,
+    pub ppl: f64,
+    pub bpc: f64,
+}
+
+/// A model in training with its optimizer and EMA.
+pub struct Trainer {
+    pub diffusion: Diffusion,
+    pub model_config: DitConfig,
+    pub config: TrainConfig,
+    pub model: Dit,
+    pub ema: Ema,
+    pub optim: ModuleOptimizer,
+    /// Optimizer steps taken.
+    pub step: usize,
+    /// Vocabulary stored with checkpoints.
+    pub vocabulary: Vec<String>,
+    pub device: Device,
+    perm_cache: Option<(u64, Vec<usize>)>,
+}
+
+impl Trainer {
+    /// A fresh model on `device` (autodiff is enabled internally).
+    pub fn new(
+        diffusion: DiffusionConfig,
+        model_config: DitConfig,
+        config: TrainConfig,
+        vocabulary: Vec<String>,
+        device: &Device,
+    ) -> Result<Self> {
+        config.validate()?;
+        model_config.validate()?;
+        if model_config.vocab_size != diffusion.vocab_size {
+            return Err(CoreError::config(
+                "model.vocab_size",
+                format!("{} differs from the tokenizer's {}", model_config.vocab_size, diffusion.vocab_size),
+            ));
+        }
+        if model_config.causal != (diffusion.kind == crate::diffusion::ModelKind::Ar) {
+            return Err(CoreError::config("model.causal", "must be true exactly for AR models"));
+        }
+        let diffusion = Diffusion::new(diffusion)?;
+        let ad = device.clone().autodiff();
+        ad.seed(config.seed);
+        let model = model_config.init(&ad);
+        let ema = Ema::new(&model, config.ema_decay);
+        Ok(Self {
+            diffusion,
+            model_config,
+            optim: config.optimizer(),
+            config,
+            model,
+            ema,
+            step: 0,
+            vocabulary,
+            device: device.clone(),
+            perm_cache: None,
+        })
+    }
+
+    /// Indices of the batch used at optimizer step `k`: epochs of a seeded permutation.
+    fn batch_indices(&mut self, k: usize, n: usize) -> Vec<usize> {
+        let bsz = self.config.batch_size;
+        (0..bsz)
+            .map(|j| {
+                let g = k * bsz + j;
+                let epoch = (g / n) as u64;
+                let fresh = !matches!(&self.perm_cache, Some((e, p)) if *e == epoch && p.len() == n);
+                if fresh {
+                    let mut perm: Vec<usize> = (0..n).collect();
+                    Rng::stream(self.config.seed, STREAM_EPOCH + epoch).shuffle(&mut perm);
+                    self.perm_cache = Some((epoch, perm));
+                }
+                self.perm_cache.as_ref().expect("cached").1[g % n]
+            })
+            .collect()
+    }
+
+    fn gather(data: &dyn SequenceDataset, idx: &[usize]) -> (Vec<i64>, Option<Vec<i64>>) {
+        let mut x = Vec::with_capacity(idx.len() * data.seq_len());
+        let mut y = Vec::new();
+        for &i in idx {
+            x.extend_from_slice(data.tokens(i));
+            if let Some(l) = data.label(i) {
+                y.push(l);
+            }
+        }
+        let y = (y.len() == idx.len() && !y.is_empty()).then_some(y);
+        (x, y)
+    }
+
+    /// One optimizer step on the batch for step `self.step`.
+    pub fn train_step(&mut self, data: &dyn SequenceDataset) -> Result<StepStats> {
+        if data.is_empty() {
+            return Err(CoreError::Data("the training set is empty".into()));
+        }
+        if data.seq_len() != self.diffusion.config.seq_len {
+            return Err(CoreError::Data(format!(
+                "training sequences have length {}, the model expects {}",
+                data.seq_len(),
+                self.diffusion.config.seq_len
+            )));
+        }
+        let start = Instant::now();
+        let k = self.step;
+        let idx = self.batch_indices(k, data.len());
+        let (x, y) = Self::gather(data, &idx);
+        let mut rng = Rng::stream(self.config.seed, k as u64);
+        let ad = self.device.clone().autodiff();
+        ad.seed(self.config.seed.wrapping_mul(0x9E37_79B9).wrapping_add(k as u64));
+        let out = self.diffusion.loss(&self.model, &x, y.as_deref(), &mut rng, true, &ad);
+        let loss_value: f32 = out.loss.clone().into_scalar();
+        if !loss_value.is_finite() {
+            return Err(CoreError::Data(format!("non-finite training loss {loss_value} at step {k}")));
+        }
+        let grads = out.loss.backward();
+        let mut grads = GradientsParams::from_grads(grads, &self.model);
+        let grad_norm = match self.config.grad_clip {
+            Some(c) => clip::clip_grad_norm(&self.model, &mut grads, c),
+            None => clip::global_grad_norm(&self.model, &grads),
+        };
+        let lr = self.config.lr_schedule.lr(self.config.lr, k, self.config.steps);
+        self.model = self.optim.step(lr, self.model.clone(), grads);
+        self.ema.update(&self.model);
+        self.step += 1;
+        let secs = start.elapsed().as_secs_f64().max(1e-9);
+        Ok(StepStats {
+            step: self.step,
+            loss: loss_value as f64,
+            grad_norm,
+            lr,
+            tokens_per_s: x.len() as f64 / secs,
+        })
+    }
+
+    /// Validation NELBO of `model` on `data` with a fixed noise stream (comparable across steps).
+    pub fn evaluate(&self, model: &Dit, data: &dyn SequenceDataset) -> ValStats {
+        let bsz = self.config.batch_size;
+        let n = data.len();
+        let max_batches = self.config.val_batches.unwrap_or(usize::MAX);
+        let mut rng = Rng::stream(self.config.seed, STREAM_VALID);
+        let (mut nll, mut tokens) = (0.0f64, 0.0f64);
+        for (bi, start) in (0..n).step_by(bsz.max(1)).enumerate() {
+            if bi >= max_batches {
+                break;
+            }
+            let idx: Vec<usize> = (start..(start + bsz).min(n)).collect();
+            let (x, y) = Self::gather(data, &idx);
+            let out = self.diffusion.loss(model, &x, y.as_deref(), &mut rng, false, &self.device);
+            let s: f32 = out.nll_sum.into_scalar();
+            nll += s as f64;
+            tokens += out.n_tokens;
+        }
+        let nll = nll / tokens.max(1.0);
+        ValStats {
+            step: self.step,
+            nll,
+            ppl: nll.exp(),
+            bpc: nll / std::f64::consts::LN_2,
+        }
+    }
+
+    /// Validation with the EMA weights (as the reference does).
+    pub fn validate(&self, data: &dyn SequenceDataset) -> ValStats {
+        self.evaluate(&self.ema.model, data)
+    }
+
+    /// Train until `config.steps`, validating and checkpointing as configured. With a run
+    /// directory, metrics go to `metrics.csv` / `metrics.jsonl` and checkpoints to
+    /// `checkpoints/last.ckpt`. Returns the validation history.
+    pub fn fit(
+        &mut self,
+        train: &dyn SequenceDataset,
+        val: Option<&dyn SequenceDataset>,
+        run_dir: Option<&Path>,
+    ) -> Result<Vec<ValStats>> {
+        let mut metrics = match run_dir {
+            Some(d) => Some(MetricsWriter::open(d)?),
+            None => None,
+        };
+        let total = self.config.steps;
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
+                .expect("valid template"),
+        );
+        bar.set_position(self.step as u64);
+        let mut history = Vec::new();
+        while self.step < total {
+            let s = self.train_step(train)?;
+            bar.set_position(s.step as u64);
+            bar.set_message(format!("loss {:.4} | {:.0} tok/s", s.loss, s.tokens_per_s));
+            if let Some(m) = metrics.as_mut() {
+                m.train(&s)?;
+            }
+            let last = self.step == total;
+            if let Some(v) = val
+                && ((self.config.val_every > 0 && self.step % self.config.val_every == 0) || last)
+            {
+                let vs = self.validate(v);
+                tracing::info!(step = vs.step, nll = vs.nll, ppl = vs.ppl, bpc = vs.bpc, "validation");
+                if let Some(m) = metrics.as_mut() {
+                    m.val(&vs)?;
+                }
+                history.push(vs);
+            }
+            if let Some(d) = run_dir
+                && ((self.config.checkpoint_every > 0 && self.step % self.config.checkpoint_every == 0) || last)
+            {
+                self.save(&d.join("checkpoints").join("last.ckpt"))?;
+            }
+        }
+        bar.finish_and_clear();
+        Ok(history)
+    }
+
+    /// Header of a training checkpoint.
+    fn header(&self) -> serde_json::Value {
+        serde_json::json!({
+            "format": 1,
+            "kind": "generator",
+            "step": self.step,
+            "ema_updates": self.ema.num_updates,
+            "diffusion": self.diffusion.config,
+            "model": self.model_config,
+            "train": self.config,
+            "vocabulary": self.vocabulary,
+            // Every random draw of step k comes from Rng::stream(seed, k): (seed, step) is the
+            // complete RNG state.
+            "rng": {"seed": self.config.seed, "next_step": self.step},
+        })
+    }
+
+    /// Write model, EMA, optimizer, step, configs and vocabulary to one file, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut ck = CheckpointFile {
+            header: self.header(),
+            ..Default::default()
+        };
+        ck.blobs.insert("model".into(), module_blob(self.model.clone())?);
+        ck.blobs.insert("ema".into(), module_blob(self.ema.model.clone())?);
+        let optim = self
+            .optim
+            .into_bytes()
+            .map_err(|e| CoreError::checkpoint(path, format!("cannot serialise optimizer: {e}")))?;
+        ck.blobs.insert("optimizer".into(), optim.to_vec());
+        ck.save(path)
+    }
+
+    /// Resume training from a checkpoint written by [`Trainer::save`].
+    pub fn resume(path: &Path, device: &Device) -> Result<Self> {
+        let ck = CheckpointFile::load(path)?;
+        let diffusion: DiffusionConfig = ck.field("diffusion", path)?;
+        let model_config: DitConfig = ck.field("model", path)?;
+        let config: TrainConfig = ck.field("train", path)?;
+        let vocabulary: Vec<String> = ck.field("vocabulary", path)?;
+        let step: usize = ck.field("step", path)?;
+        let ema_updates: u64 = ck.field("ema_updates", path)?;
+        let mut t = Self::new(diffusion, model_config, config, vocabulary, device)?;
+        t.model = load_module_blob(t.model, ck.blob("model", path)?, path, "model weights")?;
+        t.ema.model = load_module_blob(t.ema.model, ck.blob("ema", path)?, path, "EMA weights")?;
+        t.ema.num_updates = ema_updates;
+        let optim_bytes = burn::tensor::Bytes::from_bytes_vec(ck.blob("optimizer", path)?.to_vec());
+        t.optim = t
+            .optim
+            .from_bytes(optim_bytes)
+            .map_err(|e| CoreError::checkpoint(path, format!("optimizer state: {e}")))?;
+        t.step = step;
+        Ok(t)
+    }
+
+    /// Change the target number of steps (e.g. to continue a finished run).
+    pub fn set_total_steps(&mut self, steps: usize) {
+        self.config.steps = steps;
+    }
+}
+
+/// A trained generator loaded for sampling or evaluation (EMA weights by default).
+pub struct LoadedModel {
+    pub diffusion: Diffusion,
+    pub model_config: DitConfig,
+    pub model: Dit,
+    pub vocabulary: Vec<String>,
+    pub step: usize,
+}
+
+/// Load the EMA (or raw, with `use_ema = false`) weights of a checkpoint for inference. If
+/// `expected` is given, the stored model config must equal it; the error names the first
+/// differing field.
+pub fn load_for_inference(path: &Path, device: &Device, use_ema: bool, expected: Option<&DitConfig>) -> Result<LoadedModel> {
+    let ck = CheckpointFile::load(path)?;
+    let diffusion: DiffusionConfig = ck.field("diffusion", path)?;
+    let model_config: DitConfig = ck.field("model", path)?;
+    if let Some(exp) = expected {
+        check_same(path, &model_config, exp)?;
+    }
+    model_config
+        .validate()
+        .map_err(|e| CoreError::checkpoint(path, e.to_string()))?;
+    let model = model_config.init(device);
+    let blob = if use_ema { "ema" } else { "model" };
+    let model = load_module_blob(model, ck.blob(blob, path)?, path, "weights")?;
+    Ok(LoadedModel {
+        diffusion: Diffusion::new(diffusion).map_err(|e| CoreError::checkpoint(path, e.to_string()))?,
+        model_config,
+        model,
+        vocabulary: ck.field("vocabulary", path)?,
+        step: ck.field("step", path)?,
+    })
+}
+
+fn check_same(path: &Path, stored: &DitConfig, expected: &DitConfig) -> Result<()> {
+    let a = serde_json::to_value(stored).expect("config serialises");
+    let b = serde_json::to_value(expected).expect("config serialises");
+    if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
+        for (k, va) in a {
+            if b.get(k) != Some(va) {
+                return Err(CoreError::checkpoint(
+                    path,
+                    format!("model config mismatch in field `model.{k}`: checkpoint has {va}, expected {}", b.get(k).cloned().unwrap_or_default()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends training and validation rows to `metrics.csv` and `metrics.jsonl`.
+struct MetricsWriter {
+    csv: std::fs::File,
+    jsonl: std::fs::File,
+    csv_path: PathBuf,
+}
+
+impl MetricsWriter {
+    fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| CoreError::io(dir, e))?;
+        let csv_path = dir.join("metrics.csv");
+        let fresh = !csv_path.exists();
+        let open = |p: &Path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| CoreError::io(p, e))
+        };
+        let mut csv = open(&csv_path)?;
+        if fresh {
+            writeln!(csv, "split,step,loss,grad_norm,lr,tokens_per_s,nll,ppl,bpc").map_err(|e| CoreError::io(&csv_path, e))?;
+        }
+        let jsonl = open(&dir.join("metrics.jsonl"))?;
+        Ok(Self { csv, jsonl, csv_path })
+    }
+
+    fn train(&mut self, s: &StepStats) -> Result<()> {
+        writeln!(self.csv, "train,{},{},{},{},{},,,", s.step, s.loss, s.grad_norm, s.lr, s.tokens_per_s)
+            .map_err(|e| CoreError::io(&self.csv_path, e))?;
+        let mut v = serde_json::to_value(s).expect("serialises");
+        v["split"] = "train".into();
+        writeln!(self.jsonl, "{v}").map_err(|e| CoreError::io(&self.csv_path, e))
+    }
+
+    fn val(&mut self, s: &ValStats) -> Result<()> {
+        writeln!(self.csv, "val,{},,,,,{},{},{}", s.step, s.nll, s.ppl, s.bpc).map_err(|e| CoreError::io(&self.csv_path, e))?;
+        let mut v = serde_json::to_value(s).expect("serialises");
+        v["split"] = "val".into();
+        writeln!(self.jsonl, "{v}").map_err(|e| CoreError::io(&self.csv_path, e))
+    }
+}
