@@ -6,6 +6,7 @@
 //! Section numbers (§) refer to `shared/reference-spec.md`.
 
 pub mod backend;
+pub mod categorical;
 pub mod checkpoint;
 pub mod diffusion;
 pub mod dit;
@@ -16,6 +17,7 @@ pub mod loss;
 pub mod parameterization;
 pub mod posterior;
 pub mod rng;
+pub mod sampler;
 pub mod schedule;
 pub mod tensor_util;
 pub mod time;

@@ -1,0 +1,297 @@
+//! Ancestral samplers (spec §5.2–5.3): MDLM and UDLM reverse diffusion on the grid
+//! linspace(1, ε, T + 1), with the MDLM cache and an optional final noise-removal step, and
+//! the AR sampler.
+
+use crate::categorical::{sample_rows_f32, sample_rows_f64};
+use crate::diffusion::{Diffusion, ModelKind};
+use crate::dit::Dit;
+use crate::error::{CoreError, Result};
+use crate::forward::sample_prior;
+use crate::posterior::{absorbing_posterior, uniform_reverse_step};
+use crate::rng::Rng;
+use crate::schedule::NoiseSchedule;
+use crate::tensor_util::{ids_tensor, to_vec_f32, to_vec_i64, vec_tensor};
+use crate::time::{quantise_t, sampling_grid};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use serde::{Deserialize, Serialize};
+
+fn d_eps() -> f64 {
+    1e-5
+}
+fn d_steps() -> usize {
+    128
+}
+fn d_batch() -> usize {
+    64
+}
+
+/// Sampling settings (spec §5.2, §12 `sampling.*`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplerConfig {
+    /// Number of reverse steps T.
+    #[serde(default = "d_steps")]
+    pub steps: usize,
+    /// Last time of the grid (1e-5 in the reference; differs from the training ε).
+    #[serde(default = "d_eps")]
+    pub eps: f64,
+    /// Reuse the denoiser output when a step changed nothing. Default: on for MDLM (not
+    /// time-conditioned), off otherwise. Enabling it for a time-conditioned model is an error.
+    #[serde(default)]
+    pub use_cache: Option<bool>,
+    /// Run the categorical race in f64.
+    #[serde(default)]
+    pub use_float64: bool,
+    /// Finish with argmax x_θ at ε (the parent MDLM repo does; the reference here does not).
+    #[serde(default)]
+    pub final_denoise: bool,
+    #[serde(default = "d_batch")]
+    pub batch_size: usize,
+    #[serde(default)]
+    pub seed: u64,
+    /// BOS id that starts AR samples.
+    #[serde(default)]
+    pub bos_id: Option<i64>,
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        Self {
+            steps: 128,
+            eps: 1e-5,
+            use_cache: None,
+            use_float64: false,
+            final_denoise: false,
+            batch_size: 64,
+            seed: 0,
+            bos_id: None,
+        }
+    }
+}
+
+/// Generated sequences and the number of network evaluations spent.
+#[derive(Clone, Debug)]
+pub struct Samples {
+    /// Row-major [n, L].
+    pub tokens: Vec<i64>,
+    pub seq_len: usize,
+    pub nfe: usize,
+}
+
+impl Samples {
+    pub fn rows(&self) -> impl Iterator<Item = &[i64]> {
+        self.tokens.chunks(self.seq_len)
+    }
+}
+
+/// A sampler bound to a diffusion process and a model.
+pub struct Sampler<'a> {
+    pub diffusion: &'a Diffusion,
+    pub model: &'a Dit,
+    pub config: SamplerConfig,
+    pub device: Device,
+}
+
+impl<'a> Sampler<'a> {
+    pub fn new(diffusion: &'a Diffusion, model: &'a Dit, config: SamplerConfig, device: &Device) -> Result<Self> {
+        if config.steps == 0 {
+            return Err(CoreError::config("sampling.steps", "must be positive"));
+        }
+        if !(0.0..1.0).contains(&config.eps) {
+            return Err(CoreError::config("sampling.eps", "must be in [0, 1)"));
+        }
+        if config.batch_size == 0 {
+            return Err(CoreError::config("sampling.batch_size", "must be positive"));
+        }
+        if config.use_cache == Some(true) && (diffusion.time_conditioned() || diffusion.kind() != ModelKind::Mdlm) {
+            return Err(CoreError::config(
+                "sampling.use_cache",
+                "the cache is valid only for MDLM models that are not time-conditioned (spec §13.11)",
+            ));
+        }
+        Ok(Self {
+            diffusion,
+            model,
+            config,
+            device: device.clone(),
+        })
+    }
+
+    fn use_cache(&self) -> bool {
+        self.config
+            .use_cache
+            .unwrap_or(self.diffusion.kind() == ModelKind::Mdlm && !self.diffusion.time_conditioned())
+    }
+
+    /// Generate `n` sequences. `labels` (one per sample) condition a class-conditional model;
+    /// None samples it unconditionally (null class).
+    pub fn sample(&self, n: usize, labels: Option<&[i64]>, progress: bool) -> Result<Samples> {
+        self.sample_with(n, labels, progress, &mut |_, _| {})
+    }
+
+    /// As [`Sampler::sample`], calling `on_step(step, z_s)` after each reverse step of each batch.
+    pub fn sample_with(
+        &self,
+        n: usize,
+        labels: Option<&[i64]>,
+        progress: bool,
+        on_step: &mut dyn FnMut(usize, &[i64]),
+    ) -> Result<Samples> {
+        if let Some(y) = labels {
+            if y.len() != n {
+                return Err(CoreError::config("sampling.labels", format!("{} labels for {n} samples", y.len())));
+            }
+            if let Some(bad) = y.iter().find(|&&v| v < 0 || v as usize > self.model.num_classes) {
+                return Err(CoreError::config("sampling.labels", format!("label {bad} is not a class of this model")));
+            }
+        }
+        let l = self.diffusion.config.seq_len;
+        let steps_per_batch = if self.diffusion.kind() == ModelKind::Ar { l - 1 } else { self.config.steps };
+        let bar = if progress {
+            indicatif::ProgressBar::new((n.div_ceil(self.config.batch_size) * steps_per_batch) as u64)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let mut tokens = Vec::with_capacity(n * l);
+        let mut nfe = 0;
+        for (bi, start) in (0..n).step_by(self.config.batch_size).enumerate() {
+            let b = (n - start).min(self.config.batch_size);
+            let mut rng = Rng::stream(self.config.seed, bi as u64);
+            let y = labels.map(|y| &y[start..start + b]);
+            let (z, used) = match self.diffusion.kind() {
+                ModelKind::Ar => self.sample_ar(&mut rng, b, y, &bar, on_step)?,
+                _ => self.sample_diffusion(&mut rng, b, y, &bar, on_step),
+            };
+            tokens.extend(z);
+            nfe += used;
+        }
+        bar.finish_and_clear();
+        Ok(Samples { tokens, seq_len: l, nfe })
+    }
+
+    fn label_tensor(&self, y: Option<&[i64]>, b: usize) -> Option<Tensor<1, Int>> {
+        y.map(|y| Tensor::from_data(TensorData::new(y.to_vec(), [b]), &self.device))
+    }
+
+    fn draw(&self, rng: &mut Rng, probs: &[f32], n: usize) -> Vec<i64> {
+        if self.config.use_float64 {
+            sample_rows_f64(rng, probs, n)
+        } else {
+            sample_rows_f32(rng, probs, n)
+        }
+    }
+
+    /// Reverse diffusion for one batch of `b` sequences.
+    fn sample_diffusion(
+        &self,
+        rng: &mut Rng,
+        b: usize,
+        y: Option<&[i64]>,
+        bar: &indicatif::ProgressBar,
+        on_step: &mut dyn FnMut(usize, &[i64]),
+    ) -> (Vec<i64>, usize) {
+        let cfg = &self.diffusion.config;
+        let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        let schedule = &cfg.schedule;
+        let mut z = sample_prior(rng, b * l, self.diffusion.noise(), n, cfg.mask_id);
+        let grid = sampling_grid(self.config.steps, self.config.eps);
+        let dt = (1.0 - self.config.eps) / self.config.steps as f64;
+        let labels = self.label_tensor(y, b);
+        let use_cache = self.use_cache();
+        let mut cache: Option<Tensor<3>> = None;
+        let mut nfe = 0;
+        for (i, &t_grid) in grid[..self.config.steps].iter().enumerate() {
+            let mut t = t_grid;
+            if cfg.discrete_steps > 0 {
+                t = quantise_t(t, cfg.discrete_steps);
+            }
+            let s = t - dt;
+            let z_t = ids_tensor(&z, b, l, &self.device);
+            let log_x = match cache.take() {
+                Some(c) => c,
+                None => {
+                    nfe += 1;
+                    let sigma = vec_tensor(&self.diffusion.sigma_input(&vec![t; b]), &self.device);
+                    self.diffusion.log_x_theta(self.model, z_t.clone(), sigma, labels.clone())
+                }
+            };
+            let probs = match self.diffusion.noise() {
+                crate::forward::Noise::Absorbing => {
+                    let m_t = vec_tensor(&vec![schedule.move_chance(t); b], &self.device);
+                    let m_s = vec_tensor(&vec![schedule.move_chance(s); b], &self.device);
+                    absorbing_posterior(log_x.clone().exp(), z_t, cfg.mask_id as usize, m_t, m_s)
+                }
+                crate::forward::Noise::Uniform => {
+                    let a_t = vec_tensor(&vec![schedule.alpha(t); b], &self.device);
+                    let a_s = vec_tensor(&vec![schedule.alpha(s); b], &self.device);
+                    uniform_reverse_step(log_x.clone(), z_t, a_t, a_s)
+                }
+            };
+            let mut z_s = self.draw(rng, &to_vec_f32(probs), n);
+            if self.diffusion.noise() == crate::forward::Noise::Absorbing {
+                // Carry-over: unmasked tokens are never changed (spec §5.2 item 6).
+                for (zs, &zt) in z_s.iter_mut().zip(&z) {
+                    if zt != cfg.mask_id {
+                        *zs = zt;
+                    }
+                }
+            }
+            if use_cache && z_s == z {
+                cache = Some(log_x);
+            }
+            z = z_s;
+            on_step(i, &z);
+            bar.inc(1);
+        }
+        if self.config.final_denoise {
+            let t = self.config.eps;
+            let sigma = vec_tensor(&self.diffusion.sigma_input(&vec![t; b]), &self.device);
+            let z_t = ids_tensor(&z, b, l, &self.device);
+            let log_x = self.diffusion.log_x_theta(self.model, z_t, sigma, labels);
+            nfe += 1;
+            let best = to_vec_i64(log_x.argmax(2).reshape([b * l]));
+            for (zi, bi) in z.iter_mut().zip(best) {
+                if self.diffusion.noise() == crate::forward::Noise::Uniform || *zi == cfg.mask_id {
+                    *zi = bi;
+                }
+            }
+        }
+        (z, nfe)
+    }
+
+    /// AR sampling (spec §5.3): position 0 = BOS, then L − 1 tokens one by one by
+    /// argmax(log p + Gumbel) (here: the equivalent exponential race). No KV cache.
+    fn sample_ar(
+        &self,
+        rng: &mut Rng,
+        b: usize,
+        y: Option<&[i64]>,
+        bar: &indicatif::ProgressBar,
+        on_step: &mut dyn FnMut(usize, &[i64]),
+    ) -> Result<(Vec<i64>, usize)> {
+        let cfg = &self.diffusion.config;
+        let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        let bos = self
+            .config
+            .bos_id
+            .ok_or_else(|| CoreError::config("sampling.bos_id", "AR sampling needs the tokenizer's BOS id"))?;
+        let labels = self.label_tensor(y, b);
+        let mut z = vec![cfg.pad_id.unwrap_or(bos); b * l];
+        for r in 0..b {
+            z[r * l] = bos;
+        }
+        for i in 1..l {
+            let prefix: Vec<i64> = z.chunks(l).flat_map(|r| r[..i].to_vec()).collect();
+            let logits = self.model.forward(ids_tensor(&prefix, b, i, &self.device), Tensor::zeros([b], &self.device), labels.clone());
+            let last = log_softmax(logits.narrow(1, i - 1, 1).reshape([b, n]), 1).exp();
+            let next = self.draw(rng, &to_vec_f32(last), n);
+            for r in 0..b {
+                z[r * l + i] = next[r];
+            }
+            on_step(i - 1, &z);
+            bar.inc(1);
+        }
+        Ok((z, l - 1))
+    }
+}

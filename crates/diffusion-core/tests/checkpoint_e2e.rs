@@ -1,0 +1,104 @@
+//! Checkpoints: a training process killed with SIGKILL resumes from its last checkpoint with
+//! the losses the uninterrupted run has; corrupt or mismatched checkpoints give clear errors.
+
+mod common;
+
+use common::*;
+use diffusion_core::backend::default_device;
+use diffusion_core::checkpoint::CheckpointFile;
+use diffusion_core::diffusion::ModelKind;
+use diffusion_core::domain::Tokenizer;
+use diffusion_core::train::{Trainer, load_for_inference};
+use std::time::{Duration, Instant};
+
+const CHILD_ENV: &str = "GDD_KILL_TEST_DIR";
+
+/// In the child: train with a checkpoint after every step, slowly, until killed.
+fn child(dir: &str) {
+    let device = default_device();
+    let (tok, train, _) = qm9(300, 0);
+    let (d, m) = configs(ModelKind::Mdlm, &tok, 0.1);
+    let mut t = Trainer::new(d, m, train_config(1000), tok.vocabulary(), &device).unwrap();
+    let ck = std::path::Path::new(dir).join("last.ckpt");
+    loop {
+        t.train_step(&train).unwrap();
+        t.save(&ck).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+#[test]
+fn sigkilled_run_resumes_with_identical_losses() {
+    if let Ok(dir) = std::env::var(CHILD_ENV) {
+        child(&dir);
+        return;
+    }
+    let _guard = lock_backend_rng();
+    let dir = tmp_dir("kill9");
+    let ck = dir.join("last.ckpt");
+    let mut proc = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "sigkilled_run_resumes_with_identical_losses", "--nocapture"])
+        .env(CHILD_ENV, &dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let step = loop {
+        if let Ok(c) = CheckpointFile::load(&ck) {
+            let s: usize = c.field("step", &ck).unwrap();
+            if s >= 3 {
+                break s;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "child made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    proc.kill().unwrap(); // SIGKILL on Unix
+    proc.wait().unwrap();
+
+    let device = default_device();
+    let mut resumed = Trainer::resume(&ck, &device).unwrap();
+    let s0 = resumed.step;
+    assert!(s0 >= step);
+    let (tok, train, _) = qm9(300, 0);
+    let resumed_losses: Vec<f64> = (0..3).map(|_| resumed.train_step(&train).unwrap().loss).collect();
+
+    let (d, m) = configs(ModelKind::Mdlm, &tok, 0.1);
+    let mut straight = Trainer::new(d, m, train_config(1000), tok.vocabulary(), &device).unwrap();
+    let all: Vec<f64> = (0..s0 + 3).map(|_| straight.train_step(&train).unwrap().loss).collect();
+    assert_eq!(&all[s0..], &resumed_losses[..]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn corrupt_and_mismatched_checkpoints_are_clear_errors() {
+    let _guard = lock_backend_rng();
+    let device = default_device();
+    let (tok, train, _) = qm9(100, 0);
+    let (d, m) = configs(ModelKind::Udlm, &tok, 0.0);
+    let mut t = Trainer::new(d, m.clone(), train_config(2), tok.vocabulary(), &device).unwrap();
+    t.train_step(&train).unwrap();
+    let dir = tmp_dir("corrupt");
+    let ck = dir.join("model.ckpt");
+    t.save(&ck).unwrap();
+
+    let loaded = load_for_inference(&ck, &device, true, Some(&m)).unwrap();
+    assert_eq!(loaded.step, 1);
+    assert_eq!(loaded.vocabulary, tok.vocabulary());
+
+    let mut other = m.clone();
+    other.hidden_size = 64;
+    let err = load_for_inference(&ck, &device, true, Some(&other)).err().unwrap().to_string();
+    assert!(err.contains("hidden_size") && err.contains("model.ckpt"), "{err}");
+
+    let bytes = std::fs::read(&ck).unwrap();
+    std::fs::write(&ck, &bytes[..bytes.len() / 2]).unwrap();
+    let err = Trainer::resume(&ck, &device).err().unwrap().to_string();
+    assert!(err.contains("model.ckpt"), "{err}");
+
+    let missing = dir.join("nope.ckpt");
+    let err = load_for_inference(&missing, &device, true, None).err().unwrap().to_string();
+    assert!(err.contains("nope.ckpt"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
