@@ -50,10 +50,10 @@ pub fn device_by_name(name: &str) -> Result<Device> {
 /// The preferred compiled backend (a GPU one if compiled in, else the CPU default), or the
 /// one named by the `DIFFUSION_BACKEND` environment variable.
 pub fn default_device() -> Device {
-    if let Ok(name) = std::env::var("DIFFUSION_BACKEND") {
-        if let Ok(d) = device_by_name(&name) {
-            return d;
-        }
+    if let Ok(name) = std::env::var("DIFFUSION_BACKEND")
+        && let Ok(d) = device_by_name(&name)
+    {
+        return d;
     }
     let name = available_backends()
         .first()

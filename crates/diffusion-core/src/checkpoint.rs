@@ -68,13 +68,14 @@ impl CheckpointFile {
         };
         let read_u64 = |s: &[u8]| u64::from_le_bytes(s.try_into().expect("8 bytes")) as usize;
         let hlen = read_u64(take(8)?);
-        let header: serde_json::Value =
-            serde_json::from_slice(take(hlen)?).map_err(|e| bad(&format!("header is not valid JSON: {e}")))?;
+        let header: serde_json::Value = serde_json::from_slice(take(hlen)?)
+            .map_err(|e| bad(&format!("header is not valid JSON: {e}")))?;
         let n = read_u64(take(8)?);
         let mut blobs = BTreeMap::new();
         for _ in 0..n {
             let nl = read_u64(take(8)?);
-            let name = String::from_utf8(take(nl)?.to_vec()).map_err(|_| bad("blob name is not UTF-8"))?;
+            let name =
+                String::from_utf8(take(nl)?.to_vec()).map_err(|_| bad("blob name is not UTF-8"))?;
             let dl = read_u64(take(8)?);
             blobs.insert(name, take(dl)?.to_vec());
         }
@@ -116,14 +117,21 @@ impl CheckpointFile {
             .header
             .get(key)
             .ok_or_else(|| CoreError::checkpoint(path, format!("header has no field `{key}`")))?;
-        serde_json::from_value(v.clone()).map_err(|e| CoreError::checkpoint(path, format!("header field `{key}`: {e}")))
+        serde_json::from_value(v.clone())
+            .map_err(|e| CoreError::checkpoint(path, format!("header field `{key}`: {e}")))
     }
 }
 
 /// Load a module's parameters from a burnpack blob, with errors naming the checkpoint.
-pub fn load_module_blob<M: burn::module::Module>(module: M, blob: &[u8], path: &Path, what: &str) -> Result<M> {
-    let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(blob.to_vec()))
-        .map_err(|e| CoreError::checkpoint(path, format!("{what}: {e}")))?;
+pub fn load_module_blob<M: burn::module::Module>(
+    module: M,
+    blob: &[u8],
+    path: &Path,
+    what: &str,
+) -> Result<M> {
+    let record =
+        burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(blob.to_vec()))
+            .map_err(|e| CoreError::checkpoint(path, format!("{what}: {e}")))?;
     module
         .try_load_record(record)
         .map_err(|e| CoreError::checkpoint(path, format!("{what} does not fit the model: {e}")))

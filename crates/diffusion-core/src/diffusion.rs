@@ -30,7 +30,10 @@ impl std::str::FromStr for ModelKind {
             "ar" => Ok(Self::Ar),
             "mdlm" => Ok(Self::Mdlm),
             "udlm" => Ok(Self::Udlm),
-            _ => Err(CoreError::config("kind", format!("`{s}` is not one of ar, mdlm, udlm"))),
+            _ => Err(CoreError::config(
+                "kind",
+                format!("`{s}` is not one of ar, mdlm, udlm"),
+            )),
         }
     }
 }
@@ -96,7 +99,13 @@ pub struct DiffusionConfig {
 }
 
 impl DiffusionConfig {
-    pub fn new(kind: ModelKind, vocab_size: usize, seq_len: usize, mask_id: i64, pad_id: Option<i64>) -> Self {
+    pub fn new(
+        kind: ModelKind,
+        vocab_size: usize,
+        seq_len: usize,
+        mask_id: i64,
+        pad_id: Option<i64>,
+    ) -> Self {
         Self {
             kind,
             vocab_size,
@@ -117,27 +126,48 @@ impl DiffusionConfig {
 
     pub fn validate(&self) -> Result<()> {
         if self.mask_id < 0 || self.mask_id as usize >= self.vocab_size {
-            return Err(CoreError::config("diffusion.mask_id", format!("{} is outside the vocabulary of {}", self.mask_id, self.vocab_size)));
+            return Err(CoreError::config(
+                "diffusion.mask_id",
+                format!(
+                    "{} is outside the vocabulary of {}",
+                    self.mask_id, self.vocab_size
+                ),
+            ));
         }
         if let Some(p) = self.pad_id
             && (p < 0 || p as usize >= self.vocab_size)
         {
-            return Err(CoreError::config("diffusion.pad_id", format!("{p} is outside the vocabulary")));
+            return Err(CoreError::config(
+                "diffusion.pad_id",
+                format!("{p} is outside the vocabulary"),
+            ));
         }
         if self.seq_len < 2 {
             return Err(CoreError::config("diffusion.seq_len", "must be at least 2"));
         }
         if !(0.0..1.0).contains(&self.sampling_eps) {
-            return Err(CoreError::config("diffusion.sampling_eps", "must be in [0, 1)"));
+            return Err(CoreError::config(
+                "diffusion.sampling_eps",
+                "must be in [0, 1)",
+            ));
         }
         if !(0.0..=1.0).contains(&self.cond_dropout) {
-            return Err(CoreError::config("diffusion.cond_dropout", "must be in [0, 1]"));
+            return Err(CoreError::config(
+                "diffusion.cond_dropout",
+                "must be in [0, 1]",
+            ));
         }
         if self.alpha_mode == AlphaMode::Reference && !self.schedule.is_loglinear() {
-            return Err(CoreError::config("diffusion.alpha_mode", "`reference` (α = 1 − t) requires the loglinear schedule"));
+            return Err(CoreError::config(
+                "diffusion.alpha_mode",
+                "`reference` (α = 1 − t) requires the loglinear schedule",
+            ));
         }
         if self.kind == ModelKind::Ar && self.discrete_steps > 0 {
-            return Err(CoreError::config("diffusion.discrete_steps", "AR models have no diffusion time"));
+            return Err(CoreError::config(
+                "diffusion.discrete_steps",
+                "AR models have no diffusion time",
+            ));
         }
         Ok(())
     }
@@ -204,7 +234,13 @@ impl Diffusion {
     }
 
     /// log x_θ(z_t, t) [B, L, N] (spec §3) from noisy ids [B, L] and network time input [B].
-    pub fn log_x_theta(&self, model: &Dit, z_t: Tensor<2, Int>, sigma: Tensor<1>, labels: Option<Tensor<1, Int>>) -> Tensor<3> {
+    pub fn log_x_theta(
+        &self,
+        model: &Dit,
+        z_t: Tensor<2, Int>,
+        sigma: Tensor<1>,
+        labels: Option<Tensor<1, Int>>,
+    ) -> Tensor<3> {
         let logits = model.forward(z_t.clone(), sigma, labels);
         match self.parameterization() {
             Parameterization::Subs => subs_log_probs(logits, z_t, self.config.mask_id as usize),
@@ -215,12 +251,24 @@ impl Diffusion {
     /// Attention mask (1 where the token is not pad) for host ids.
     pub fn attention_mask(&self, ids: &[i64]) -> Vec<f32> {
         ids.iter()
-            .map(|&v| if Some(v) == self.config.pad_id { 0.0 } else { 1.0 })
+            .map(|&v| {
+                if Some(v) == self.config.pad_id {
+                    0.0
+                } else {
+                    1.0
+                }
+            })
             .collect()
     }
 
     /// Labels with classifier-free dropout applied (training only).
-    fn drop_labels(&self, rng: &mut Rng, labels: &[i64], num_classes: usize, training: bool) -> Vec<i64> {
+    fn drop_labels(
+        &self,
+        rng: &mut Rng,
+        labels: &[i64],
+        num_classes: usize,
+        training: bool,
+    ) -> Vec<i64> {
         labels
             .iter()
             .map(|&y| {
@@ -260,15 +308,28 @@ impl Diffusion {
             let inp: Vec<i64> = x.chunks(l).flat_map(|r| r[..l - 1].to_vec()).collect();
             let tgt: Vec<i64> = x.chunks(l).flat_map(|r| r[1..].to_vec()).collect();
             let mask = self.attention_mask(&tgt);
-            let logits = model.forward(ids_tensor(&inp, b, l - 1, device), Tensor::zeros([b], device), label_tensor);
-            let per_token = loss::ar_loss(log_softmax(logits, 2), ids_tensor(&tgt, b, l - 1, device));
+            let logits = model.forward(
+                ids_tensor(&inp, b, l - 1, device),
+                Tensor::zeros([b], device),
+                label_tensor,
+            );
+            let per_token =
+                loss::ar_loss(log_softmax(logits, 2), ids_tensor(&tgt, b, l - 1, device));
             return self.reduce(per_token, mask, [b, l - 1], training, device);
         }
 
         let steps = (cfg.discrete_steps > 0).then_some(cfg.discrete_steps);
         let t = sample_t(rng, b, cfg.antithetic, cfg.sampling_eps, steps);
         let move_chance: Vec<f64> = t.iter().map(|&t| cfg.schedule.move_chance(t)).collect();
-        let z_t = q_xt(rng, x, l, &move_chance, self.noise(), cfg.vocab_size, cfg.mask_id);
+        let z_t = q_xt(
+            rng,
+            x,
+            l,
+            &move_chance,
+            self.noise(),
+            cfg.vocab_size,
+            cfg.mask_id,
+        );
         let x_t = ids_tensor(x, b, l, device);
         let z_t_t = ids_tensor(&z_t, b, l, device);
         let sigma = vec_tensor(&self.sigma_input(&t), device);
@@ -280,12 +341,32 @@ impl Diffusion {
         } else if let Some(steps) = steps {
             let (a_t, a_s) = self.discrete_alphas(&t, steps);
             match cfg.kind {
-                ModelKind::Mdlm => loss::d3pm_absorbing_loss(log_x, x_t, z_t_t, cfg.mask_id as usize, vec_tensor(&a_t, device), vec_tensor(&a_s, device), steps),
+                ModelKind::Mdlm => loss::d3pm_absorbing_loss(
+                    log_x,
+                    x_t,
+                    z_t_t,
+                    cfg.mask_id as usize,
+                    vec_tensor(&a_t, device),
+                    vec_tensor(&a_s, device),
+                    steps,
+                ),
                 _ => {
                     // D3PM (uniform): L_recon + T·L_vb, the recon term from a clean pass at σ = 0.
-                    let recon_lp = self.log_x_theta(model, x_t.clone(), Tensor::zeros([b], device), label_tensor);
+                    let recon_lp = self.log_x_theta(
+                        model,
+                        x_t.clone(),
+                        Tensor::zeros([b], device),
+                        label_tensor,
+                    );
                     let recon = loss::simple_ce_loss(recon_lp, x_t.clone());
-                    loss::d3pm_uniform_loss(log_x, x_t, z_t_t, vec_tensor(&a_t, device), vec_tensor(&a_s, device), steps) + recon
+                    loss::d3pm_uniform_loss(
+                        log_x,
+                        x_t,
+                        z_t_t,
+                        vec_tensor(&a_t, device),
+                        vec_tensor(&a_s, device),
+                        steps,
+                    ) + recon
                 }
             }
         } else {
@@ -296,10 +377,19 @@ impl Diffusion {
                 }
                 _ => {
                     let (a, da): (Vec<f64>, Vec<f64>) = match cfg.alpha_mode {
-                        AlphaMode::Exact => t.iter().map(|&t| (cfg.schedule.alpha(t), cfg.schedule.dalpha(t))).unzip(),
+                        AlphaMode::Exact => t
+                            .iter()
+                            .map(|&t| (cfg.schedule.alpha(t), cfg.schedule.dalpha(t)))
+                            .unzip(),
                         AlphaMode::Reference => t.iter().map(|&t| (1.0 - t, -1.0)).unzip(),
                     };
-                    loss::udlm_loss(log_x, x_t, z_t_t, vec_tensor(&a, device), vec_tensor(&da, device))
+                    loss::udlm_loss(
+                        log_x,
+                        x_t,
+                        z_t_t,
+                        vec_tensor(&a, device),
+                        vec_tensor(&da, device),
+                    )
                 }
             }
         };
@@ -321,13 +411,23 @@ impl Diffusion {
                 .iter()
                 .map(|&t| {
                     let t = t.min(1.0);
-                    (self.config.schedule.alpha(t), self.config.schedule.alpha((t - dt).max(0.0)))
+                    (
+                        self.config.schedule.alpha(t),
+                        self.config.schedule.alpha((t - dt).max(0.0)),
+                    )
                 })
                 .unzip(),
         }
     }
 
-    fn reduce(&self, per_token: Tensor<2>, mask: Vec<f32>, shape: [usize; 2], training: bool, device: &Device) -> LossOutput {
+    fn reduce(
+        &self,
+        per_token: Tensor<2>,
+        mask: Vec<f32>,
+        shape: [usize; 2],
+        training: bool,
+        device: &Device,
+    ) -> LossOutput {
         let n_tokens: f64 = mask.iter().map(|&m| m as f64).sum();
         let mask_t = float_tensor(mask, shape, device);
         let nll_sum = (per_token.clone() * mask_t.clone()).sum();
@@ -336,6 +436,10 @@ impl Diffusion {
         } else {
             nll_sum.clone() / n_tokens.max(1.0)
         };
-        LossOutput { loss, nll_sum, n_tokens }
+        LossOutput {
+            loss,
+            nll_sum,
+            n_tokens,
+        }
     }
 }

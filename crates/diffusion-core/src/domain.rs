@@ -80,7 +80,11 @@ impl TokenSequences {
             (Some(y), Some(v)) => v.push(y),
             (Some(y), None) if self.tokens.is_empty() => self.labels = Some(vec![y]),
             (None, None) => {}
-            _ => return Err(CoreError::Data("a data set is either fully labelled or unlabelled".into())),
+            _ => {
+                return Err(CoreError::Data(
+                    "a data set is either fully labelled or unlabelled".into(),
+                ));
+            }
         }
         self.tokens.extend_from_slice(ids);
         Ok(())
@@ -180,7 +184,8 @@ impl Tokenizer for CharTokenizer {
         ids.iter()
             .filter_map(|&i| {
                 let k = i as usize;
-                (i >= Self::N_SPECIAL as i64 && k < self.vocab_size()).then(|| self.alphabet[k - Self::N_SPECIAL])
+                (i >= Self::N_SPECIAL as i64 && k < self.vocab_size())
+                    .then(|| self.alphabet[k - Self::N_SPECIAL])
             })
             .collect()
     }

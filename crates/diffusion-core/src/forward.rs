@@ -81,7 +81,10 @@ mod tests {
                 Noise::Uniform => alpha + (1.0 - alpha) / n_vocab as f64,
                 Noise::Absorbing => alpha,
             };
-            assert!((same - expect).abs() < 5e-3, "{noise:?}: {same} vs {expect}");
+            assert!(
+                (same - expect).abs() < 5e-3,
+                "{noise:?}: {same} vs {expect}"
+            );
             if noise == Noise::Absorbing {
                 assert!(x.iter().zip(&z).all(|(&a, &b)| a == b || b == 4));
             }

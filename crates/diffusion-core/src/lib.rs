@@ -5,12 +5,14 @@
 //! checkpoints and samplers for masked (MDLM), uniform (UDLM) and autoregressive models.
 //! Section numbers (§) refer to `shared/reference-spec.md`.
 
+pub mod allocator;
 pub mod backend;
 pub mod categorical;
 pub mod checkpoint;
 pub mod diffusion;
 pub mod dit;
 pub mod domain;
+pub mod dropout;
 pub mod error;
 pub mod forward;
 pub mod loss;

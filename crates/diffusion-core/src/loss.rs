@@ -36,11 +36,13 @@ pub fn udlm_loss(
     let x_theta_bar = log_x_theta.exp() * a3.mul_scalar(nf) + off; // [B, L, N]
     let x_bar_i = gather_vocab(x_bar.clone(), z_t.clone()); // [B, L]
     let x_theta_bar_i = gather_vocab(x_theta_bar.clone(), z_t);
-    let term1 = x_bar_i.clone().recip().mul_scalar(nf) - x_theta_bar_i.clone().recip().mul_scalar(nf);
+    let term1 =
+        x_bar_i.clone().recip().mul_scalar(nf) - x_theta_bar_i.clone().recip().mul_scalar(nf);
     let [b, l] = x_bar_i.dims();
     let x_bar_i3 = x_bar_i.reshape([b, l, 1]);
     let x_theta_bar_i3 = x_theta_bar_i.reshape([b, l, 1]);
-    let log_ratio = x_theta_bar_i3.log() - x_theta_bar.log() + x_bar.clone().log() - x_bar_i3.clone().log();
+    let log_ratio =
+        x_theta_bar_i3.log() - x_theta_bar.log() + x_bar.clone().log() - x_bar_i3.clone().log();
     let term2 = (x_bar / x_bar_i3 * log_ratio).sum_dim(2).reshape([b, l]);
     let coeff = dalpha_t / alpha_t.mul_scalar(nf); // α'_t / (N α_t), [B]
     (term1 - term2) * per_batch2(coeff)
@@ -88,7 +90,10 @@ pub fn d3pm_absorbing_loss(
 ) -> Tensor<2> {
     let [b, l, n] = log_x_theta.dims();
     let device = log_x_theta.device();
-    let mask_idx = Tensor::<2, Int>::from_data(TensorData::new(vec![mask_id as i64; b * l], [b, l]), &device);
+    let mask_idx = Tensor::<2, Int>::from_data(
+        TensorData::new(vec![mask_id as i64; b * l], [b, l]),
+        &device,
+    );
     let _ = n;
     let x_m = gather_vocab(log_x_theta.clone(), mask_idx).exp(); // x_θ[m], [B, L]
     let log_x = gather_vocab(log_x_theta, x);
@@ -99,7 +104,8 @@ pub fn d3pm_absorbing_loss(
     let ratio = (m_t.clone() - m_s.clone()) / m_t.clone(); // Δ/m_t
     let log_t = (a_t * x_m.clone() / m_t).add_scalar(1.0).log();
     let log_s = (a_s * x_m / m_s).add_scalar(1.0).log();
-    let l_vb = ratio.clone() * (log_t.clone() - log_x) + ratio.neg().add_scalar(1.0) * (log_t - log_s);
+    let l_vb =
+        ratio.clone() * (log_t.clone() - log_x) + ratio.neg().add_scalar(1.0) * (log_t - log_s);
     let masked = z_t.equal_elem(mask_id as i64).float();
     (l_vb * masked).mul_scalar(steps as f64)
 }
@@ -128,7 +134,10 @@ mod tests {
     use crate::testing::{device, softmax_host};
 
     fn log_x_theta_spec() -> Vec<f32> {
-        softmax_host(&[0.1, -0.3, 0.5, 0.0, 0.2]).iter().map(|p| p.ln()).collect()
+        softmax_host(&[0.1, -0.3, 0.5, 0.0, 0.2])
+            .iter()
+            .map(|p| p.ln())
+            .collect()
     }
 
     fn udlm_case(log_x: Vec<f32>, x: i64, z: i64, t: f64) -> f32 {
@@ -155,7 +164,10 @@ mod tests {
         ];
         for (x, z, t, want) in cases {
             let got = udlm_case(log_x_theta_spec(), x, z, t) as f64;
-            assert!((got - want).abs() < 1e-5, "x={x} z={z} t={t}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-5,
+                "x={x} z={z} t={t}: {got} vs {want}"
+            );
         }
     }
 
@@ -210,7 +222,9 @@ mod tests {
         let lx: Vec<f32> = {
             let mut p = softmax_host(&[0.1, -0.3, 0.5, 0.0]);
             p.push(0.0);
-            p.iter().map(|v| if *v == 0.0 { -1e6 } else { v.ln() }).collect()
+            p.iter()
+                .map(|v| if *v == 0.0 { -1e6 } else { v.ln() })
+                .collect()
         };
         let t = 0.4;
         let steps = 1000;

@@ -27,12 +27,17 @@ pub enum Parameterization {
 pub fn subs_log_probs(logits: Tensor<3>, z_t: Tensor<2, Int>, mask_id: usize) -> Tensor<3> {
     let [b, l, n] = logits.dims();
     let device = logits.device();
-    let mask_col: Tensor<3> = Tensor::<1, Int>::from_data(TensorData::new(vec![mask_id as i64], [1]), &device)
-        .one_hot::<2>(n)
-        .float()
-        .reshape([1, 1, n]);
+    let mask_col: Tensor<3> =
+        Tensor::<1, Int>::from_data(TensorData::new(vec![mask_id as i64], [1]), &device)
+            .one_hot::<2>(n)
+            .float()
+            .reshape([1, 1, n]);
     let log_probs = log_softmax(logits + mask_col.mul_scalar(NEG_INF), 2);
-    let is_masked = z_t.clone().equal_elem(mask_id as i64).float().reshape([b, l, 1]);
+    let is_masked = z_t
+        .clone()
+        .equal_elem(mask_id as i64)
+        .float()
+        .reshape([b, l, 1]);
     // Carry-over: 0 at z_t, −1e6 elsewhere.
     let carry = (z_t.one_hot::<3>(n).float().sub_scalar(1.0)).mul_scalar(-NEG_INF);
     log_probs * is_masked.clone() + carry * is_masked.neg().add_scalar(1.0)
@@ -53,7 +58,11 @@ mod tests {
     #[test]
     fn subs_zero_mask_and_carry_over() {
         let d = device();
-        let logits = float_tensor(vec![0.3, -1.0, 2.0, 5.0, 0.3, -1.0, 2.0, 5.0], [1, 2, 4], &d);
+        let logits = float_tensor(
+            vec![0.3, -1.0, 2.0, 5.0, 0.3, -1.0, 2.0, 5.0],
+            [1, 2, 4],
+            &d,
+        );
         let z = ids_tensor(&[3, 1], 1, 2, &d); // mask id 3; position 1 is unmasked (token 1)
         let lp = to_vec_f32(subs_log_probs(logits, z, 3));
         assert!(lp[3] <= -1e5, "mask log-prob {}", lp[3]);

@@ -57,15 +57,20 @@ pub fn absorbing_posterior(
     let device = x_theta.device();
     let m_t = per_batch3(move_t);
     let m_s = per_batch3(move_s);
-    let mask_col: Tensor<3> = Tensor::<1, Int>::from_data(TensorData::new(vec![mask_id as i64], [1]), &device)
-        .one_hot::<2>(n)
-        .float()
-        .reshape([1, 1, n]);
+    let mask_col: Tensor<3> =
+        Tensor::<1, Int>::from_data(TensorData::new(vec![mask_id as i64], [1]), &device)
+            .one_hot::<2>(n)
+            .float()
+            .reshape([1, 1, n]);
     let not_mask_col = mask_col.clone().neg().add_scalar(1.0);
     let unmask_rate = (m_t.clone() - m_s.clone()) / m_t.clone();
     let stay_rate = m_s / m_t;
     let at_mask = x_theta * not_mask_col * unmask_rate + mask_col * stay_rate; // [B, L, N]
-    let is_masked = z_t.clone().equal_elem(mask_id as i64).float().reshape([b, l, 1]);
+    let is_masked = z_t
+        .clone()
+        .equal_elem(mask_id as i64)
+        .float()
+        .reshape([b, l, 1]);
     let copy = z_t.one_hot::<3>(n).float();
     at_mask * is_masked.clone() + copy * is_masked.neg().add_scalar(1.0)
 }
@@ -78,7 +83,12 @@ pub fn uniform_reverse_step(
     alpha_s: Tensor<1>,
 ) -> Tensor<3> {
     let [_, _, n] = log_x_theta.dims();
-    uniform_posterior(log_x_theta.exp(), z_t.one_hot::<3>(n).float(), alpha_t, alpha_s)
+    uniform_posterior(
+        log_x_theta.exp(),
+        z_t.one_hot::<3>(n).float(),
+        alpha_t,
+        alpha_s,
+    )
 }
 
 #[cfg(test)]
@@ -95,16 +105,29 @@ mod tests {
         let d = device();
         let x = float_tensor(x, [1, 1, 5], &d);
         let z = float_tensor(one_hot_row(5, zt), [1, 1, 5], &d);
-        to_vec_f32(uniform_posterior(x, z, vec_tensor(&[0.5], &d), vec_tensor(&[0.6], &d)))
+        to_vec_f32(uniform_posterior(
+            x,
+            z,
+            vec_tensor(&[0.5], &d),
+            vec_tensor(&[0.6], &d),
+        ))
     }
 
     /// Spec §14 item 1.
     #[test]
     fn uniform_posterior_matches_spec_vectors() {
         let q = uniform_case(one_hot_row(5, 1), 3);
-        assert_close(&q, &[0.026667, 0.226667, 0.026667, 0.693333, 0.026667], 1e-5);
+        assert_close(
+            &q,
+            &[0.026667, 0.226667, 0.026667, 0.693333, 0.026667],
+            1e-5,
+        );
         let q = uniform_case(one_hot_row(5, 1), 1);
-        assert_close(&q, &[0.004444, 0.982222, 0.004444, 0.004444, 0.004444], 1e-5);
+        assert_close(
+            &q,
+            &[0.004444, 0.982222, 0.004444, 0.004444, 0.004444],
+            1e-5,
+        );
         let x_theta = softmax_host(&[0.1, -0.3, 0.5, 0.0, 0.2]);
         assert_close(
             &x_theta,
@@ -112,7 +135,11 @@ mod tests {
             1e-5,
         );
         let p = uniform_case(x_theta, 3);
-        assert_close(&p, &[0.034851, 0.028051, 0.044995, 0.855084, 0.037020], 1e-5);
+        assert_close(
+            &p,
+            &[0.034851, 0.028051, 0.044995, 0.855084, 0.037020],
+            1e-5,
+        );
     }
 
     /// Property: both posteriors sum to 1 for random probability vectors and noise levels.
@@ -122,14 +149,21 @@ mod tests {
         let mut rng = crate::rng::Rng::seed_from_u64(9);
         let (b, l, n) = (4, 6, 7);
         for _ in 0..10 {
-            let logits: Vec<f32> = (0..b * l * n).map(|_| rng.uniform_f32() * 6.0 - 3.0).collect();
+            let logits: Vec<f32> = (0..b * l * n)
+                .map(|_| rng.uniform_f32() * 6.0 - 3.0)
+                .collect();
             let probs: Vec<f32> = logits.chunks(n).flat_map(softmax_host).collect();
             let ids: Vec<i64> = (0..b * l).map(|_| rng.below(n as u64) as i64).collect();
             let a_t: Vec<f64> = (0..b).map(|_| rng.uniform() * 0.9 + 0.01).collect();
             let a_s: Vec<f64> = a_t.iter().map(|&a| a + (1.0 - a) * rng.uniform()).collect();
             let x = float_tensor(probs.clone(), [b, l, n], &d);
             let z = ids_tensor(&ids, b, l, &d);
-            let q = uniform_posterior(x.clone(), z.clone().one_hot::<3>(n).float(), vec_tensor(&a_t, &d), vec_tensor(&a_s, &d));
+            let q = uniform_posterior(
+                x.clone(),
+                z.clone().one_hot::<3>(n).float(),
+                vec_tensor(&a_t, &d),
+                vec_tensor(&a_s, &d),
+            );
             for s in to_vec_f32(q.clone().sum_dim(2)) {
                 assert!((s - 1.0).abs() < 1e-5, "uniform sum {s}");
             }
@@ -144,7 +178,8 @@ mod tests {
                 let bi = pos / l;
                 let xrow = &probs[pos * n..(pos + 1) * n];
                 let expect = if ids[pos] as usize == n - 1 {
-                    ((m_t[bi] - m_s[bi]) / m_t[bi]) as f32 * (1.0 - xrow[n - 1]) + (m_s[bi] / m_t[bi]) as f32
+                    ((m_t[bi] - m_s[bi]) / m_t[bi]) as f32 * (1.0 - xrow[n - 1])
+                        + (m_s[bi] / m_t[bi]) as f32
                 } else {
                     1.0
                 };
@@ -158,9 +193,19 @@ mod tests {
     fn absorbing_posterior_copies_unmasked_and_keeps_mask_rate() {
         let d = device();
         let n = 4; // mask id 3
-        let x_theta = float_tensor(vec![0.5, 0.25, 0.25, 0.0, 0.1, 0.2, 0.7, 0.0], [1, 2, n], &d);
+        let x_theta = float_tensor(
+            vec![0.5, 0.25, 0.25, 0.0, 0.1, 0.2, 0.7, 0.0],
+            [1, 2, n],
+            &d,
+        );
         let z = ids_tensor(&[3, 1], 1, 2, &d);
-        let p = to_vec_f32(absorbing_posterior(x_theta, z, 3, vec_tensor(&[0.5], &d), vec_tensor(&[0.4], &d)));
+        let p = to_vec_f32(absorbing_posterior(
+            x_theta,
+            z,
+            3,
+            vec_tensor(&[0.5], &d),
+            vec_tensor(&[0.4], &d),
+        ));
         assert_close(&p[..4], &[0.1, 0.05, 0.05, 0.8], 1e-6);
         assert_close(&p[4..], &[0.0, 1.0, 0.0, 0.0], 0.0);
     }

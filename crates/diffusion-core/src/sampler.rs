@@ -94,7 +94,12 @@ pub struct Sampler<'a> {
 }
 
 impl<'a> Sampler<'a> {
-    pub fn new(diffusion: &'a Diffusion, model: &'a Dit, config: SamplerConfig, device: &Device) -> Result<Self> {
+    pub fn new(
+        diffusion: &'a Diffusion,
+        model: &'a Dit,
+        config: SamplerConfig,
+        device: &Device,
+    ) -> Result<Self> {
         if config.steps == 0 {
             return Err(CoreError::config("sampling.steps", "must be positive"));
         }
@@ -104,7 +109,9 @@ impl<'a> Sampler<'a> {
         if config.batch_size == 0 {
             return Err(CoreError::config("sampling.batch_size", "must be positive"));
         }
-        if config.use_cache == Some(true) && (diffusion.time_conditioned() || diffusion.kind() != ModelKind::Mdlm) {
+        if config.use_cache == Some(true)
+            && (diffusion.time_conditioned() || diffusion.kind() != ModelKind::Mdlm)
+        {
             return Err(CoreError::config(
                 "sampling.use_cache",
                 "the cache is valid only for MDLM models that are not time-conditioned (spec §13.11)",
@@ -119,9 +126,9 @@ impl<'a> Sampler<'a> {
     }
 
     fn use_cache(&self) -> bool {
-        self.config
-            .use_cache
-            .unwrap_or(self.diffusion.kind() == ModelKind::Mdlm && !self.diffusion.time_conditioned())
+        self.config.use_cache.unwrap_or(
+            self.diffusion.kind() == ModelKind::Mdlm && !self.diffusion.time_conditioned(),
+        )
     }
 
     /// Generate `n` sequences. `labels` (one per sample) condition a class-conditional model;
@@ -140,16 +147,31 @@ impl<'a> Sampler<'a> {
     ) -> Result<Samples> {
         if let Some(y) = labels {
             if y.len() != n {
-                return Err(CoreError::config("sampling.labels", format!("{} labels for {n} samples", y.len())));
+                return Err(CoreError::config(
+                    "sampling.labels",
+                    format!("{} labels for {n} samples", y.len()),
+                ));
             }
-            if let Some(bad) = y.iter().find(|&&v| v < 0 || v as usize > self.model.num_classes) {
-                return Err(CoreError::config("sampling.labels", format!("label {bad} is not a class of this model")));
+            if let Some(bad) = y
+                .iter()
+                .find(|&&v| v < 0 || v as usize > self.model.num_classes)
+            {
+                return Err(CoreError::config(
+                    "sampling.labels",
+                    format!("label {bad} is not a class of this model"),
+                ));
             }
         }
         let l = self.diffusion.config.seq_len;
-        let steps_per_batch = if self.diffusion.kind() == ModelKind::Ar { l - 1 } else { self.config.steps };
+        let steps_per_batch = if self.diffusion.kind() == ModelKind::Ar {
+            l - 1
+        } else {
+            self.config.steps
+        };
         let bar = if progress {
-            indicatif::ProgressBar::new((n.div_ceil(self.config.batch_size) * steps_per_batch) as u64)
+            indicatif::ProgressBar::new(
+                (n.div_ceil(self.config.batch_size) * steps_per_batch) as u64,
+            )
         } else {
             indicatif::ProgressBar::hidden()
         };
@@ -167,7 +189,11 @@ impl<'a> Sampler<'a> {
             nfe += used;
         }
         bar.finish_and_clear();
-        Ok(Samples { tokens, seq_len: l, nfe })
+        Ok(Samples {
+            tokens,
+            seq_len: l,
+            nfe,
+        })
     }
 
     fn label_tensor(&self, y: Option<&[i64]>, b: usize) -> Option<Tensor<1, Int>> {
@@ -213,7 +239,8 @@ impl<'a> Sampler<'a> {
                 None => {
                     nfe += 1;
                     let sigma = vec_tensor(&self.diffusion.sigma_input(&vec![t; b]), &self.device);
-                    self.diffusion.log_x_theta(self.model, z_t.clone(), sigma, labels.clone())
+                    self.diffusion
+                        .log_x_theta(self.model, z_t.clone(), sigma, labels.clone())
                 }
             };
             let probs = match self.diffusion.noise() {
@@ -272,10 +299,12 @@ impl<'a> Sampler<'a> {
     ) -> Result<(Vec<i64>, usize)> {
         let cfg = &self.diffusion.config;
         let (l, n) = (cfg.seq_len, cfg.vocab_size);
-        let bos = self
-            .config
-            .bos_id
-            .ok_or_else(|| CoreError::config("sampling.bos_id", "AR sampling needs the tokenizer's BOS id"))?;
+        let bos = self.config.bos_id.ok_or_else(|| {
+            CoreError::config(
+                "sampling.bos_id",
+                "AR sampling needs the tokenizer's BOS id",
+            )
+        })?;
         let labels = self.label_tensor(y, b);
         let mut z = vec![cfg.pad_id.unwrap_or(bos); b * l];
         for r in 0..b {
@@ -283,7 +312,11 @@ impl<'a> Sampler<'a> {
         }
         for i in 1..l {
             let prefix: Vec<i64> = z.chunks(l).flat_map(|r| r[..i].to_vec()).collect();
-            let logits = self.model.forward(ids_tensor(&prefix, b, i, &self.device), Tensor::zeros([b], &self.device), labels.clone());
+            let logits = self.model.forward(
+                ids_tensor(&prefix, b, i, &self.device),
+                Tensor::zeros([b], &self.device),
+                labels.clone(),
+            );
             let last = log_softmax(logits.narrow(1, i - 1, 1).reshape([b, n]), 1).exp();
             let next = self.draw(rng, &to_vec_f32(last), n);
             for r in 0..b {

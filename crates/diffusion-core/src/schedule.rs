@@ -141,10 +141,17 @@ mod tests {
 
     #[test]
     fn derivatives_match_finite_differences() {
-        for s in [Schedule::loglinear(), Schedule::cosine(), Schedule::linear()] {
+        for s in [
+            Schedule::loglinear(),
+            Schedule::cosine(),
+            Schedule::linear(),
+        ] {
             for &t in &[0.1, 0.4, 0.8] {
                 let d = numeric_derivative(|t| s.sigma(t), t);
-                assert!((d - s.dsigma(t)).abs() < 1e-5 * d.abs().max(1.0), "{s:?} t={t}");
+                assert!(
+                    (d - s.dsigma(t)).abs() < 1e-5 * d.abs().max(1.0),
+                    "{s:?} t={t}"
+                );
                 let da = numeric_derivative(|t| s.alpha(t), t);
                 assert!((da - s.dalpha(t)).abs() < 1e-5, "{s:?} t={t}");
                 assert!(((-s.sigma(t)).exp() - s.alpha(t)).abs() < 1e-12);

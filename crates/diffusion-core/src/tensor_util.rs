@@ -15,7 +15,11 @@ pub fn vec_tensor(values: &[f64], device: &Device) -> Tensor<1> {
 }
 
 /// Float tensor of any rank from f32 host values.
-pub fn float_tensor<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Tensor<D> {
+pub fn float_tensor<const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 

@@ -7,7 +7,11 @@ pub fn device() -> Device {
 }
 
 pub fn assert_close(got: &[f32], want: &[f64], tol: f64) {
-    assert_eq!(got.len(), want.len(), "length mismatch: {got:?} vs {want:?}");
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "length mismatch: {got:?} vs {want:?}"
+    );
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         assert!(
             (g as f64 - w).abs() <= tol,

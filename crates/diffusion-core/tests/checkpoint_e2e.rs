@@ -37,7 +37,11 @@ fn sigkilled_run_resumes_with_identical_losses() {
     let dir = tmp_dir("kill9");
     let ck = dir.join("last.ckpt");
     let mut proc = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "sigkilled_run_resumes_with_identical_losses", "--nocapture"])
+        .args([
+            "--exact",
+            "sigkilled_run_resumes_with_identical_losses",
+            "--nocapture",
+        ])
         .env(CHILD_ENV, &dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -51,7 +55,10 @@ fn sigkilled_run_resumes_with_identical_losses() {
                 break s;
             }
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "child made no progress");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "child made no progress"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     proc.kill().unwrap(); // SIGKILL on Unix
@@ -62,11 +69,15 @@ fn sigkilled_run_resumes_with_identical_losses() {
     let s0 = resumed.step;
     assert!(s0 >= step);
     let (tok, train, _) = qm9(300, 0);
-    let resumed_losses: Vec<f64> = (0..3).map(|_| resumed.train_step(&train).unwrap().loss).collect();
+    let resumed_losses: Vec<f64> = (0..3)
+        .map(|_| resumed.train_step(&train).unwrap().loss)
+        .collect();
 
     let (d, m) = configs(ModelKind::Mdlm, &tok, 0.1);
     let mut straight = Trainer::new(d, m, train_config(1000), tok.vocabulary(), &device).unwrap();
-    let all: Vec<f64> = (0..s0 + 3).map(|_| straight.train_step(&train).unwrap().loss).collect();
+    let all: Vec<f64> = (0..s0 + 3)
+        .map(|_| straight.train_step(&train).unwrap().loss)
+        .collect();
     assert_eq!(&all[s0..], &resumed_losses[..]);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -89,8 +100,14 @@ fn corrupt_and_mismatched_checkpoints_are_clear_errors() {
 
     let mut other = m.clone();
     other.hidden_size = 64;
-    let err = load_for_inference(&ck, &device, true, Some(&other)).err().unwrap().to_string();
-    assert!(err.contains("hidden_size") && err.contains("model.ckpt"), "{err}");
+    let err = load_for_inference(&ck, &device, true, Some(&other))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("hidden_size") && err.contains("model.ckpt"),
+        "{err}"
+    );
 
     let bytes = std::fs::read(&ck).unwrap();
     std::fs::write(&ck, &bytes[..bytes.len() / 2]).unwrap();
@@ -98,7 +115,10 @@ fn corrupt_and_mismatched_checkpoints_are_clear_errors() {
     assert!(err.contains("model.ckpt"), "{err}");
 
     let missing = dir.join("nope.ckpt");
-    let err = load_for_inference(&missing, &device, true, None).err().unwrap().to_string();
+    let err = load_for_inference(&missing, &device, true, None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("nope.ckpt"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -36,7 +36,13 @@ fn mdlm_never_remasks_and_cache_only_saves_work() {
     let (_, t) = trained(ModelKind::Mdlm, 30);
     let device = default_device();
     let mask = t.diffusion.config.mask_id;
-    let s = Sampler::new(&t.diffusion, &t.ema.model, sampler_config(64, Some(true)), &device).unwrap();
+    let s = Sampler::new(
+        &t.diffusion,
+        &t.ema.model,
+        sampler_config(64, Some(true)),
+        &device,
+    )
+    .unwrap();
     let mut prev: Option<Vec<i64>> = None;
     let mut violations = 0;
     let cached = s
@@ -44,16 +50,31 @@ fn mdlm_never_remasks_and_cache_only_saves_work() {
             if let Some(p) = &prev
                 && step > 0
             {
-                violations += p.iter().zip(z).filter(|(a, b)| **a != mask && a != b).count();
+                violations += p
+                    .iter()
+                    .zip(z)
+                    .filter(|(a, b)| **a != mask && a != b)
+                    .count();
             }
             prev = Some(z.to_vec());
         })
         .unwrap();
     assert_eq!(violations, 0, "an unmasked token changed");
-    let s2 = Sampler::new(&t.diffusion, &t.ema.model, sampler_config(64, Some(false)), &device).unwrap();
+    let s2 = Sampler::new(
+        &t.diffusion,
+        &t.ema.model,
+        sampler_config(64, Some(false)),
+        &device,
+    )
+    .unwrap();
     let plain = s2.sample(24, None, false).unwrap();
     assert_eq!(cached.tokens, plain.tokens, "the cache changed the samples");
-    assert!(cached.nfe < plain.nfe, "cache nfe {} vs {}", cached.nfe, plain.nfe);
+    assert!(
+        cached.nfe < plain.nfe,
+        "cache nfe {} vs {}",
+        cached.nfe,
+        plain.nfe
+    );
     assert_eq!(plain.nfe, 2 * 64);
     // Masks left after the last step are rare (≈1e-5 per position).
     let left = cached.tokens.iter().filter(|&&v| v == mask).count();
@@ -65,16 +86,32 @@ fn samplers_are_seed_reproducible_and_in_vocabulary() {
     let device = default_device();
     for kind in [ModelKind::Mdlm, ModelKind::Udlm, ModelKind::Ar] {
         let (tok, t) = trained(kind, 20);
-        let s = Sampler::new(&t.diffusion, &t.ema.model, sampler_config(16, None), &device).unwrap();
+        let s = Sampler::new(
+            &t.diffusion,
+            &t.ema.model,
+            sampler_config(16, None),
+            &device,
+        )
+        .unwrap();
         let a = s.sample(20, None, false).unwrap();
         let b = s.sample(20, None, false).unwrap();
         assert_eq!(a.tokens, b.tokens, "{kind:?} not reproducible");
         assert_eq!(a.tokens.len(), 20 * SEQ_LEN);
-        assert!(a.tokens.iter().all(|&v| v >= 0 && (v as usize) < tok.vocab_size()));
+        assert!(
+            a.tokens
+                .iter()
+                .all(|&v| v >= 0 && (v as usize) < tok.vocab_size())
+        );
         let mut other = sampler_config(16, None);
         other.seed = 6;
-        let c = Sampler::new(&t.diffusion, &t.ema.model, other, &device).unwrap().sample(20, None, false).unwrap();
-        assert_ne!(a.tokens, c.tokens, "{kind:?}: different seeds gave identical samples");
+        let c = Sampler::new(&t.diffusion, &t.ema.model, other, &device)
+            .unwrap()
+            .sample(20, None, false)
+            .unwrap();
+        assert_ne!(
+            a.tokens, c.tokens,
+            "{kind:?}: different seeds gave identical samples"
+        );
         if kind == ModelKind::Ar {
             assert!(a.rows().all(|r| r[0] == CharTokenizer::BOS));
             assert_eq!(a.nfe, 2 * (SEQ_LEN - 1));
@@ -86,5 +123,13 @@ fn samplers_are_seed_reproducible_and_in_vocabulary() {
 fn cache_is_refused_for_time_conditioned_models() {
     let (_, t) = trained(ModelKind::Udlm, 1);
     let device = default_device();
-    assert!(Sampler::new(&t.diffusion, &t.ema.model, sampler_config(8, Some(true)), &device).is_err());
+    assert!(
+        Sampler::new(
+            &t.diffusion,
+            &t.ema.model,
+            sampler_config(8, Some(true)),
+            &device
+        )
+        .is_err()
+    );
 }

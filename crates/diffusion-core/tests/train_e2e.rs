@@ -58,8 +58,17 @@ fn resume_reproduces_losses() {
     for kind in [ModelKind::Mdlm, ModelKind::Udlm] {
         let (d, mut m) = configs(kind, &tok, 0.1);
         m.num_classes = Some(2);
-        let mut straight = Trainer::new(d.clone(), m.clone(), train_config(6), tok.vocabulary(), &device).unwrap();
-        let full: Vec<f64> = (0..6).map(|_| straight.train_step(&train).unwrap().loss).collect();
+        let mut straight = Trainer::new(
+            d.clone(),
+            m.clone(),
+            train_config(6),
+            tok.vocabulary(),
+            &device,
+        )
+        .unwrap();
+        let full: Vec<f64> = (0..6)
+            .map(|_| straight.train_step(&train).unwrap().loss)
+            .collect();
 
         let dir = tmp_dir(&format!("resume-{kind:?}"));
         let ck = dir.join("last.ckpt");
@@ -71,7 +80,9 @@ fn resume_reproduces_losses() {
         drop(first);
         let mut resumed = Trainer::resume(&ck, &device).unwrap();
         assert_eq!(resumed.step, 3);
-        let rest: Vec<f64> = (0..3).map(|_| resumed.train_step(&train).unwrap().loss).collect();
+        let rest: Vec<f64> = (0..3)
+            .map(|_| resumed.train_step(&train).unwrap().loss)
+            .collect();
         assert_eq!(&full[3..], &rest[..], "{kind:?}: resumed losses differ");
         std::fs::remove_dir_all(&dir).ok();
     }

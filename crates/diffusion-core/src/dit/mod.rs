@@ -10,7 +10,7 @@ pub mod rotary;
 pub mod timestep;
 
 use crate::error::{CoreError, Result};
-use block::{BiasFreeLayerNorm, DitBlock, modulate};
+use block::{BiasFreeLayerNorm, DitBlock, linear3, modulate};
 use burn::module::Param;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
@@ -89,14 +89,20 @@ impl DitConfig {
         if self.vocab_size < 2 {
             return Err(CoreError::config("model.vocab_size", "must be at least 2"));
         }
-        if self.n_heads == 0 || self.hidden_size % self.n_heads != 0 {
+        if self.n_heads == 0 || !self.hidden_size.is_multiple_of(self.n_heads) {
             return Err(CoreError::config(
                 "model.n_heads",
-                format!("hidden_size {} is not divisible by n_heads {}", self.hidden_size, self.n_heads),
+                format!(
+                    "hidden_size {} is not divisible by n_heads {}",
+                    self.hidden_size, self.n_heads
+                ),
             ));
         }
-        if (self.hidden_size / self.n_heads) % 2 != 0 {
-            return Err(CoreError::config("model.n_heads", "head dimension must be even for rotary embedding"));
+        if !(self.hidden_size / self.n_heads).is_multiple_of(2) {
+            return Err(CoreError::config(
+                "model.n_heads",
+                "head dimension must be even for rotary embedding",
+            ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(CoreError::config("model.dropout", "must be in [0, 1)"));
@@ -124,7 +130,15 @@ impl DitConfig {
                 .map(|c| EmbeddingConfig::new(c + 1, self.cond_dim).init(device)),
             blocks: (0..self.n_blocks)
                 .map(|_| {
-                    DitBlock::new(h, self.n_heads, self.cond_dim, self.dropout, self.causal, self.adaln, device)
+                    DitBlock::new(
+                        h,
+                        self.n_heads,
+                        self.cond_dim,
+                        self.dropout,
+                        self.causal,
+                        self.adaln,
+                        device,
+                    )
                 })
                 .collect(),
             output_norm: BiasFreeLayerNorm::new(h, device),
@@ -160,7 +174,10 @@ impl Dit {
         match &self.label_embed {
             Some(emb) => {
                 let y = labels.unwrap_or_else(|| {
-                    Tensor::from_data(TensorData::new(vec![self.num_classes as i64; b], [b]), &device)
+                    Tensor::from_data(
+                        TensorData::new(vec![self.num_classes as i64; b], [b]),
+                        &device,
+                    )
                 });
                 let e = emb.forward(y.reshape([b, 1])).reshape([b, c.dims()[1]]);
                 c + silu(e)
@@ -185,7 +202,12 @@ impl Dit {
     }
 
     /// The last block's output [B, L, H] and the conditioning vector, from embedded input.
-    pub fn hidden(&self, x: Tensor<3>, sigma: Tensor<1>, labels: Option<Tensor<1, Int>>) -> (Tensor<3>, Tensor<2>) {
+    pub fn hidden(
+        &self,
+        x: Tensor<3>,
+        sigma: Tensor<1>,
+        labels: Option<Tensor<1, Int>>,
+    ) -> (Tensor<3>, Tensor<2>) {
         let [_, l, h] = x.dims();
         let c = self.conditioning(sigma, labels);
         let (cos, sin) = rotary::rotary_tables(l, h / self.n_heads, &x.device());
@@ -199,19 +221,37 @@ impl Dit {
     /// Output layer: LN → adaLN (shift, scale) → Linear(H → N). [B, L, H] → logits [B, L, N].
     pub fn output(&self, x: Tensor<3>, c: Tensor<2>) -> Tensor<3> {
         let [b, _, h] = x.dims();
-        let mods = self.output_adaln.forward(c).reshape([b, 1, 2 * h]).chunk(2, 2);
-        let x = modulate(self.output_norm.forward(x), mods[0].clone(), mods[1].clone());
-        self.output_linear.forward(x)
+        let mods = self
+            .output_adaln
+            .forward(c)
+            .reshape([b, 1, 2 * h])
+            .chunk(2, 2);
+        let x = modulate(
+            self.output_norm.forward(x),
+            mods[0].clone(),
+            mods[1].clone(),
+        );
+        linear3(&self.output_linear, x)
     }
 
     /// Logits [B, L, N] for ids [B, L], noise level σ [B] and optional labels [B].
-    pub fn forward(&self, tokens: Tensor<2, Int>, sigma: Tensor<1>, labels: Option<Tensor<1, Int>>) -> Tensor<3> {
+    pub fn forward(
+        &self,
+        tokens: Tensor<2, Int>,
+        sigma: Tensor<1>,
+        labels: Option<Tensor<1, Int>>,
+    ) -> Tensor<3> {
         let (h, c) = self.hidden(self.embed(tokens), sigma, labels);
         self.output(h, c)
     }
 
     /// Logits for a soft/one-hot input [B, L, N] (gradient-based guidance).
-    pub fn forward_soft(&self, probs: Tensor<3>, sigma: Tensor<1>, labels: Option<Tensor<1, Int>>) -> Tensor<3> {
+    pub fn forward_soft(
+        &self,
+        probs: Tensor<3>,
+        sigma: Tensor<1>,
+        labels: Option<Tensor<1, Int>>,
+    ) -> Tensor<3> {
         let (h, c) = self.hidden(self.embed_soft(probs), sigma, labels);
         self.output(h, c)
     }

@@ -59,7 +59,10 @@ mod tests {
 
     #[test]
     fn cosine_warmup_endpoints() {
-        let s = LrSchedule::CosineWarmup { warmup: 10, lr_min: 0.01 };
+        let s = LrSchedule::CosineWarmup {
+            warmup: 10,
+            lr_min: 0.01,
+        };
         assert!((s.lr(1.0, 0, 110) - 1e-6).abs() < 1e-12);
         assert!((s.lr(1.0, 10, 110) - 1.0).abs() < 1e-12);
         assert!((s.lr(1.0, 60, 110) - 0.505).abs() < 1e-9);

@@ -13,6 +13,7 @@ use crate::checkpoint::{CheckpointFile, load_module_blob, module_blob};
 use crate::diffusion::{Diffusion, DiffusionConfig};
 use crate::dit::{Dit, DitConfig};
 use crate::domain::SequenceDataset;
+use crate::dropout::DropoutScope;
 use crate::error::{CoreError, Result};
 use crate::rng::Rng;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
@@ -26,6 +27,7 @@ use std::time::Instant;
 
 const STREAM_EPOCH: u64 = 1 << 40;
 const STREAM_VALID: u64 = 1 << 41;
+const STREAM_DROPOUT: u64 = 1 << 42;
 
 fn d_lr() -> f64 {
     3e-4
@@ -109,7 +111,7 @@ impl TrainConfig {
         if self.batch_size == 0 {
             return Err(CoreError::config("train.batch_size", "must be positive"));
         }
-        if !(self.lr > 0.0) {
+        if self.lr.is_nan() || self.lr <= 0.0 {
             return Err(CoreError::config("train.lr", "must be positive"));
         }
         if !(0.0..=1.0).contains(&self.ema_decay) {
@@ -177,15 +179,21 @@ impl Trainer {
         if model_config.vocab_size != diffusion.vocab_size {
             return Err(CoreError::config(
                 "model.vocab_size",
-                format!("{} differs from the tokenizer's {}", model_config.vocab_size, diffusion.vocab_size),
+                format!(
+                    "{} differs from the tokenizer's {}",
+                    model_config.vocab_size, diffusion.vocab_size
+                ),
             ));
         }
         if model_config.causal != (diffusion.kind == crate::diffusion::ModelKind::Ar) {
-            return Err(CoreError::config("model.causal", "must be true exactly for AR models"));
+            return Err(CoreError::config(
+                "model.causal",
+                "must be true exactly for AR models",
+            ));
         }
         let diffusion = Diffusion::new(diffusion)?;
         let ad = device.clone().autodiff();
-        ad.seed(config.seed);
+        ad.seed(config.seed); // parameter initialisation
         let model = model_config.init(&ad);
         let ema = Ema::new(&model, config.ema_decay);
         Ok(Self {
@@ -209,7 +217,8 @@ impl Trainer {
             .map(|j| {
                 let g = k * bsz + j;
                 let epoch = (g / n) as u64;
-                let fresh = !matches!(&self.perm_cache, Some((e, p)) if *e == epoch && p.len() == n);
+                let fresh =
+                    !matches!(&self.perm_cache, Some((e, p)) if *e == epoch && p.len() == n);
                 if fresh {
                     let mut perm: Vec<usize> = (0..n).collect();
                     Rng::stream(self.config.seed, STREAM_EPOCH + epoch).shuffle(&mut perm);
@@ -251,19 +260,28 @@ impl Trainer {
         let (x, y) = Self::gather(data, &idx);
         let mut rng = Rng::stream(self.config.seed, k as u64);
         let ad = self.device.clone().autodiff();
-        ad.seed(self.config.seed.wrapping_mul(0x9E37_79B9).wrapping_add(k as u64));
-        let out = self.diffusion.loss(&self.model, &x, y.as_deref(), &mut rng, true, &ad);
+        let dropout_seed = Rng::stream(self.config.seed, STREAM_DROPOUT + k as u64).next_u64();
+        let scope = DropoutScope::new(dropout_seed);
+        let out = self
+            .diffusion
+            .loss(&self.model, &x, y.as_deref(), &mut rng, true, &ad);
         let loss_value: f32 = out.loss.clone().into_scalar();
         if !loss_value.is_finite() {
-            return Err(CoreError::Data(format!("non-finite training loss {loss_value} at step {k}")));
+            return Err(CoreError::Data(format!(
+                "non-finite training loss {loss_value} at step {k}"
+            )));
         }
+        drop(scope);
         let grads = out.loss.backward();
         let mut grads = GradientsParams::from_grads(grads, &self.model);
         let grad_norm = match self.config.grad_clip {
             Some(c) => clip::clip_grad_norm(&self.model, &mut grads, c),
             None => clip::global_grad_norm(&self.model, &grads),
         };
-        let lr = self.config.lr_schedule.lr(self.config.lr, k, self.config.steps);
+        let lr = self
+            .config
+            .lr_schedule
+            .lr(self.config.lr, k, self.config.steps);
         self.model = self.optim.step(lr, self.model.clone(), grads);
         self.ema.update(&self.model);
         self.step += 1;
@@ -290,7 +308,9 @@ impl Trainer {
             }
             let idx: Vec<usize> = (start..(start + bsz).min(n)).collect();
             let (x, y) = Self::gather(data, &idx);
-            let out = self.diffusion.loss(model, &x, y.as_deref(), &mut rng, false, &self.device);
+            let out = self
+                .diffusion
+                .loss(model, &x, y.as_deref(), &mut rng, false, &self.device);
             let s: f32 = out.nll_sum.into_scalar();
             nll += s as f64;
             tokens += out.n_tokens;
@@ -325,8 +345,10 @@ impl Trainer {
         let total = self.config.steps;
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
-                .expect("valid template"),
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}",
+            )
+            .expect("valid template"),
         );
         bar.set_position(self.step as u64);
         let mut history = Vec::new();
@@ -339,17 +361,26 @@ impl Trainer {
             }
             let last = self.step == total;
             if let Some(v) = val
-                && ((self.config.val_every > 0 && self.step % self.config.val_every == 0) || last)
+                && ((self.config.val_every > 0 && self.step.is_multiple_of(self.config.val_every))
+                    || last)
             {
                 let vs = self.validate(v);
-                tracing::info!(step = vs.step, nll = vs.nll, ppl = vs.ppl, bpc = vs.bpc, "validation");
+                tracing::info!(
+                    step = vs.step,
+                    nll = vs.nll,
+                    ppl = vs.ppl,
+                    bpc = vs.bpc,
+                    "validation"
+                );
                 if let Some(m) = metrics.as_mut() {
                     m.val(&vs)?;
                 }
                 history.push(vs);
             }
             if let Some(d) = run_dir
-                && ((self.config.checkpoint_every > 0 && self.step % self.config.checkpoint_every == 0) || last)
+                && ((self.config.checkpoint_every > 0
+                    && self.step.is_multiple_of(self.config.checkpoint_every))
+                    || last)
             {
                 self.save(&d.join("checkpoints").join("last.ckpt"))?;
             }
@@ -381,8 +412,10 @@ impl Trainer {
             header: self.header(),
             ..Default::default()
         };
-        ck.blobs.insert("model".into(), module_blob(self.model.clone())?);
-        ck.blobs.insert("ema".into(), module_blob(self.ema.model.clone())?);
+        ck.blobs
+            .insert("model".into(), module_blob(self.model.clone())?);
+        ck.blobs
+            .insert("ema".into(), module_blob(self.ema.model.clone())?);
         let optim = self
             .optim
             .into_bytes()
@@ -431,7 +464,12 @@ pub struct LoadedModel {
 /// Load the EMA (or raw, with `use_ema = false`) weights of a checkpoint for inference. If
 /// `expected` is given, the stored model config must equal it; the error names the first
 /// differing field.
-pub fn load_for_inference(path: &Path, device: &Device, use_ema: bool, expected: Option<&DitConfig>) -> Result<LoadedModel> {
+pub fn load_for_inference(
+    path: &Path,
+    device: &Device,
+    use_ema: bool,
+    expected: Option<&DitConfig>,
+) -> Result<LoadedModel> {
     let ck = CheckpointFile::load(path)?;
     let diffusion: DiffusionConfig = ck.field("diffusion", path)?;
     let model_config: DitConfig = ck.field("model", path)?;
@@ -445,7 +483,8 @@ pub fn load_for_inference(path: &Path, device: &Device, use_ema: bool, expected:
     let blob = if use_ema { "ema" } else { "model" };
     let model = load_module_blob(model, ck.blob(blob, path)?, path, "weights")?;
     Ok(LoadedModel {
-        diffusion: Diffusion::new(diffusion).map_err(|e| CoreError::checkpoint(path, e.to_string()))?,
+        diffusion: Diffusion::new(diffusion)
+            .map_err(|e| CoreError::checkpoint(path, e.to_string()))?,
         model_config,
         model,
         vocabulary: ck.field("vocabulary", path)?,
@@ -461,7 +500,10 @@ fn check_same(path: &Path, stored: &DitConfig, expected: &DitConfig) -> Result<(
             if b.get(k) != Some(va) {
                 return Err(CoreError::checkpoint(
                     path,
-                    format!("model config mismatch in field `model.{k}`: checkpoint has {va}, expected {}", b.get(k).cloned().unwrap_or_default()),
+                    format!(
+                        "model config mismatch in field `model.{k}`: checkpoint has {va}, expected {}",
+                        b.get(k).cloned().unwrap_or_default()
+                    ),
                 ));
             }
         }
@@ -490,22 +532,32 @@ impl MetricsWriter {
         };
         let mut csv = open(&csv_path)?;
         if fresh {
-            writeln!(csv, "split,step,loss,grad_norm,lr,tokens_per_s,nll,ppl,bpc").map_err(|e| CoreError::io(&csv_path, e))?;
+            writeln!(csv, "split,step,loss,grad_norm,lr,tokens_per_s,nll,ppl,bpc")
+                .map_err(|e| CoreError::io(&csv_path, e))?;
         }
         let jsonl = open(&dir.join("metrics.jsonl"))?;
-        Ok(Self { csv, jsonl, csv_path })
+        Ok(Self {
+            csv,
+            jsonl,
+            csv_path,
+        })
     }
 
     fn train(&mut self, s: &StepStats) -> Result<()> {
-        writeln!(self.csv, "train,{},{},{},{},{},,,", s.step, s.loss, s.grad_norm, s.lr, s.tokens_per_s)
-            .map_err(|e| CoreError::io(&self.csv_path, e))?;
+        writeln!(
+            self.csv,
+            "train,{},{},{},{},{},,,",
+            s.step, s.loss, s.grad_norm, s.lr, s.tokens_per_s
+        )
+        .map_err(|e| CoreError::io(&self.csv_path, e))?;
         let mut v = serde_json::to_value(s).expect("serialises");
         v["split"] = "train".into();
         writeln!(self.jsonl, "{v}").map_err(|e| CoreError::io(&self.csv_path, e))
     }
 
     fn val(&mut self, s: &ValStats) -> Result<()> {
-        writeln!(self.csv, "val,{},,,,,{},{},{}", s.step, s.nll, s.ppl, s.bpc).map_err(|e| CoreError::io(&self.csv_path, e))?;
+        writeln!(self.csv, "val,{},,,,,{},{},{}", s.step, s.nll, s.ppl, s.bpc)
+            .map_err(|e| CoreError::io(&self.csv_path, e))?;
         let mut v = serde_json::to_value(s).expect("serialises");
         v["split"] = "val".into();
         writeln!(self.jsonl, "{v}").map_err(|e| CoreError::io(&self.csv_path, e))
