@@ -38,6 +38,7 @@ pub fn device_by_name(name: &str) -> Result<Device> {
         #[cfg(feature = "flex")]
         "flex" => Ok(Device::flex()),
         #[cfg(feature = "ndarray")]
+        #[allow(deprecated)] // measured slower than flex; kept for comparison
         "ndarray" => Ok(Device::ndarray()),
         #[cfg(feature = "wgpu")]
         "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
