@@ -179,8 +179,10 @@ pub struct LossOutput {
     pub loss: Tensor<1>,
     /// Σ (per-token NELBO ⊙ attention mask) [1]: the evaluation quantity (pads excluded).
     pub nll_sum: Tensor<1>,
-    /// Σ attention mask (host).
+    /// Σ attention mask (host): the number of scored units (tokens, or sequences for classifiers).
     pub n_tokens: f64,
+    /// Correct predictions among them, for classifiers (host).
+    pub n_correct: Option<f64>,
 }
 
 /// A configured diffusion process (or AR model) that operates a [`Dit`].
@@ -440,6 +442,7 @@ impl Diffusion {
             loss,
             nll_sum,
             n_tokens,
+            n_correct: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use diffusion_core::backend::default_device;
 use diffusion_core::checkpoint::CheckpointFile;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::domain::Tokenizer;
-use diffusion_core::train::{Trainer, load_for_inference};
+use diffusion_core::train::{Generator, Trainer, load_for_inference};
 use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "GDD_KILL_TEST_DIR";
@@ -65,7 +65,7 @@ fn sigkilled_run_resumes_with_identical_losses() {
     proc.wait().unwrap();
 
     let device = default_device();
-    let mut resumed = Trainer::resume(&ck, &device).unwrap();
+    let mut resumed = Trainer::<Generator>::resume(&ck, &device).unwrap();
     let s0 = resumed.step;
     assert!(s0 >= step);
     let (tok, train, _) = qm9(300, 0);
@@ -111,7 +111,10 @@ fn corrupt_and_mismatched_checkpoints_are_clear_errors() {
 
     let bytes = std::fs::read(&ck).unwrap();
     std::fs::write(&ck, &bytes[..bytes.len() / 2]).unwrap();
-    let err = Trainer::resume(&ck, &device).err().unwrap().to_string();
+    let err = Trainer::<Generator>::resume(&ck, &device)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("model.ckpt"), "{err}");
 
     let missing = dir.join("nope.ckpt");

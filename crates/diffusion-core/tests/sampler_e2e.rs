@@ -35,9 +35,10 @@ fn sampler_config(steps: usize, cache: Option<bool>) -> SamplerConfig {
 fn mdlm_never_remasks_and_cache_only_saves_work() {
     let (_, t) = trained(ModelKind::Mdlm, 30);
     let device = default_device();
-    let mask = t.diffusion.config.mask_id;
+    let diffusion = t.diffusion();
+    let mask = diffusion.config.mask_id;
     let s = Sampler::new(
-        &t.diffusion,
+        &diffusion,
         &t.ema.model,
         sampler_config(64, Some(true)),
         &device,
@@ -61,7 +62,7 @@ fn mdlm_never_remasks_and_cache_only_saves_work() {
         .unwrap();
     assert_eq!(violations, 0, "an unmasked token changed");
     let s2 = Sampler::new(
-        &t.diffusion,
+        &diffusion,
         &t.ema.model,
         sampler_config(64, Some(false)),
         &device,
@@ -86,13 +87,8 @@ fn samplers_are_seed_reproducible_and_in_vocabulary() {
     let device = default_device();
     for kind in [ModelKind::Mdlm, ModelKind::Udlm, ModelKind::Ar] {
         let (tok, t) = trained(kind, 20);
-        let s = Sampler::new(
-            &t.diffusion,
-            &t.ema.model,
-            sampler_config(16, None),
-            &device,
-        )
-        .unwrap();
+        let diffusion = t.diffusion();
+        let s = Sampler::new(&diffusion, &t.ema.model, sampler_config(16, None), &device).unwrap();
         let a = s.sample(20, None, false).unwrap();
         let b = s.sample(20, None, false).unwrap();
         assert_eq!(a.tokens, b.tokens, "{kind:?} not reproducible");
@@ -104,7 +100,7 @@ fn samplers_are_seed_reproducible_and_in_vocabulary() {
         );
         let mut other = sampler_config(16, None);
         other.seed = 6;
-        let c = Sampler::new(&t.diffusion, &t.ema.model, other, &device)
+        let c = Sampler::new(&diffusion, &t.ema.model, other, &device)
             .unwrap()
             .sample(20, None, false)
             .unwrap();
@@ -122,10 +118,11 @@ fn samplers_are_seed_reproducible_and_in_vocabulary() {
 #[test]
 fn cache_is_refused_for_time_conditioned_models() {
     let (_, t) = trained(ModelKind::Udlm, 1);
+    let diffusion = t.diffusion();
     let device = default_device();
     assert!(
         Sampler::new(
-            &t.diffusion,
+            &diffusion,
             &t.ema.model,
             sampler_config(8, Some(true)),
             &device

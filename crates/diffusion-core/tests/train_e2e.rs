@@ -7,7 +7,7 @@ use common::*;
 use diffusion_core::backend::default_device;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::domain::Tokenizer;
-use diffusion_core::train::Trainer;
+use diffusion_core::train::{Generator, Trainer};
 
 fn nelbo_falls(kind: ModelKind) {
     let _guard = lock_backend_rng();
@@ -78,7 +78,7 @@ fn resume_reproduces_losses() {
         }
         first.save(&ck).unwrap();
         drop(first);
-        let mut resumed = Trainer::resume(&ck, &device).unwrap();
+        let mut resumed = Trainer::<Generator>::resume(&ck, &device).unwrap();
         assert_eq!(resumed.step, 3);
         let rest: Vec<f64> = (0..3)
             .map(|_| resumed.train_step(&train).unwrap().loss)

@@ -1,7 +1,6 @@
 //! Gradient clipping by the global L2 norm over all parameters (PyTorch's `clip_grad_norm_`,
 //! which the reference uses through Lightning). burn's own clipping is per tensor.
 
-use crate::dit::Dit;
 use burn::module::{ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -34,7 +33,7 @@ impl ModuleVisitor for Scale<'_> {
 }
 
 /// Global gradient norm of `grads` over `model`'s parameters.
-pub fn global_grad_norm(model: &Dit, grads: &GradientsParams) -> f64 {
+pub fn global_grad_norm<M: Module>(model: &M, grads: &GradientsParams) -> f64 {
     let mut v = SquaredNorms {
         grads,
         parts: Vec::new(),
@@ -48,7 +47,7 @@ pub fn global_grad_norm(model: &Dit, grads: &GradientsParams) -> f64 {
 }
 
 /// Scale all gradients by min(1, max_norm / (norm + 1e-6)); returns the norm before clipping.
-pub fn clip_grad_norm(model: &Dit, grads: &mut GradientsParams, max_norm: f64) -> f64 {
+pub fn clip_grad_norm<M: Module>(model: &M, grads: &mut GradientsParams, max_norm: f64) -> f64 {
     let norm = global_grad_norm(model, grads);
     let factor = max_norm / (norm + 1e-6);
     if factor < 1.0 {

@@ -2,7 +2,6 @@
 //! s ← s − (1 − decay_k)(s − θ) after every optimizer step. The EMA weights are used for
 //! validation, sampling and evaluation.
 
-use crate::dit::Dit;
 use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
 use std::collections::HashMap;
@@ -41,14 +40,14 @@ impl ModuleMapper for Blend {
 
 /// The EMA copy of a model (inference device, no autodiff).
 #[derive(Clone, Debug)]
-pub struct Ema {
-    pub model: Dit,
+pub struct Ema<M: Module> {
+    pub model: M,
     pub decay: f64,
     pub num_updates: u64,
 }
 
-impl Ema {
-    pub fn new(model: &Dit, decay: f64) -> Self {
+impl<M: Module> Ema<M> {
+    pub fn new(model: &M, decay: f64) -> Self {
         Self {
             model: model.valid(),
             decay,
@@ -62,7 +61,7 @@ impl Ema {
     }
 
     /// One EMA update towards `model`'s current weights.
-    pub fn update(&mut self, model: &Dit) {
+    pub fn update(&mut self, model: &M) {
         let keep = self.decay_at(self.num_updates);
         let mut collect = Collect {
             params: HashMap::new(),

@@ -8,6 +8,7 @@
 pub mod clip;
 pub mod ema;
 pub mod lr;
+pub mod objective;
 
 use crate::checkpoint::{CheckpointFile, load_module_blob, module_blob};
 use crate::diffusion::{Diffusion, DiffusionConfig};
@@ -20,6 +21,7 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use ema::Ema;
 use lr::LrSchedule;
+pub use objective::{Generator, Objective};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -147,15 +149,16 @@ pub struct ValStats {
     pub nll: f64,
     pub ppl: f64,
     pub bpc: f64,
+    /// Classification accuracy (classifier objectives only).
+    pub accuracy: Option<f64>,
 }
 
 /// A model in training with its optimizer and EMA.
-pub struct Trainer {
-    pub diffusion: Diffusion,
-    pub model_config: DitConfig,
+pub struct Trainer<O: Objective = Generator> {
+    pub objective: O,
     pub config: TrainConfig,
-    pub model: Dit,
-    pub ema: Ema,
+    pub model: O::Model,
+    pub ema: Ema<O::Model>,
     pub optim: ModuleOptimizer,
     /// Optimizer steps taken.
     pub step: usize,
@@ -165,8 +168,8 @@ pub struct Trainer {
     perm_cache: Option<(u64, Vec<usize>)>,
 }
 
-impl Trainer {
-    /// A fresh model on `device` (autodiff is enabled internally).
+impl Trainer<Generator> {
+    /// A fresh generator (MDLM / UDLM / AR) on `device`.
     pub fn new(
         diffusion: DiffusionConfig,
         model_config: DitConfig,
@@ -174,31 +177,36 @@ impl Trainer {
         vocabulary: Vec<String>,
         device: &Device,
     ) -> Result<Self> {
+        Self::with_objective(
+            Generator::new(diffusion, model_config),
+            config,
+            vocabulary,
+            device,
+        )
+    }
+
+    /// The diffusion process being trained.
+    pub fn diffusion(&self) -> Diffusion {
+        self.objective.process()
+    }
+}
+
+impl<O: Objective> Trainer<O> {
+    /// A fresh model for `objective` on `device` (autodiff is enabled internally).
+    pub fn with_objective(
+        objective: O,
+        config: TrainConfig,
+        vocabulary: Vec<String>,
+        device: &Device,
+    ) -> Result<Self> {
         config.validate()?;
-        model_config.validate()?;
-        if model_config.vocab_size != diffusion.vocab_size {
-            return Err(CoreError::config(
-                "model.vocab_size",
-                format!(
-                    "{} differs from the tokenizer's {}",
-                    model_config.vocab_size, diffusion.vocab_size
-                ),
-            ));
-        }
-        if model_config.causal != (diffusion.kind == crate::diffusion::ModelKind::Ar) {
-            return Err(CoreError::config(
-                "model.causal",
-                "must be true exactly for AR models",
-            ));
-        }
-        let diffusion = Diffusion::new(diffusion)?;
+        objective.validate()?;
         let ad = device.clone().autodiff();
         ad.seed(config.seed); // parameter initialisation
-        let model = model_config.init(&ad);
+        let model = objective.init(&ad);
         let ema = Ema::new(&model, config.ema_decay);
         Ok(Self {
-            diffusion,
-            model_config,
+            objective,
             optim: config.optimizer(),
             config,
             model,
@@ -247,11 +255,11 @@ impl Trainer {
         if data.is_empty() {
             return Err(CoreError::Data("the training set is empty".into()));
         }
-        if data.seq_len() != self.diffusion.config.seq_len {
+        if data.seq_len() != self.objective.seq_len() {
             return Err(CoreError::Data(format!(
                 "training sequences have length {}, the model expects {}",
                 data.seq_len(),
-                self.diffusion.config.seq_len
+                self.objective.seq_len()
             )));
         }
         let start = Instant::now();
@@ -263,7 +271,7 @@ impl Trainer {
         let dropout_seed = Rng::stream(self.config.seed, STREAM_DROPOUT + k as u64).next_u64();
         let scope = DropoutScope::new(dropout_seed);
         let out = self
-            .diffusion
+            .objective
             .loss(&self.model, &x, y.as_deref(), &mut rng, true, &ad);
         let loss_value: f32 = out.loss.clone().into_scalar();
         if !loss_value.is_finite() {
@@ -296,12 +304,12 @@ impl Trainer {
     }
 
     /// Validation NELBO of `model` on `data` with a fixed noise stream (comparable across steps).
-    pub fn evaluate(&self, model: &Dit, data: &dyn SequenceDataset) -> ValStats {
+    pub fn evaluate(&self, model: &O::Model, data: &dyn SequenceDataset) -> ValStats {
         let bsz = self.config.batch_size;
         let n = data.len();
         let max_batches = self.config.val_batches.unwrap_or(usize::MAX);
         let mut rng = Rng::stream(self.config.seed, STREAM_VALID);
-        let (mut nll, mut tokens) = (0.0f64, 0.0f64);
+        let (mut nll, mut tokens, mut correct) = (0.0f64, 0.0f64, None::<f64>);
         for (bi, start) in (0..n).step_by(bsz.max(1)).enumerate() {
             if bi >= max_batches {
                 break;
@@ -309,11 +317,14 @@ impl Trainer {
             let idx: Vec<usize> = (start..(start + bsz).min(n)).collect();
             let (x, y) = Self::gather(data, &idx);
             let out = self
-                .diffusion
+                .objective
                 .loss(model, &x, y.as_deref(), &mut rng, false, &self.device);
             let s: f32 = out.nll_sum.into_scalar();
             nll += s as f64;
             tokens += out.n_tokens;
+            if let Some(c) = out.n_correct {
+                *correct.get_or_insert(0.0) += c;
+            }
         }
         let nll = nll / tokens.max(1.0);
         ValStats {
@@ -321,6 +332,7 @@ impl Trainer {
             nll,
             ppl: nll.exp(),
             bpc: nll / std::f64::consts::LN_2,
+            accuracy: correct.map(|c| c / tokens.max(1.0)),
         }
     }
 
@@ -393,11 +405,10 @@ impl Trainer {
     fn header(&self) -> serde_json::Value {
         serde_json::json!({
             "format": 1,
-            "kind": "generator",
+            "kind": O::KIND,
             "step": self.step,
             "ema_updates": self.ema.num_updates,
-            "diffusion": self.diffusion.config,
-            "model": self.model_config,
+            "objective": self.objective,
             "train": self.config,
             "vocabulary": self.vocabulary,
             // Every random draw of step k comes from Rng::stream(seed, k): (seed, step) is the
@@ -427,13 +438,14 @@ impl Trainer {
     /// Resume training from a checkpoint written by [`Trainer::save`].
     pub fn resume(path: &Path, device: &Device) -> Result<Self> {
         let ck = CheckpointFile::load(path)?;
-        let diffusion: DiffusionConfig = ck.field("diffusion", path)?;
-        let model_config: DitConfig = ck.field("model", path)?;
+        check_kind(&ck, path, O::KIND)?;
+        let objective: O = ck.field("objective", path)?;
         let config: TrainConfig = ck.field("train", path)?;
         let vocabulary: Vec<String> = ck.field("vocabulary", path)?;
         let step: usize = ck.field("step", path)?;
         let ema_updates: u64 = ck.field("ema_updates", path)?;
-        let mut t = Self::new(diffusion, model_config, config, vocabulary, device)?;
+        let mut t = Self::with_objective(objective, config, vocabulary, device)
+            .map_err(|e| CoreError::checkpoint(path, e.to_string()))?;
         t.model = load_module_blob(t.model, ck.blob("model", path)?, path, "model weights")?;
         t.ema.model = load_module_blob(t.ema.model, ck.blob("ema", path)?, path, "EMA weights")?;
         t.ema.num_updates = ema_updates;
@@ -452,7 +464,50 @@ impl Trainer {
     }
 }
 
-/// A trained generator loaded for sampling or evaluation (EMA weights by default).
+fn check_kind(ck: &CheckpointFile, path: &Path, want: &str) -> Result<()> {
+    let kind: String = ck.field("kind", path)?;
+    if kind != want {
+        return Err(CoreError::checkpoint(
+            path,
+            format!("holds a {kind}, not a {want}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A trained model loaded for sampling, guidance or evaluation (EMA weights by default).
+pub struct Loaded<O: Objective> {
+    pub objective: O,
+    pub model: O::Model,
+    pub vocabulary: Vec<String>,
+    pub step: usize,
+}
+
+/// Load the EMA (or raw, with `use_ema = false`) weights of a checkpoint of objective `O` for
+/// inference on `device`.
+pub fn load_objective<O: Objective>(
+    path: &Path,
+    device: &Device,
+    use_ema: bool,
+) -> Result<Loaded<O>> {
+    let ck = CheckpointFile::load(path)?;
+    check_kind(&ck, path, O::KIND)?;
+    let objective: O = ck.field("objective", path)?;
+    objective
+        .validate()
+        .map_err(|e| CoreError::checkpoint(path, e.to_string()))?;
+    let model = objective.init(device);
+    let blob = if use_ema { "ema" } else { "model" };
+    let model = load_module_blob(model, ck.blob(blob, path)?, path, "weights")?;
+    Ok(Loaded {
+        objective,
+        model,
+        vocabulary: ck.field("vocabulary", path)?,
+        step: ck.field("step", path)?,
+    })
+}
+
+/// A trained generator loaded for sampling or evaluation.
 pub struct LoadedModel {
     pub diffusion: Diffusion,
     pub model_config: DitConfig,
@@ -461,34 +516,24 @@ pub struct LoadedModel {
     pub step: usize,
 }
 
-/// Load the EMA (or raw, with `use_ema = false`) weights of a checkpoint for inference. If
-/// `expected` is given, the stored model config must equal it; the error names the first
-/// differing field.
+/// Load a generator checkpoint for inference. If `expected` is given, the stored model config
+/// must equal it; the error names the first differing field.
 pub fn load_for_inference(
     path: &Path,
     device: &Device,
     use_ema: bool,
     expected: Option<&DitConfig>,
 ) -> Result<LoadedModel> {
-    let ck = CheckpointFile::load(path)?;
-    let diffusion: DiffusionConfig = ck.field("diffusion", path)?;
-    let model_config: DitConfig = ck.field("model", path)?;
+    let loaded = load_objective::<Generator>(path, device, use_ema)?;
     if let Some(exp) = expected {
-        check_same(path, &model_config, exp)?;
+        check_same(path, &loaded.objective.model, exp)?;
     }
-    model_config
-        .validate()
-        .map_err(|e| CoreError::checkpoint(path, e.to_string()))?;
-    let model = model_config.init(device);
-    let blob = if use_ema { "ema" } else { "model" };
-    let model = load_module_blob(model, ck.blob(blob, path)?, path, "weights")?;
     Ok(LoadedModel {
-        diffusion: Diffusion::new(diffusion)
-            .map_err(|e| CoreError::checkpoint(path, e.to_string()))?,
-        model_config,
-        model,
-        vocabulary: ck.field("vocabulary", path)?,
-        step: ck.field("step", path)?,
+        diffusion: loaded.objective.process(),
+        model_config: loaded.objective.model,
+        model: loaded.model,
+        vocabulary: loaded.vocabulary,
+        step: loaded.step,
     })
 }
 
