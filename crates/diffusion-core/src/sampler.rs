@@ -6,14 +6,15 @@ use crate::categorical::{sample_rows_f32, sample_rows_f64};
 use crate::diffusion::{Diffusion, ModelKind};
 use crate::dit::Dit;
 use crate::error::{CoreError, Result};
-use crate::forward::sample_prior;
+use crate::forward::{Noise, sample_prior};
+use crate::guidance::{CbgTerm, Guidance, cbg_scores, cfg_combine};
 use crate::posterior::{absorbing_posterior, uniform_reverse_step};
 use crate::rng::Rng;
 use crate::schedule::NoiseSchedule;
 use crate::tensor_util::{ids_tensor, to_vec_f32, to_vec_i64, vec_tensor};
 use crate::time::{quantise_t, sampling_grid};
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::{log_softmax, softmax};
 use serde::{Deserialize, Serialize};
 
 fn d_eps() -> f64 {
@@ -85,12 +86,23 @@ impl Samples {
     }
 }
 
-/// A sampler bound to a diffusion process and a model.
+/// A sampler bound to a diffusion process and a model, with optional guidance and pinned
+/// (infilled) positions.
 pub struct Sampler<'a> {
     pub diffusion: &'a Diffusion,
     pub model: &'a Dit,
     pub config: SamplerConfig,
     pub device: Device,
+    pub guidance: Guidance<'a>,
+    /// (position, token) pairs held fixed in every sample at every step.
+    pub pinned: Vec<(usize, i64)>,
+}
+
+/// Denoiser outputs of one step, reusable while the sequences do not change (MDLM cache).
+struct StepCache {
+    log_x: Tensor<3>,
+    log_x_uncond: Option<Tensor<3>>,
+    cbg: Vec<Option<Tensor<3>>>,
 }
 
 impl<'a> Sampler<'a> {
@@ -122,7 +134,59 @@ impl<'a> Sampler<'a> {
             model,
             config,
             device: device.clone(),
+            guidance: Guidance::default(),
+            pinned: Vec::new(),
         })
+    }
+
+    /// Add guidance (D-CFG and/or D-CBG terms).
+    pub fn with_guidance(mut self, guidance: Guidance<'a>) -> Result<Self> {
+        if let Some(g) = guidance.cfg_gamma {
+            if !g.is_finite() {
+                return Err(CoreError::config("guidance.cfg_gamma", "must be finite"));
+            }
+            if self.model.label_embed.is_none() {
+                return Err(CoreError::config(
+                    "guidance.cfg_gamma",
+                    "classifier-free guidance needs a class-conditional model (trained with labels)",
+                ));
+            }
+        }
+        for term in &guidance.cbg {
+            term.validate()?;
+            if self.diffusion.kind() == ModelKind::Ar {
+                return Err(CoreError::config("guidance.cbg", "D-CBG is for diffusion models; use FUDGE for AR"));
+            }
+            if !term.gamma.is_finite() {
+                return Err(CoreError::config("guidance.gamma", "must be finite"));
+            }
+        }
+        self.guidance = guidance;
+        Ok(self)
+    }
+
+    /// Hold `(position, token)` pairs fixed in every sample (infilling / motif constraints).
+    pub fn with_pinned(mut self, pinned: Vec<(usize, i64)>) -> Result<Self> {
+        let cfg = &self.diffusion.config;
+        for &(p, v) in &pinned {
+            if p >= cfg.seq_len {
+                return Err(CoreError::config("sampling.pinned", format!("position {p} is beyond the length {}", cfg.seq_len)));
+            }
+            if v < 0 || v as usize >= cfg.vocab_size || v == cfg.mask_id {
+                return Err(CoreError::config("sampling.pinned", format!("token {v} at position {p} is not a valid non-mask id")));
+            }
+        }
+        self.pinned = pinned;
+        Ok(self)
+    }
+
+    fn apply_pins(&self, z: &mut [i64]) {
+        let l = self.diffusion.config.seq_len;
+        for row in z.chunks_mut(l) {
+            for &(p, v) in &self.pinned {
+                row[p] = v;
+            }
+        }
     }
 
     fn use_cache(&self) -> bool {
@@ -161,6 +225,9 @@ impl<'a> Sampler<'a> {
                     format!("label {bad} is not a class of this model"),
                 ));
             }
+        }
+        if self.guidance.cfg_gamma.is_some() && labels.is_none() {
+            return Err(CoreError::config("sampling.labels", "classifier-free guidance needs a target class per sample"));
         }
         let l = self.diffusion.config.seq_len;
         let steps_per_batch = if self.diffusion.kind() == ModelKind::Ar {
@@ -208,6 +275,79 @@ impl<'a> Sampler<'a> {
         }
     }
 
+    /// Denoiser log-probabilities for this step: conditional (or unconditional) and, for D-CFG
+    /// with γ ∉ {0, 1}, the unconditional branch from the same batched pass.
+    fn denoise(&self, z: &[i64], b: usize, t: f64, labels: Option<&[i64]>) -> (Tensor<3>, Option<Tensor<3>>) {
+        let cfg = &self.diffusion.config;
+        let l = cfg.seq_len;
+        let sigma = self.diffusion.sigma_input(&vec![t; b]);
+        let null = self.model.num_classes as i64;
+        match (labels, self.guidance.cfg_gamma) {
+            (Some(y), Some(g)) if g != 0.0 && g != 1.0 => {
+                let mut z2 = z.to_vec();
+                z2.extend_from_slice(z);
+                let mut y2 = y.to_vec();
+                y2.extend(std::iter::repeat_n(null, b));
+                let sigma2: Vec<f64> = sigma.iter().chain(&sigma).cloned().collect();
+                let both = self.diffusion.log_x_theta(
+                    self.model,
+                    ids_tensor(&z2, 2 * b, l, &self.device),
+                    vec_tensor(&sigma2, &self.device),
+                    self.label_tensor(Some(&y2), 2 * b),
+                );
+                (both.clone().narrow(0, 0, b), Some(both.narrow(0, b, b)))
+            }
+            (Some(_), Some(g)) if g == 0.0 => {
+                let y0 = vec![null; b];
+                let lx = self.diffusion.log_x_theta(
+                    self.model,
+                    ids_tensor(z, b, l, &self.device),
+                    vec_tensor(&sigma, &self.device),
+                    self.label_tensor(Some(&y0), b),
+                );
+                (lx, None)
+            }
+            _ => {
+                let lx = self.diffusion.log_x_theta(
+                    self.model,
+                    ids_tensor(z, b, l, &self.device),
+                    vec_tensor(&sigma, &self.device),
+                    self.label_tensor(labels, b),
+                );
+                (lx, None)
+            }
+        }
+    }
+
+    /// log of the (guided) reverse-step distribution [B, L, N], unnormalised.
+    fn log_step(&self, z_t: Tensor<2, Int>, log_x: Tensor<3>, log_x_u: Option<Tensor<3>>, t: f64, s: f64, b: usize) -> Tensor<3> {
+        let cfg = &self.diffusion.config;
+        let sched = &cfg.schedule;
+        let gamma = self.guidance.cfg_gamma.unwrap_or(1.0);
+        let safe_log = |p: Tensor<3>| p.clamp_min(1e-30).log();
+        match self.diffusion.noise() {
+            Noise::Absorbing => {
+                let m_t = vec_tensor(&vec![sched.move_chance(t); b], &self.device);
+                let m_s = vec_tensor(&vec![sched.move_chance(s); b], &self.device);
+                let post = |lx: Tensor<3>| absorbing_posterior(lx.exp(), z_t.clone(), cfg.mask_id as usize, m_t.clone(), m_s.clone());
+                match log_x_u {
+                    Some(u) if self.guidance.cfg_posterior_level => cfg_combine(safe_log(post(log_x)), safe_log(post(u)), gamma),
+                    Some(u) => safe_log(post(cfg_combine(log_x, u, gamma))),
+                    None => safe_log(post(log_x)),
+                }
+            }
+            Noise::Uniform => {
+                let a_t = vec_tensor(&vec![sched.alpha(t); b], &self.device);
+                let a_s = vec_tensor(&vec![sched.alpha(s); b], &self.device);
+                let post = |lx: Tensor<3>| safe_log(uniform_reverse_step(lx, z_t.clone(), a_t.clone(), a_s.clone()));
+                match log_x_u {
+                    Some(u) => cfg_combine(post(log_x), post(u), gamma),
+                    None => post(log_x),
+                }
+            }
+        }
+    }
+
     /// Reverse diffusion for one batch of `b` sequences.
     fn sample_diffusion(
         &self,
@@ -219,13 +359,13 @@ impl<'a> Sampler<'a> {
     ) -> (Vec<i64>, usize) {
         let cfg = &self.diffusion.config;
         let (l, n) = (cfg.seq_len, cfg.vocab_size);
-        let schedule = &cfg.schedule;
         let mut z = sample_prior(rng, b * l, self.diffusion.noise(), n, cfg.mask_id);
+        self.apply_pins(&mut z);
         let grid = sampling_grid(self.config.steps, self.config.eps);
         let dt = (1.0 - self.config.eps) / self.config.steps as f64;
-        let labels = self.label_tensor(y, b);
         let use_cache = self.use_cache();
-        let mut cache: Option<Tensor<3>> = None;
+        let pinned_pos: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
+        let mut cache: Option<StepCache> = None;
         let mut nfe = 0;
         for (i, &t_grid) in grid[..self.config.steps].iter().enumerate() {
             let mut t = t_grid;
@@ -234,29 +374,39 @@ impl<'a> Sampler<'a> {
             }
             let s = t - dt;
             let z_t = ids_tensor(&z, b, l, &self.device);
-            let log_x = match cache.take() {
-                Some(c) => c,
+            let cached = cache.take();
+            let (log_x, log_x_u, mut cbg_cached) = match cached {
+                Some(c) => (c.log_x, c.log_x_uncond, c.cbg),
                 None => {
                     nfe += 1;
-                    let sigma = vec_tensor(&self.diffusion.sigma_input(&vec![t; b]), &self.device);
-                    self.diffusion
-                        .log_x_theta(self.model, z_t.clone(), sigma, labels.clone())
+                    let (c, u) = self.denoise(&z, b, t, y);
+                    (c, u, vec![None; self.guidance.cbg.len()])
                 }
             };
-            let probs = match self.diffusion.noise() {
-                crate::forward::Noise::Absorbing => {
-                    let m_t = vec_tensor(&vec![schedule.move_chance(t); b], &self.device);
-                    let m_s = vec_tensor(&vec![schedule.move_chance(s); b], &self.device);
-                    absorbing_posterior(log_x.clone().exp(), z_t, cfg.mask_id as usize, m_t, m_s)
+            let mut log_p = self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, s, b);
+            if !self.guidance.cbg.is_empty() {
+                let editable: Vec<bool> = z
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &v)| {
+                        !pinned_pos.contains(&(k % l)) && (self.diffusion.noise() == Noise::Uniform || v == cfg.mask_id)
+                    })
+                    .collect();
+                let sigma = self.diffusion.sigma_input(&vec![t; b]);
+                for (term, slot) in self.guidance.cbg.iter().zip(cbg_cached.iter_mut()) {
+                    let scores = match slot.take() {
+                        Some(sc) => sc,
+                        None => cbg_scores(term, &z, l, n, &sigma, Some(&editable), &self.device),
+                    };
+                    log_p = log_p + scores.clone().mul_scalar(term.gamma);
+                    if cacheable(term) {
+                        *slot = Some(scores);
+                    }
                 }
-                crate::forward::Noise::Uniform => {
-                    let a_t = vec_tensor(&vec![schedule.alpha(t); b], &self.device);
-                    let a_s = vec_tensor(&vec![schedule.alpha(s); b], &self.device);
-                    uniform_reverse_step(log_x.clone(), z_t, a_t, a_s)
-                }
-            };
+            }
+            let probs = softmax(log_p, 2);
             let mut z_s = self.draw(rng, &to_vec_f32(probs), n);
-            if self.diffusion.noise() == crate::forward::Noise::Absorbing {
+            if self.diffusion.noise() == Noise::Absorbing {
                 // Carry-over: unmasked tokens are never changed (spec §5.2 item 6).
                 for (zs, &zt) in z_s.iter_mut().zip(&z) {
                     if zt != cfg.mask_id {
@@ -264,25 +414,32 @@ impl<'a> Sampler<'a> {
                     }
                 }
             }
+            self.apply_pins(&mut z_s);
             if use_cache && z_s == z {
-                cache = Some(log_x);
+                cache = Some(StepCache {
+                    log_x,
+                    log_x_uncond: log_x_u,
+                    cbg: cbg_cached,
+                });
             }
             z = z_s;
             on_step(i, &z);
             bar.inc(1);
         }
         if self.config.final_denoise {
-            let t = self.config.eps;
-            let sigma = vec_tensor(&self.diffusion.sigma_input(&vec![t; b]), &self.device);
-            let z_t = ids_tensor(&z, b, l, &self.device);
-            let log_x = self.diffusion.log_x_theta(self.model, z_t, sigma, labels);
+            let (log_x, log_x_u) = self.denoise(&z, b, self.config.eps, y);
             nfe += 1;
+            let log_x = match log_x_u {
+                Some(u) => cfg_combine(log_x, u, self.guidance.cfg_gamma.unwrap_or(1.0)),
+                None => log_x,
+            };
             let best = to_vec_i64(log_x.argmax(2).reshape([b * l]));
             for (zi, bi) in z.iter_mut().zip(best) {
-                if self.diffusion.noise() == crate::forward::Noise::Uniform || *zi == cfg.mask_id {
+                if self.diffusion.noise() == Noise::Uniform || *zi == cfg.mask_id {
                     *zi = bi;
                 }
             }
+            self.apply_pins(&mut z);
         }
         (z, nfe)
     }
@@ -327,4 +484,9 @@ impl<'a> Sampler<'a> {
         }
         Ok((z, l - 1))
     }
+}
+
+/// Scores of a term can be cached across unchanged steps when they do not depend on t.
+fn cacheable(term: &CbgTerm<'_>) -> bool {
+    !term.classifier.time_conditioned() && !term.reference_sigma_mismatch
 }

@@ -262,6 +262,9 @@ impl<O: Objective> Trainer<O> {
                 self.objective.seq_len()
             )));
         }
+        if self.objective.requires_labels() && data.label(0).is_none() {
+            return Err(CoreError::Data("this objective needs class labels, the training set has none".into()));
+        }
         let start = Instant::now();
         let k = self.step;
         let idx = self.batch_indices(k, data.len());
@@ -308,6 +311,15 @@ impl<O: Objective> Trainer<O> {
         let bsz = self.config.batch_size;
         let n = data.len();
         let max_batches = self.config.val_batches.unwrap_or(usize::MAX);
+        if n == 0 || (self.objective.requires_labels() && data.label(0).is_none()) {
+            return ValStats {
+                step: self.step,
+                nll: f64::NAN,
+                ppl: f64::NAN,
+                bpc: f64::NAN,
+                accuracy: None,
+            };
+        }
         let mut rng = Rng::stream(self.config.seed, STREAM_VALID);
         let (mut nll, mut tokens, mut correct) = (0.0f64, 0.0f64, None::<f64>);
         for (bi, start) in (0..n).step_by(bsz.max(1)).enumerate() {

@@ -16,6 +16,10 @@ pub trait Objective: Clone + std::fmt::Debug + Serialize + DeserializeOwned {
     fn validate(&self) -> Result<()>;
     /// Length of the token sequences it trains on.
     fn seq_len(&self) -> usize;
+    /// Whether training data must carry class labels.
+    fn requires_labels(&self) -> bool {
+        false
+    }
     fn init(&self, device: &Device) -> Self::Model;
     /// Loss of a batch `x` [B·L] with optional labels [B]; `training` enables the
     /// training-only behaviour (label dropout, pads in the loss).

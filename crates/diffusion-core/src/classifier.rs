@@ -1,0 +1,200 @@
+//! Classifiers on token sequences (spec §6.3, §7.2): a DiT encoder without the final LayerNorm,
+//! pooling over positions and a linear head. Trained on clean data (oracle / evaluation) or on
+//! noisy z_t ~ q(z_t | x) with the generator's noise and schedule (D-CBG).
+
+use crate::diffusion::LossOutput;
+use crate::dit::{Dit, DitConfig};
+use crate::error::{CoreError, Result};
+use crate::forward::{Noise, q_xt};
+use crate::rng::Rng;
+use crate::schedule::{NoiseSchedule, Schedule};
+use crate::tensor_util::{ids_tensor, vec_tensor};
+use crate::time::sample_t;
+use crate::train::Objective;
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use serde::{Deserialize, Serialize};
+
+/// How per-position features become one vector per sequence.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// Mean over all positions, pads included (the reference's default, spec §13.9).
+    #[default]
+    Mean,
+    Max,
+    /// The first position.
+    Cls,
+}
+
+impl Pooling {
+    fn code(self) -> usize {
+        match self {
+            Pooling::Mean => 0,
+            Pooling::Max => 1,
+            Pooling::Cls => 2,
+        }
+    }
+}
+
+fn d_eps() -> f64 {
+    1e-3
+}
+fn d_true() -> bool {
+    true
+}
+
+/// A sequence classifier and how it is trained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierConfig {
+    /// The encoder (its `num_classes` must be None and `causal` false).
+    pub backbone: DitConfig,
+    pub num_classes: usize,
+    #[serde(default)]
+    pub pooling: Pooling,
+    /// Training noise: None trains on clean sequences (oracle / evaluation classifiers);
+    /// `absorbing` / `uniform` trains a noisy classifier for D-CBG with the generator's noise.
+    #[serde(default)]
+    pub noise: Option<Noise>,
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Feed σ(t) to the encoder, at training and at guidance time alike.
+    #[serde(default)]
+    pub time_conditioning: bool,
+    pub seq_len: usize,
+    pub mask_id: i64,
+    #[serde(default = "d_eps")]
+    pub sampling_eps: f64,
+    #[serde(default = "d_true")]
+    pub antithetic: bool,
+}
+
+impl ClassifierConfig {
+    pub fn vocab_size(&self) -> usize {
+        self.backbone.vocab_size
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct DitClassifier {
+    pub backbone: Dit,
+    pub head: Linear,
+    pub pooling: usize,
+    pub time_conditioning: bool,
+}
+
+impl DitClassifier {
+    /// Pooled features [B, H] → class logits [B, C], from embedded input [B, L, H].
+    pub fn logits_from_embedding(&self, emb: Tensor<3>, sigma: Tensor<1>) -> Tensor<2> {
+        let (h, _) = self.backbone.hidden(emb, sigma, None); // [B, L, H], no final LN
+        let [b, _, d] = h.dims();
+        let pooled = match self.pooling {
+            1 => h.max_dim(1),
+            2 => h.narrow(1, 0, 1),
+            _ => h.mean_dim(1),
+        }
+        .reshape([b, d]);
+        self.head.forward(pooled)
+    }
+
+    /// Class log-probabilities [B, C] for ids [B, L] at network time input σ [B].
+    pub fn log_probs(&self, z: Tensor<2, Int>, sigma: Tensor<1>) -> Tensor<2> {
+        log_softmax(self.logits_from_embedding(self.backbone.embed(z), sigma), 1)
+    }
+
+    /// Class log-probabilities for a soft / one-hot input [B, L, N] (differentiable).
+    pub fn log_probs_soft(&self, x: Tensor<3>, sigma: Tensor<1>) -> Tensor<2> {
+        log_softmax(self.logits_from_embedding(self.backbone.embed_soft(x), sigma), 1)
+    }
+}
+
+/// The classifier objective: cross-entropy of the sequence label on clean or noisy input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Classifier {
+    pub config: ClassifierConfig,
+}
+
+impl Classifier {
+    pub fn new(config: ClassifierConfig) -> Self {
+        Self { config }
+    }
+
+    /// Network time input for times t: σ(t), or 0 without time conditioning.
+    pub fn sigma_input(&self, t: &[f64]) -> Vec<f64> {
+        if self.config.time_conditioning {
+            t.iter().map(|&t| self.config.schedule.sigma(t)).collect()
+        } else {
+            vec![0.0; t.len()]
+        }
+    }
+}
+
+impl Objective for Classifier {
+    type Model = DitClassifier;
+    const KIND: &'static str = "classifier";
+
+    fn validate(&self) -> Result<()> {
+        let c = &self.config;
+        c.backbone.validate()?;
+        if c.backbone.num_classes.is_some() || c.backbone.causal {
+            return Err(CoreError::config(
+                "classifier.backbone",
+                "the encoder must be bidirectional and have no label embedding",
+            ));
+        }
+        if c.num_classes < 2 {
+            return Err(CoreError::config("classifier.num_classes", "must be at least 2"));
+        }
+        if c.mask_id < 0 || c.mask_id as usize >= c.vocab_size() {
+            return Err(CoreError::config("classifier.mask_id", "outside the vocabulary"));
+        }
+        Ok(())
+    }
+
+    fn seq_len(&self) -> usize {
+        self.config.seq_len
+    }
+
+    fn requires_labels(&self) -> bool {
+        true
+    }
+
+    fn init(&self, device: &Device) -> DitClassifier {
+        let c = &self.config;
+        DitClassifier {
+            backbone: c.backbone.init(device),
+            head: LinearConfig::new(c.backbone.hidden_size, c.num_classes).init(device),
+            pooling: c.pooling.code(),
+            time_conditioning: c.time_conditioning,
+        }
+    }
+
+    fn loss(&self, model: &DitClassifier, x: &[i64], y: Option<&[i64]>, rng: &mut Rng, _training: bool, device: &Device) -> LossOutput {
+        let c = &self.config;
+        let l = c.seq_len;
+        let b = x.len() / l;
+        let y = y.expect("Trainer checks that classifier data is labelled");
+        let (z, sigma) = match c.noise {
+            Some(noise) => {
+                let t = sample_t(rng, b, c.antithetic, c.sampling_eps, None);
+                let m: Vec<f64> = t.iter().map(|&t| c.schedule.move_chance(t)).collect();
+                (q_xt(rng, x, l, &m, noise, c.vocab_size(), c.mask_id), self.sigma_input(&t))
+            }
+            None => (x.to_vec(), vec![0.0; b]),
+        };
+        let lp = model.log_probs(ids_tensor(&z, b, l, device), vec_tensor(&sigma, device)); // [B, C]
+        let target = Tensor::<1, Int>::from_data(TensorData::new(y.to_vec(), [b]), device);
+        let nll = lp.clone().gather(1, target.clone().reshape([b, 1])).reshape([b]).neg();
+        let nll_sum = nll.clone().sum();
+        let correct = lp.argmax(1).reshape([b]).equal(target).int().sum().into_scalar::<i64>() as f64;
+        LossOutput {
+            loss: nll.mean(),
+            nll_sum,
+            n_tokens: b as f64,
+            n_correct: Some(correct),
+        }
+    }
+}
