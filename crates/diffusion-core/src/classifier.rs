@@ -106,7 +106,10 @@ impl DitClassifier {
 
     /// Class log-probabilities for a soft / one-hot input [B, L, N] (differentiable).
     pub fn log_probs_soft(&self, x: Tensor<3>, sigma: Tensor<1>) -> Tensor<2> {
-        log_softmax(self.logits_from_embedding(self.backbone.embed_soft(x), sigma), 1)
+        log_softmax(
+            self.logits_from_embedding(self.backbone.embed_soft(x), sigma),
+            1,
+        )
     }
 }
 
@@ -146,10 +149,16 @@ impl Objective for Classifier {
             ));
         }
         if c.num_classes < 2 {
-            return Err(CoreError::config("classifier.num_classes", "must be at least 2"));
+            return Err(CoreError::config(
+                "classifier.num_classes",
+                "must be at least 2",
+            ));
         }
         if c.mask_id < 0 || c.mask_id as usize >= c.vocab_size() {
-            return Err(CoreError::config("classifier.mask_id", "outside the vocabulary"));
+            return Err(CoreError::config(
+                "classifier.mask_id",
+                "outside the vocabulary",
+            ));
         }
         Ok(())
     }
@@ -172,7 +181,15 @@ impl Objective for Classifier {
         }
     }
 
-    fn loss(&self, model: &DitClassifier, x: &[i64], y: Option<&[i64]>, rng: &mut Rng, _training: bool, device: &Device) -> LossOutput {
+    fn loss(
+        &self,
+        model: &DitClassifier,
+        x: &[i64],
+        y: Option<&[i64]>,
+        rng: &mut Rng,
+        _training: bool,
+        device: &Device,
+    ) -> LossOutput {
         let c = &self.config;
         let l = c.seq_len;
         let b = x.len() / l;
@@ -181,15 +198,28 @@ impl Objective for Classifier {
             Some(noise) => {
                 let t = sample_t(rng, b, c.antithetic, c.sampling_eps, None);
                 let m: Vec<f64> = t.iter().map(|&t| c.schedule.move_chance(t)).collect();
-                (q_xt(rng, x, l, &m, noise, c.vocab_size(), c.mask_id), self.sigma_input(&t))
+                (
+                    q_xt(rng, x, l, &m, noise, c.vocab_size(), c.mask_id),
+                    self.sigma_input(&t),
+                )
             }
             None => (x.to_vec(), vec![0.0; b]),
         };
         let lp = model.log_probs(ids_tensor(&z, b, l, device), vec_tensor(&sigma, device)); // [B, C]
         let target = Tensor::<1, Int>::from_data(TensorData::new(y.to_vec(), [b]), device);
-        let nll = lp.clone().gather(1, target.clone().reshape([b, 1])).reshape([b]).neg();
+        let nll = lp
+            .clone()
+            .gather(1, target.clone().reshape([b, 1]))
+            .reshape([b])
+            .neg();
         let nll_sum = nll.clone().sum();
-        let correct = lp.argmax(1).reshape([b]).equal(target).int().sum().into_scalar::<i64>() as f64;
+        let correct = lp
+            .argmax(1)
+            .reshape([b])
+            .equal(target)
+            .int()
+            .sum()
+            .into_scalar::<i64>() as f64;
         LossOutput {
             loss: nll.mean(),
             nll_sum,

@@ -12,7 +12,10 @@ use burn::tensor::activation::log_softmax;
 /// (MDLM, the reference's choice) or to next-token log-probs (AR). γ = 1 returns the conditional
 /// and γ = 0 the unconditional distribution.
 pub fn cfg_combine(log_cond: Tensor<3>, log_uncond: Tensor<3>, gamma: f64) -> Tensor<3> {
-    log_softmax(log_cond.mul_scalar(gamma) + log_uncond.mul_scalar(1.0 - gamma), 2)
+    log_softmax(
+        log_cond.mul_scalar(gamma) + log_uncond.mul_scalar(1.0 - gamma),
+        2,
+    )
 }
 
 /// A classifier that guidance can query: class log-probabilities for ids or for a soft input.
@@ -85,7 +88,11 @@ impl CbgTerm<'_> {
         if self.target < 0 || self.target as usize >= self.classifier.num_classes() {
             return Err(CoreError::config(
                 "guidance.target",
-                format!("class {} is not one of the classifier's {}", self.target, self.classifier.num_classes()),
+                format!(
+                    "class {} is not one of the classifier's {}",
+                    self.target,
+                    self.classifier.num_classes()
+                ),
             ));
         }
         if let CbgMode::Exact { chunk: 0 } = self.mode {
@@ -122,7 +129,10 @@ pub fn cbg_exact_scores(
 ) -> Tensor<3> {
     let l = seq_len;
     let b = z.len() / l;
-    let base = gather_target(classifier.log_probs(ids_tensor(z, b, l, device), vec_tensor(sigma, device)), target);
+    let base = gather_target(
+        classifier.log_probs(ids_tensor(z, b, l, device), vec_tensor(sigma, device)),
+        target,
+    );
     let mut scores: Vec<f32> = (0..b * l * vocab).map(|i| base[i / (l * vocab)]).collect();
     // (row, position, value) of every edit that differs from z.
     let edits: Vec<(usize, usize, usize)> = (0..b)
@@ -140,7 +150,10 @@ pub fn cbg_exact_scores(
             ids[start + p] = v as i64;
             sig.push(sigma[r]);
         }
-        let lp = classifier.log_probs(ids_tensor(&ids, batch.len(), l, device), vec_tensor(&sig, device));
+        let lp = classifier.log_probs(
+            ids_tensor(&ids, batch.len(), l, device),
+            vec_tensor(&sig, device),
+        );
         for (&(r, p, v), s) in batch.iter().zip(gather_target(lp, target)) {
             scores[(r * l + p) * vocab + v] = s;
         }
@@ -164,14 +177,21 @@ pub fn cbg_first_order_scores(
     let b = z.len() / l;
     let ad = device.clone().autodiff();
     let frozen = classifier.frozen_on(&ad);
-    let one_hot = ids_tensor(z, b, l, &ad).one_hot::<3>(vocab).float().require_grad();
+    let one_hot = ids_tensor(z, b, l, &ad)
+        .one_hot::<3>(vocab)
+        .float()
+        .require_grad();
     let lp = frozen.log_probs_soft(one_hot.clone(), vec_tensor(sigma, &ad)); // [B, C]
     let target_t = Tensor::<2, Int>::from_data(TensorData::new(vec![target; b], [b, 1]), &ad);
     let chosen = lp.gather(1, target_t).reshape([b]); // [B]
     let base = chosen.clone().detach().inner();
     // Σ over the batch: each sample's gradient only depends on its own input.
     let grads = chosen.sum().backward();
-    let g = one_hot.grad(&grads).expect("input gradient").inner().detach(); // [B, L, N]
+    let g = one_hot
+        .grad(&grads)
+        .expect("input gradient")
+        .inner()
+        .detach(); // [B, L, N]
     let g = g.to_device(device);
     let z_idx = ids_tensor(z, b, l, device).reshape([b, l, 1]);
     let g_at_z = g.clone().gather(2, z_idx); // [B, L, 1]
@@ -198,8 +218,26 @@ pub(crate) fn cbg_scores(
 ) -> Tensor<3> {
     let sigma = term.sigma(sigma);
     match term.mode {
-        CbgMode::Exact { chunk } => cbg_exact_scores(term.classifier, z, seq_len, vocab, &sigma, term.target, editable, chunk, device),
-        CbgMode::FirstOrder => cbg_first_order_scores(term.classifier, z, seq_len, vocab, &sigma, term.target, device),
+        CbgMode::Exact { chunk } => cbg_exact_scores(
+            term.classifier,
+            z,
+            seq_len,
+            vocab,
+            &sigma,
+            term.target,
+            editable,
+            chunk,
+            device,
+        ),
+        CbgMode::FirstOrder => cbg_first_order_scores(
+            term.classifier,
+            z,
+            seq_len,
+            vocab,
+            &sigma,
+            term.target,
+            device,
+        ),
     }
 }
 
@@ -222,10 +260,20 @@ mod tests {
         let x_u = softmax_host(&[0.1, -0.3, 0.5, 0.0, 0.2]);
         let z: Tensor<3> = ids_tensor(&[3], 1, 1, &d).one_hot::<3>(5).float();
         let post = |x: Vec<f32>| {
-            uniform_posterior(float_tensor(x, [1, 1, 5], &d), z.clone(), vec_tensor(&[0.5], &d), vec_tensor(&[0.6], &d)).log()
+            uniform_posterior(
+                float_tensor(x, [1, 1, 5], &d),
+                z.clone(),
+                vec_tensor(&[0.5], &d),
+                vec_tensor(&[0.6], &d),
+            )
+            .log()
         };
         let p = cfg_combine(post(x_c), post(x_u), 2.0).exp();
-        assert_close(&to_vec_f32(p), &[0.079676, 0.034286, 0.010860, 0.854295, 0.020883], 1e-5);
+        assert_close(
+            &to_vec_f32(p),
+            &[0.079676, 0.034286, 0.010860, 0.854295, 0.020883],
+            1e-5,
+        );
     }
 
     /// Spec §14 item 5, MDLM (denoiser level, N = 6 with mask id 5, m_t = 0.5, m_s = 0.4).
@@ -237,9 +285,24 @@ mod tests {
             v.push(-1e6);
             float_tensor(v, [1, 1, 6], &d)
         };
-        let x = cfg_combine(with_mask([1.0, 0.2, -0.5, 0.3, 0.0]), with_mask([0.1, -0.3, 0.5, 0.0, 0.2]), 2.0).exp();
-        let p = absorbing_posterior(x, ids_tensor(&[5], 1, 1, &d), 5, vec_tensor(&[0.5], &d), vec_tensor(&[0.4], &d));
-        assert_close(&to_vec_f32(p), &[0.115637, 0.034829, 0.003859, 0.031515, 0.014160, 0.8], 1e-5);
+        let x = cfg_combine(
+            with_mask([1.0, 0.2, -0.5, 0.3, 0.0]),
+            with_mask([0.1, -0.3, 0.5, 0.0, 0.2]),
+            2.0,
+        )
+        .exp();
+        let p = absorbing_posterior(
+            x,
+            ids_tensor(&[5], 1, 1, &d),
+            5,
+            vec_tensor(&[0.5], &d),
+            vec_tensor(&[0.4], &d),
+        );
+        assert_close(
+            &to_vec_f32(p),
+            &[0.115637, 0.034829, 0.003859, 0.031515, 0.014160, 0.8],
+            1e-5,
+        );
     }
 
     #[test]

@@ -155,7 +155,10 @@ impl<'a> Sampler<'a> {
         for term in &guidance.cbg {
             term.validate()?;
             if self.diffusion.kind() == ModelKind::Ar {
-                return Err(CoreError::config("guidance.cbg", "D-CBG is for diffusion models; use FUDGE for AR"));
+                return Err(CoreError::config(
+                    "guidance.cbg",
+                    "D-CBG is for diffusion models; use FUDGE for AR",
+                ));
             }
             if !term.gamma.is_finite() {
                 return Err(CoreError::config("guidance.gamma", "must be finite"));
@@ -170,10 +173,16 @@ impl<'a> Sampler<'a> {
         let cfg = &self.diffusion.config;
         for &(p, v) in &pinned {
             if p >= cfg.seq_len {
-                return Err(CoreError::config("sampling.pinned", format!("position {p} is beyond the length {}", cfg.seq_len)));
+                return Err(CoreError::config(
+                    "sampling.pinned",
+                    format!("position {p} is beyond the length {}", cfg.seq_len),
+                ));
             }
             if v < 0 || v as usize >= cfg.vocab_size || v == cfg.mask_id {
-                return Err(CoreError::config("sampling.pinned", format!("token {v} at position {p} is not a valid non-mask id")));
+                return Err(CoreError::config(
+                    "sampling.pinned",
+                    format!("token {v} at position {p} is not a valid non-mask id"),
+                ));
             }
         }
         self.pinned = pinned;
@@ -227,7 +236,10 @@ impl<'a> Sampler<'a> {
             }
         }
         if self.guidance.cfg_gamma.is_some() && labels.is_none() {
-            return Err(CoreError::config("sampling.labels", "classifier-free guidance needs a target class per sample"));
+            return Err(CoreError::config(
+                "sampling.labels",
+                "classifier-free guidance needs a target class per sample",
+            ));
         }
         let l = self.diffusion.config.seq_len;
         let steps_per_batch = if self.diffusion.kind() == ModelKind::Ar {
@@ -277,7 +289,13 @@ impl<'a> Sampler<'a> {
 
     /// Denoiser log-probabilities for this step: conditional (or unconditional) and, for D-CFG
     /// with γ ∉ {0, 1}, the unconditional branch from the same batched pass.
-    fn denoise(&self, z: &[i64], b: usize, t: f64, labels: Option<&[i64]>) -> (Tensor<3>, Option<Tensor<3>>) {
+    fn denoise(
+        &self,
+        z: &[i64],
+        b: usize,
+        t: f64,
+        labels: Option<&[i64]>,
+    ) -> (Tensor<3>, Option<Tensor<3>>) {
         let cfg = &self.diffusion.config;
         let l = cfg.seq_len;
         let sigma = self.diffusion.sigma_input(&vec![t; b]);
@@ -297,7 +315,7 @@ impl<'a> Sampler<'a> {
                 );
                 (both.clone().narrow(0, 0, b), Some(both.narrow(0, b, b)))
             }
-            (Some(_), Some(g)) if g == 0.0 => {
+            (Some(_), Some(0.0)) => {
                 let y0 = vec![null; b];
                 let lx = self.diffusion.log_x_theta(
                     self.model,
@@ -320,7 +338,15 @@ impl<'a> Sampler<'a> {
     }
 
     /// log of the (guided) reverse-step distribution [B, L, N], unnormalised.
-    fn log_step(&self, z_t: Tensor<2, Int>, log_x: Tensor<3>, log_x_u: Option<Tensor<3>>, t: f64, s: f64, b: usize) -> Tensor<3> {
+    fn log_step(
+        &self,
+        z_t: Tensor<2, Int>,
+        log_x: Tensor<3>,
+        log_x_u: Option<Tensor<3>>,
+        t: f64,
+        s: f64,
+        b: usize,
+    ) -> Tensor<3> {
         let cfg = &self.diffusion.config;
         let sched = &cfg.schedule;
         let gamma = self.guidance.cfg_gamma.unwrap_or(1.0);
@@ -329,9 +355,19 @@ impl<'a> Sampler<'a> {
             Noise::Absorbing => {
                 let m_t = vec_tensor(&vec![sched.move_chance(t); b], &self.device);
                 let m_s = vec_tensor(&vec![sched.move_chance(s); b], &self.device);
-                let post = |lx: Tensor<3>| absorbing_posterior(lx.exp(), z_t.clone(), cfg.mask_id as usize, m_t.clone(), m_s.clone());
+                let post = |lx: Tensor<3>| {
+                    absorbing_posterior(
+                        lx.exp(),
+                        z_t.clone(),
+                        cfg.mask_id as usize,
+                        m_t.clone(),
+                        m_s.clone(),
+                    )
+                };
                 match log_x_u {
-                    Some(u) if self.guidance.cfg_posterior_level => cfg_combine(safe_log(post(log_x)), safe_log(post(u)), gamma),
+                    Some(u) if self.guidance.cfg_posterior_level => {
+                        cfg_combine(safe_log(post(log_x)), safe_log(post(u)), gamma)
+                    }
                     Some(u) => safe_log(post(cfg_combine(log_x, u, gamma))),
                     None => safe_log(post(log_x)),
                 }
@@ -339,7 +375,14 @@ impl<'a> Sampler<'a> {
             Noise::Uniform => {
                 let a_t = vec_tensor(&vec![sched.alpha(t); b], &self.device);
                 let a_s = vec_tensor(&vec![sched.alpha(s); b], &self.device);
-                let post = |lx: Tensor<3>| safe_log(uniform_reverse_step(lx, z_t.clone(), a_t.clone(), a_s.clone()));
+                let post = |lx: Tensor<3>| {
+                    safe_log(uniform_reverse_step(
+                        lx,
+                        z_t.clone(),
+                        a_t.clone(),
+                        a_s.clone(),
+                    ))
+                };
                 match log_x_u {
                     Some(u) => cfg_combine(post(log_x), post(u), gamma),
                     None => post(log_x),
@@ -389,7 +432,8 @@ impl<'a> Sampler<'a> {
                     .iter()
                     .enumerate()
                     .map(|(k, &v)| {
-                        !pinned_pos.contains(&(k % l)) && (self.diffusion.noise() == Noise::Uniform || v == cfg.mask_id)
+                        !pinned_pos.contains(&(k % l))
+                            && (self.diffusion.noise() == Noise::Uniform || v == cfg.mask_id)
                     })
                     .collect();
                 let sigma = self.diffusion.sigma_input(&vec![t; b]);
@@ -467,18 +511,39 @@ impl<'a> Sampler<'a> {
         for r in 0..b {
             z[r * l] = bos;
         }
+        self.apply_pins(&mut z);
+        let gamma = self.guidance.cfg_gamma;
+        let null = self.model.num_classes as i64;
         for i in 1..l {
             let prefix: Vec<i64> = z.chunks(l).flat_map(|r| r[..i].to_vec()).collect();
-            let logits = self.model.forward(
-                ids_tensor(&prefix, b, i, &self.device),
-                Tensor::zeros([b], &self.device),
-                labels.clone(),
-            );
-            let last = log_softmax(logits.narrow(1, i - 1, 1).reshape([b, n]), 1).exp();
-            let next = self.draw(rng, &to_vec_f32(last), n);
+            // Next-token log-probs [rows, 1, N] at position i − 1.
+            let next_lp = |ids: &[i64], rows: usize, lab: Option<Tensor<1, Int>>| {
+                let logits = self.model.forward(
+                    ids_tensor(ids, rows, i, &self.device),
+                    Tensor::zeros([rows], &self.device),
+                    lab,
+                );
+                log_softmax(logits.narrow(1, i - 1, 1), 2)
+            };
+            let lp = match (y, gamma) {
+                (Some(yv), Some(g)) if g != 0.0 && g != 1.0 => {
+                    let mut ids2 = prefix.clone();
+                    ids2.extend_from_slice(&prefix);
+                    let mut y2 = yv.to_vec();
+                    y2.extend(std::iter::repeat_n(null, b));
+                    let both = next_lp(&ids2, 2 * b, self.label_tensor(Some(&y2), 2 * b));
+                    cfg_combine(both.clone().narrow(0, 0, b), both.narrow(0, b, b), g)
+                }
+                (Some(_), Some(0.0)) => {
+                    next_lp(&prefix, b, self.label_tensor(Some(&vec![null; b]), b))
+                }
+                _ => next_lp(&prefix, b, labels.clone()),
+            };
+            let next = self.draw(rng, &to_vec_f32(lp.exp().reshape([b, n])), n);
             for r in 0..b {
                 z[r * l + i] = next[r];
             }
+            self.apply_pins(&mut z);
             on_step(i - 1, &z);
             bar.inc(1);
         }

@@ -263,7 +263,9 @@ impl<O: Objective> Trainer<O> {
             )));
         }
         if self.objective.requires_labels() && data.label(0).is_none() {
-            return Err(CoreError::Data("this objective needs class labels, the training set has none".into()));
+            return Err(CoreError::Data(
+                "this objective needs class labels, the training set has none".into(),
+            ));
         }
         let start = Instant::now();
         let k = self.step;
