@@ -210,3 +210,99 @@ mod tests {
         assert_close(&p[4..], &[0.0, 1.0, 0.0, 0.0], 0.0);
     }
 }
+
+/// ReMDM reverse step with remasking probability σ_t (Wang et al. 2025, "Remasking Discrete
+/// Diffusion Models with Inference-Time Scaling"): at masked positions
+/// p(v) = (α_s − (1 − σ_t) α_t)/(1 − α_t) · x_θ[v] and p(mask) = (1 − α_s − σ_t α_t)/(1 − α_t);
+/// at unmasked positions the token is kept with 1 − σ_t and re-masked with σ_t. Valid for
+/// 0 ≤ σ_t ≤ min(1, (1 − α_s)/α_t); σ_t = 0 is [`absorbing_posterior`].
+///
+/// Shapes: `x_theta` [B, L, N], `z_t` [B, L], `alpha_t`, `alpha_s`, `sigma` [B].
+pub fn remdm_posterior(
+    x_theta: Tensor<3>,
+    z_t: Tensor<2, Int>,
+    mask_id: usize,
+    alpha_t: Tensor<1>,
+    alpha_s: Tensor<1>,
+    sigma: Tensor<1>,
+) -> Tensor<3> {
+    let [b, l, n] = x_theta.dims();
+    let device = x_theta.device();
+    let a_t = per_batch3(alpha_t);
+    let a_s = per_batch3(alpha_s);
+    let sg = per_batch3(sigma);
+    let mask_col: Tensor<3> =
+        Tensor::<1, Int>::from_data(TensorData::new(vec![mask_id as i64], [1]), &device)
+            .one_hot::<2>(n)
+            .float()
+            .reshape([1, 1, n]);
+    let not_mask_col = mask_col.clone().neg().add_scalar(1.0);
+    let one_minus_at = a_t.clone().neg().add_scalar(1.0);
+    let token_rate =
+        (a_s.clone() - sg.clone().neg().add_scalar(1.0) * a_t.clone()) / one_minus_at.clone();
+    let mask_rate = (a_s.neg().add_scalar(1.0) - sg.clone() * a_t) / one_minus_at;
+    let at_mask = x_theta * not_mask_col * token_rate + mask_col.clone() * mask_rate;
+    let is_masked = z_t
+        .clone()
+        .equal_elem(mask_id as i64)
+        .float()
+        .reshape([b, l, 1]);
+    let keep = z_t.one_hot::<3>(n).float() * sg.clone().neg().add_scalar(1.0) + mask_col * sg;
+    at_mask * is_masked.clone() + keep * is_masked.neg().add_scalar(1.0)
+}
+
+#[cfg(test)]
+mod remdm_tests {
+    use super::*;
+    use crate::tensor_util::{float_tensor, ids_tensor, to_vec_f32, vec_tensor};
+    use crate::testing::device;
+
+    #[test]
+    fn remdm_normalises_and_reduces_to_mdlm_at_zero() {
+        let d = device();
+        let x = float_tensor(
+            vec![0.5, 0.25, 0.25, 0.0, 0.1, 0.2, 0.7, 0.0],
+            [1, 2, 4],
+            &d,
+        );
+        let z = ids_tensor(&[3, 1], 1, 2, &d);
+        let (a_t, a_s) = (0.5, 0.6);
+        let zero = to_vec_f32(remdm_posterior(
+            x.clone(),
+            z.clone(),
+            3,
+            vec_tensor(&[a_t], &d),
+            vec_tensor(&[a_s], &d),
+            vec_tensor(&[0.0], &d),
+        ));
+        let mdlm = to_vec_f32(absorbing_posterior(
+            x.clone(),
+            z.clone(),
+            3,
+            vec_tensor(&[1.0 - a_t], &d),
+            vec_tensor(&[1.0 - a_s], &d),
+        ));
+        for (a, b) in zero.iter().zip(&mdlm) {
+            assert!((a - b).abs() < 1e-6);
+        }
+        let sigma_max = ((1.0 - a_s) / a_t).min(1.0);
+        for sigma in [0.1, 0.5 * sigma_max, sigma_max] {
+            let p = to_vec_f32(remdm_posterior(
+                x.clone(),
+                z.clone(),
+                3,
+                vec_tensor(&[a_t], &d),
+                vec_tensor(&[a_s], &d),
+                vec_tensor(&[sigma], &d),
+            ));
+            for row in p.chunks(4) {
+                assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+                assert!(row.iter().all(|&v| v >= -1e-7));
+            }
+            // Unmasked position 1 (token 1): kept with 1 − σ, re-masked with σ.
+            assert!(
+                (p[5] - (1.0 - sigma) as f32).abs() < 1e-6 && (p[7] - sigma as f32).abs() < 1e-6
+            );
+        }
+    }
+}

@@ -8,7 +8,7 @@ use crate::dit::Dit;
 use crate::error::{CoreError, Result};
 use crate::forward::{Noise, sample_prior};
 use crate::guidance::{CbgTerm, Guidance, cbg_scores, cfg_combine};
-use crate::posterior::{absorbing_posterior, uniform_reverse_step};
+use crate::posterior::{absorbing_posterior, remdm_posterior, uniform_reverse_step};
 use crate::rng::Rng;
 use crate::schedule::NoiseSchedule;
 use crate::tensor_util::{ids_tensor, to_vec_f32, to_vec_i64, vec_tensor};
@@ -54,6 +54,10 @@ pub struct SamplerConfig {
     /// BOS id that starts AR samples.
     #[serde(default)]
     pub bos_id: Option<i64>,
+    /// ReMDM-cap remasking for MDLM (off by default): each step re-masks unmasked tokens with
+    /// σ_t = min(η_cap, (1 − α_s)/α_t), letting the sampler revise earlier choices.
+    #[serde(default)]
+    pub remask_cap: Option<f64>,
 }
 
 impl Default for SamplerConfig {
@@ -67,6 +71,7 @@ impl Default for SamplerConfig {
             batch_size: 64,
             seed: 0,
             bos_id: None,
+            remask_cap: None,
         }
     }
 }
@@ -117,6 +122,14 @@ impl<'a> Sampler<'a> {
         }
         if !(0.0..1.0).contains(&config.eps) {
             return Err(CoreError::config("sampling.eps", "must be in [0, 1)"));
+        }
+        if let Some(eta) = config.remask_cap
+            && (!(0.0..=1.0).contains(&eta) || diffusion.kind() != ModelKind::Mdlm)
+        {
+            return Err(CoreError::config(
+                "sampling.remask_cap",
+                "ReMDM remasking needs an MDLM model and η_cap in [0, 1]",
+            ));
         }
         if config.batch_size == 0 {
             return Err(CoreError::config("sampling.batch_size", "must be positive"));
@@ -355,14 +368,31 @@ impl<'a> Sampler<'a> {
             Noise::Absorbing => {
                 let m_t = vec_tensor(&vec![sched.move_chance(t); b], &self.device);
                 let m_s = vec_tensor(&vec![sched.move_chance(s); b], &self.device);
-                let post = |lx: Tensor<3>| {
-                    absorbing_posterior(
+                let remask = self.config.remask_cap.map(|eta| {
+                    let (a_t, a_s) = (sched.alpha(t), sched.alpha(s));
+                    let sigma = eta.min(((1.0 - a_s) / a_t).min(1.0));
+                    (
+                        vec_tensor(&vec![a_t; b], &self.device),
+                        vec_tensor(&vec![a_s; b], &self.device),
+                        vec_tensor(&vec![sigma; b], &self.device),
+                    )
+                });
+                let post = |lx: Tensor<3>| match &remask {
+                    Some((a_t, a_s, sigma)) => remdm_posterior(
+                        lx.exp(),
+                        z_t.clone(),
+                        cfg.mask_id as usize,
+                        a_t.clone(),
+                        a_s.clone(),
+                        sigma.clone(),
+                    ),
+                    None => absorbing_posterior(
                         lx.exp(),
                         z_t.clone(),
                         cfg.mask_id as usize,
                         m_t.clone(),
                         m_s.clone(),
-                    )
+                    ),
                 };
                 match log_x_u {
                     Some(u) if self.guidance.cfg_posterior_level => {
@@ -451,9 +481,11 @@ impl<'a> Sampler<'a> {
             let probs = softmax(log_p, 2);
             let mut z_s = self.draw(rng, &to_vec_f32(probs), n);
             if self.diffusion.noise() == Noise::Absorbing {
-                // Carry-over: unmasked tokens are never changed (spec §5.2 item 6).
+                // Carry-over: unmasked tokens are never changed (spec §5.2 item 6); with ReMDM
+                // remasking they may only return to the mask.
+                let remasking = self.config.remask_cap.is_some();
                 for (zs, &zt) in z_s.iter_mut().zip(&z) {
-                    if zt != cfg.mask_id {
+                    if zt != cfg.mask_id && !(remasking && *zs == cfg.mask_id) {
                         *zs = zt;
                     }
                 }

@@ -130,3 +130,50 @@ fn cache_is_refused_for_time_conditioned_models() {
         .is_err()
     );
 }
+
+/// ReMDM remasking (off by default) lets unmasked tokens return to the mask and be redrawn;
+/// it is refused for non-MDLM models.
+#[test]
+fn remdm_remasking_revises_tokens() {
+    let (_, t) = trained(ModelKind::Mdlm, 20);
+    let device = default_device();
+    let diffusion = t.diffusion();
+    let mask = diffusion.config.mask_id;
+    let cfg = SamplerConfig {
+        remask_cap: Some(0.05),
+        ..sampler_config(32, None)
+    };
+    let s = Sampler::new(&diffusion, &t.ema.model, cfg, &device).unwrap();
+    let mut prev: Option<Vec<i64>> = None;
+    let (mut remasked, mut changed) = (0, 0);
+    let out = s
+        .sample_with(16, None, false, &mut |_, z| {
+            if let Some(p) = &prev {
+                remasked += p
+                    .iter()
+                    .zip(z)
+                    .filter(|(a, b)| **a != mask && **b == mask)
+                    .count();
+                changed += p
+                    .iter()
+                    .zip(z)
+                    .filter(|(a, b)| **a != mask && **b != mask && a != b)
+                    .count();
+            }
+            prev = Some(z.to_vec());
+        })
+        .unwrap();
+    assert!(remasked > 0, "no token was re-masked");
+    assert_eq!(
+        changed, 0,
+        "a token changed without passing through the mask"
+    );
+    assert!(out.tokens.iter().filter(|&&v| v == mask).count() <= 16 * SEQ_LEN / 10);
+    let (_, u) = trained(ModelKind::Udlm, 1);
+    let ud = u.diffusion();
+    let bad = SamplerConfig {
+        remask_cap: Some(0.05),
+        ..sampler_config(8, None)
+    };
+    assert!(Sampler::new(&ud, &u.ema.model, bad, &device).is_err());
+}
