@@ -26,6 +26,11 @@ pub enum Pooling {
     Max,
     /// The first position.
     Cls,
+    /// No pooling: class logits at every position, for a causal FUDGE classifier that scores
+    /// prefixes (spec §6.4). Trained on clean sequences with the sequence label at every
+    /// non-pad position.
+    #[serde(rename = "none")]
+    PerPosition,
 }
 
 impl Pooling {
@@ -34,6 +39,7 @@ impl Pooling {
             Pooling::Mean => 0,
             Pooling::Max => 1,
             Pooling::Cls => 2,
+            Pooling::PerPosition => 3,
         }
     }
 }
@@ -65,6 +71,9 @@ pub struct ClassifierConfig {
     pub time_conditioning: bool,
     pub seq_len: usize,
     pub mask_id: i64,
+    /// Pad id: pad positions carry no label for per-position (FUDGE) training.
+    #[serde(default)]
+    pub pad_id: Option<i64>,
     #[serde(default = "d_eps")]
     pub sampling_eps: f64,
     #[serde(default = "d_true")]
@@ -97,6 +106,20 @@ impl DitClassifier {
         }
         .reshape([b, d]);
         self.head.forward(pooled)
+    }
+
+    /// Per-position class log-probabilities [B, L, C] of a causal (FUDGE) classifier: position i
+    /// scores the prefix z[..=i].
+    pub fn position_log_probs(&self, z: Tensor<2, Int>) -> Tensor<3> {
+        let [b, _] = z.dims();
+        let device = z.device();
+        let (h, _) =
+            self.backbone
+                .hidden(self.backbone.embed(z), Tensor::zeros([b], &device), None);
+        let [b, l, d] = h.dims();
+        let logits = self.head.forward(h.reshape([b * l, d]));
+        let c = logits.dims()[1];
+        log_softmax(logits.reshape([b, l, c]), 2)
     }
 
     /// Class log-probabilities [B, C] for ids [B, L] at network time input σ [B].
@@ -135,6 +158,42 @@ impl Classifier {
     }
 }
 
+impl Classifier {
+    /// FUDGE training: CE of the sequence label at every non-pad position of a clean sequence.
+    fn position_loss(
+        &self,
+        model: &DitClassifier,
+        x: &[i64],
+        y: &[i64],
+        device: &Device,
+    ) -> LossOutput {
+        let c = &self.config;
+        let l = c.seq_len;
+        let b = x.len() / l;
+        let lp = model.position_log_probs(ids_tensor(x, b, l, device)); // [B, L, C]
+        let labels: Vec<i64> = y.iter().flat_map(|&v| std::iter::repeat_n(v, l)).collect();
+        let mask: Vec<f32> = x
+            .iter()
+            .map(|&t| if Some(t) == c.pad_id { 0.0 } else { 1.0 })
+            .collect();
+        let n_tokens: f64 = mask.iter().map(|&m| m as f64).sum();
+        let target = ids_tensor(&labels, b, l, device);
+        let mask_t = crate::tensor_util::float_tensor(mask, [b, l], device);
+        let nll =
+            crate::tensor_util::gather_vocab(lp.clone(), target.clone()).neg() * mask_t.clone();
+        let nll_sum = nll.sum();
+        let correct = (lp.argmax(2).reshape([b, l]).equal(target).float() * mask_t)
+            .sum()
+            .into_scalar::<f32>() as f64;
+        LossOutput {
+            loss: nll_sum.clone() / n_tokens.max(1.0),
+            nll_sum,
+            n_tokens,
+            n_correct: Some(correct),
+        }
+    }
+}
+
 impl Objective for Classifier {
     type Model = DitClassifier;
     const KIND: &'static str = "classifier";
@@ -142,10 +201,22 @@ impl Objective for Classifier {
     fn validate(&self) -> Result<()> {
         let c = &self.config;
         c.backbone.validate()?;
-        if c.backbone.num_classes.is_some() || c.backbone.causal {
+        if c.backbone.num_classes.is_some() {
             return Err(CoreError::config(
                 "classifier.backbone",
-                "the encoder must be bidirectional and have no label embedding",
+                "the encoder must have no label embedding",
+            ));
+        }
+        if c.backbone.causal != (c.pooling == Pooling::PerPosition) {
+            return Err(CoreError::config(
+                "classifier.pooling",
+                "per-position (`none`) pooling goes with a causal encoder (FUDGE), the other poolings with a bidirectional one",
+            ));
+        }
+        if c.pooling == Pooling::PerPosition && c.noise.is_some() {
+            return Err(CoreError::config(
+                "classifier.noise",
+                "FUDGE classifiers are trained on clean prefixes",
             ));
         }
         if c.num_classes < 2 {
@@ -205,6 +276,9 @@ impl Objective for Classifier {
             }
             None => (x.to_vec(), vec![0.0; b]),
         };
+        if c.pooling == Pooling::PerPosition {
+            return self.position_loss(model, x, y, device);
+        }
         let lp = model.log_probs(ids_tensor(&z, b, l, device), vec_tensor(&sigma, device)); // [B, C]
         let target = Tensor::<1, Int>::from_data(TensorData::new(y.to_vec(), [b]), device);
         let nll = lp

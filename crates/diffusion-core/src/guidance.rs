@@ -81,6 +81,45 @@ pub struct Guidance<'a> {
     /// Classifier-based terms; several terms give multi-objective guidance (a product of
     /// tempered likelihoods).
     pub cbg: Vec<CbgTerm<'a>>,
+    /// FUDGE for AR models (spec §6.4).
+    pub fudge: Option<FudgeTerm<'a>>,
+}
+
+/// FUDGE (Yang & Klein 2021; spec §6.4), the AR baseline: the top-k next tokens of p_AR are
+/// rescored by a causal per-position classifier, softmax_k(log p_AR + γ log p_φ(y | prefix, cand)).
+pub struct FudgeTerm<'a> {
+    pub classifier: &'a DitClassifier,
+    pub target: i64,
+    pub gamma: f64,
+    pub top_k: usize,
+}
+
+impl FudgeTerm<'_> {
+    pub fn validate(&self) -> Result<()> {
+        if self.classifier.pooling != 3 || !self.classifier.backbone.blocks.iter().all(|b| b.causal)
+        {
+            return Err(CoreError::config(
+                "guidance.fudge",
+                "FUDGE needs a causal classifier with per-position (`none`) pooling",
+            ));
+        }
+        if self.target < 0 || self.target as usize >= self.classifier.num_classes() {
+            return Err(CoreError::config(
+                "guidance.target",
+                format!(
+                    "class {} is not a class of the FUDGE classifier",
+                    self.target
+                ),
+            ));
+        }
+        if self.top_k == 0 || !self.gamma.is_finite() {
+            return Err(CoreError::config(
+                "guidance.fudge",
+                "top_k must be positive and γ finite",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl CbgTerm<'_> {

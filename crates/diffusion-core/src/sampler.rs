@@ -7,7 +7,7 @@ use crate::diffusion::{Diffusion, ModelKind};
 use crate::dit::Dit;
 use crate::error::{CoreError, Result};
 use crate::forward::{Noise, sample_prior};
-use crate::guidance::{CbgTerm, Guidance, cbg_scores, cfg_combine};
+use crate::guidance::{CbgTerm, FudgeTerm, Guidance, cbg_scores, cfg_combine};
 use crate::posterior::{absorbing_posterior, remdm_posterior, uniform_reverse_step};
 use crate::rng::Rng;
 use crate::schedule::NoiseSchedule;
@@ -162,6 +162,15 @@ impl<'a> Sampler<'a> {
                 return Err(CoreError::config(
                     "guidance.cfg_gamma",
                     "classifier-free guidance needs a class-conditional model (trained with labels)",
+                ));
+            }
+        }
+        if let Some(f) = &guidance.fudge {
+            f.validate()?;
+            if self.diffusion.kind() != ModelKind::Ar {
+                return Err(CoreError::config(
+                    "guidance.fudge",
+                    "FUDGE is for AR models; use D-CBG for diffusion",
                 ));
             }
         }
@@ -571,7 +580,10 @@ impl<'a> Sampler<'a> {
                 }
                 _ => next_lp(&prefix, b, labels.clone()),
             };
-            let next = self.draw(rng, &to_vec_f32(lp.exp().reshape([b, n])), n);
+            let next = match &self.guidance.fudge {
+                None => self.draw(rng, &to_vec_f32(lp.exp().reshape([b, n])), n),
+                Some(f) => self.fudge_step(rng, f, &prefix, &to_vec_f32(lp.reshape([b, n])), b, i),
+            };
             for r in 0..b {
                 z[r * l + i] = next[r];
             }
@@ -580,6 +592,55 @@ impl<'a> Sampler<'a> {
             bar.inc(1);
         }
         Ok((z, l - 1))
+    }
+}
+
+impl Sampler<'_> {
+    /// One FUDGE step: rescore the top-k next tokens of each row with the causal classifier.
+    fn fudge_step(
+        &self,
+        rng: &mut Rng,
+        f: &FudgeTerm<'_>,
+        prefix: &[i64],
+        lp: &[f32],
+        b: usize,
+        i: usize,
+    ) -> Vec<i64> {
+        let n = self.diffusion.config.vocab_size;
+        let k = f.top_k.min(n);
+        let mut cands = Vec::with_capacity(b * k);
+        let mut ids = Vec::with_capacity(b * k * (i + 1));
+        for r in 0..b {
+            let row = &lp[r * n..(r + 1) * n];
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by(|&a, &c| row[c].total_cmp(&row[a]));
+            for &v in &order[..k] {
+                cands.push(v);
+                ids.extend_from_slice(&prefix[r * i..(r + 1) * i]);
+                ids.push(v as i64);
+            }
+        }
+        let clf = f
+            .classifier
+            .position_log_probs(ids_tensor(&ids, b * k, i + 1, &self.device)); // [B·k, i+1, C]
+        let c = clf.dims()[2];
+        let at = to_vec_f32(clf.narrow(1, i, 1).reshape([b * k, c]));
+        let mut probs = Vec::with_capacity(b * k);
+        for r in 0..b {
+            let scores: Vec<f64> = (0..k)
+                .map(|j| {
+                    let v = cands[r * k + j];
+                    lp[r * n + v] as f64 + f.gamma * at[(r * k + j) * c + f.target as usize] as f64
+                })
+                .collect();
+            let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            probs.extend(scores.iter().map(|s| (s - m).exp() as f32));
+        }
+        self.draw(rng, &probs, k)
+            .into_iter()
+            .enumerate()
+            .map(|(r, j)| cands[r * k + j as usize] as i64)
+            .collect()
     }
 }
 

@@ -37,6 +37,7 @@ fn classifier_config(
         mask_id: tok.special_ids().mask,
         sampling_eps: 1e-3,
         antithetic: true,
+        pad_id: None,
     }
 }
 

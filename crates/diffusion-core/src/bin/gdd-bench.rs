@@ -248,6 +248,7 @@ fn guidance(a: &Args, m: &DitConfig, mask: i64, device: &burn::prelude::Device) 
         mask_id: mask,
         sampling_eps: 1e-3,
         antithetic: true,
+        pad_id: None,
     };
     let clf: DitClassifier = Classifier::new(clf_cfg).init(device);
     let labels = vec![1i64; a.n_samples];
