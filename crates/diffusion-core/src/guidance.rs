@@ -83,6 +83,14 @@ pub struct Guidance<'a> {
     pub cbg: Vec<CbgTerm<'a>>,
     /// FUDGE for AR models (spec §6.4).
     pub fudge: Option<FudgeTerm<'a>>,
+    /// NOS for diffusion models (spec §6.4); exclusive with D-CFG and D-CBG.
+    pub nos: Option<NosTerm<'a>>,
+}
+
+/// NOS guidance: a head trained on the generator's frozen encoder and the per-step settings.
+pub struct NosTerm<'a> {
+    pub head: &'a crate::nos::NosHead,
+    pub config: crate::nos::NosConfig,
 }
 
 /// FUDGE (Yang & Klein 2021; spec §6.4), the AR baseline: the top-k next tokens of p_AR are

@@ -18,6 +18,7 @@ pub mod error;
 pub mod forward;
 pub mod guidance;
 pub mod loss;
+pub mod nos;
 pub mod parameterization;
 pub mod posterior;
 pub mod rng;

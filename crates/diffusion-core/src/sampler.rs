@@ -165,6 +165,29 @@ impl<'a> Sampler<'a> {
                 ));
             }
         }
+        if let Some(nos) = &guidance.nos {
+            if self.diffusion.kind() == ModelKind::Ar
+                || !guidance.cbg.is_empty()
+                || guidance.cfg_gamma.is_some()
+            {
+                return Err(CoreError::config(
+                    "guidance.nos",
+                    "NOS guides MDLM / UDLM models and is not combined with D-CFG or D-CBG here",
+                ));
+            }
+            let c = &nos.config;
+            if c.steps == 0
+                || c.step_size.is_nan()
+                || c.step_size <= 0.0
+                || !c.stability.is_finite()
+                || c.target < 0
+            {
+                return Err(CoreError::config(
+                    "guidance.nos",
+                    "steps ≥ 1, step size > 0, finite λ and a class target",
+                ));
+            }
+        }
         if let Some(f) = &guidance.fudge {
             f.validate()?;
             if self.diffusion.kind() != ModelKind::Ar {
@@ -221,6 +244,9 @@ impl<'a> Sampler<'a> {
     }
 
     fn use_cache(&self) -> bool {
+        if self.guidance.nos.is_some() {
+            return false; // NOS perturbs the hidden state per step
+        }
         self.config.use_cache.unwrap_or(
             self.diffusion.kind() == ModelKind::Mdlm && !self.diffusion.time_conditioned(),
         )
@@ -448,6 +474,14 @@ impl<'a> Sampler<'a> {
         let use_cache = self.use_cache();
         let pinned_pos: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
         let mut cache: Option<StepCache> = None;
+        let nos = self.guidance.nos.as_ref().map(|term| {
+            let ad = self.device.clone().autodiff();
+            (
+                self.model.clone().to_device(&ad).no_grad(),
+                term.head.clone().to_device(&ad).no_grad(),
+                term.config,
+            )
+        });
         let mut nfe = 0;
         for (i, &t_grid) in grid[..self.config.steps].iter().enumerate() {
             let mut t = t_grid;
@@ -461,11 +495,29 @@ impl<'a> Sampler<'a> {
                 Some(c) => (c.log_x, c.log_x_uncond, c.cbg),
                 None => {
                     nfe += 1;
-                    let (c, u) = self.denoise(&z, b, t, y);
+                    // NOS runs its own (perturbed) pass below; the plain denoiser is not needed.
+                    let (c, u) = if nos.is_some() {
+                        (Tensor::zeros([b, l, n], &self.device), None)
+                    } else {
+                        self.denoise(&z, b, t, y)
+                    };
                     (c, u, vec![None; self.guidance.cbg.len()])
                 }
             };
-            let mut log_p = self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, s, b);
+            let mut log_p = match &nos {
+                Some((gen_ad, head_ad, nc)) => crate::nos::nos_log_step(
+                    self.diffusion,
+                    gen_ad,
+                    head_ad,
+                    &z,
+                    self.label_tensor(y, b),
+                    t,
+                    s,
+                    nc,
+                    &self.device,
+                ),
+                None => self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, s, b),
+            };
             if !self.guidance.cbg.is_empty() {
                 let editable: Vec<bool> = z
                     .iter()

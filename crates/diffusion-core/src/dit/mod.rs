@@ -256,6 +256,10 @@ impl Dit {
         self.output(h, c)
     }
 
+    pub fn hidden_size(&self) -> usize {
+        self.vocab_embed.val().dims()[1]
+    }
+
     pub fn vocab_size(&self) -> usize {
         self.vocab_embed.val().dims()[0]
     }
