@@ -58,6 +58,11 @@ pub struct SamplerConfig {
     /// σ_t = min(η_cap, (1 − α_s)/α_t), letting the sampler revise earlier choices.
     #[serde(default)]
     pub remask_cap: Option<f64>,
+    /// Forward-backward corrector steps for UDLM after each predictor step (off by default):
+    /// re-noise z_s to t with q(z_t | z_s) (keep with α_t/α_s, else a uniform id), then take a
+    /// reverse step t → s again. Each costs one network evaluation.
+    #[serde(default)]
+    pub corrector_steps: usize,
 }
 
 impl Default for SamplerConfig {
@@ -72,6 +77,7 @@ impl Default for SamplerConfig {
             seed: 0,
             bos_id: None,
             remask_cap: None,
+            corrector_steps: 0,
         }
     }
 }
@@ -131,6 +137,12 @@ impl<'a> Sampler<'a> {
                 "ReMDM remasking needs an MDLM model and η_cap in [0, 1]",
             ));
         }
+        if config.corrector_steps > 0 && diffusion.kind() != ModelKind::Udlm {
+            return Err(CoreError::config(
+                "sampling.corrector_steps",
+                "corrector steps are for UDLM; use remask_cap (ReMDM) for MDLM",
+            ));
+        }
         if config.batch_size == 0 {
             return Err(CoreError::config("sampling.batch_size", "must be positive"));
         }
@@ -176,6 +188,13 @@ impl<'a> Sampler<'a> {
                 ));
             }
             let c = &nos.config;
+            let classes = nos.head.head.weight.val().dims()[1] as i64;
+            if c.target >= classes {
+                return Err(CoreError::config(
+                    "guidance.target",
+                    format!("class {} is not one of the NOS head's {classes}", c.target),
+                ));
+            }
             if c.steps == 0
                 || c.step_size.is_nan()
                 || c.step_size <= 0.0
@@ -552,6 +571,20 @@ impl<'a> Sampler<'a> {
                 }
             }
             self.apply_pins(&mut z_s);
+            for _ in 0..self.config.corrector_steps {
+                let keep = cfg.schedule.alpha(t) / cfg.schedule.alpha(s);
+                for v in z_s.iter_mut() {
+                    if rng.uniform() >= keep {
+                        *v = rng.below(n as u64) as i64;
+                    }
+                }
+                self.apply_pins(&mut z_s);
+                nfe += 1;
+                let (c, u) = self.denoise(&z_s, b, t, y);
+                let lp = self.log_step(ids_tensor(&z_s, b, l, &self.device), c, u, t, s, b);
+                z_s = self.draw(rng, &to_vec_f32(softmax(lp, 2)), n);
+                self.apply_pins(&mut z_s);
+            }
             if use_cache && z_s == z {
                 cache = Some(StepCache {
                     log_x,

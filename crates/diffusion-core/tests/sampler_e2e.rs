@@ -177,3 +177,28 @@ fn remdm_remasking_revises_tokens() {
     };
     assert!(Sampler::new(&ud, &u.ema.model, bad, &device).is_err());
 }
+
+/// UDLM corrector steps (off by default) spend one extra evaluation each, keep samples in the
+/// vocabulary and reproducible; they are refused for MDLM.
+#[test]
+fn udlm_corrector_steps() {
+    let (tok, t) = trained(ModelKind::Udlm, 20);
+    let device = default_device();
+    let diffusion = t.diffusion();
+    let cfg = SamplerConfig {
+        corrector_steps: 2,
+        ..sampler_config(8, None)
+    };
+    let s = Sampler::new(&diffusion, &t.ema.model, cfg.clone(), &device).unwrap();
+    let a = s.sample(16, None, false).unwrap();
+    assert_eq!(a.nfe, 8 * 3);
+    assert_eq!(a.tokens, s.sample(16, None, false).unwrap().tokens);
+    assert!(
+        a.tokens
+            .iter()
+            .all(|&v| v >= 0 && (v as usize) < tok.vocab_size())
+    );
+    let (_, m) = trained(ModelKind::Mdlm, 1);
+    let md = m.diffusion();
+    assert!(Sampler::new(&md, &m.ema.model, cfg, &device).is_err());
+}
