@@ -109,6 +109,14 @@ pub struct Sampler<'a> {
     pub pinned: Vec<(usize, i64)>,
 }
 
+/// Per-sequence MDLM cache: the ids each row's denoiser output was computed for, and the
+/// outputs (host copies, row-major [B, L, N]).
+struct RowCache {
+    z: Vec<i64>,
+    log_x: Vec<f32>,
+    log_x_uncond: Option<Vec<f32>>,
+}
+
 /// Denoiser outputs of one step, reusable while the sequences do not change (MDLM cache).
 struct StepCache {
     log_x: Tensor<3>,
@@ -404,6 +412,59 @@ impl<'a> Sampler<'a> {
         }
     }
 
+    /// MDLM cache per sequence: a time-independent denoiser's output for a row depends only on
+    /// that row, so only rows that changed since they were last evaluated are recomputed (one
+    /// batched pass over the changed rows). Identical outputs, fewer rows evaluated.
+    fn denoise_changed_rows(
+        &self,
+        z: &[i64],
+        b: usize,
+        t: f64,
+        y: Option<&[i64]>,
+        row_cache: &mut Option<RowCache>,
+    ) -> (Tensor<3>, Option<Tensor<3>>) {
+        let cfg = &self.diffusion.config;
+        let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        let changed: Vec<usize> = match row_cache.as_ref() {
+            Some(rc) => (0..b)
+                .filter(|&r| rc.z[r * l..(r + 1) * l] != z[r * l..(r + 1) * l])
+                .collect(),
+            None => (0..b).collect(),
+        };
+        if changed.len() == b || row_cache.is_none() {
+            let (c, u) = self.denoise(z, b, t, y);
+            *row_cache = Some(RowCache {
+                z: z.to_vec(),
+                log_x: to_vec_f32(c.clone()),
+                log_x_uncond: u.clone().map(to_vec_f32),
+            });
+            return (c, u);
+        }
+        let rc = row_cache.as_mut().expect("row cache present");
+        if !changed.is_empty() {
+            let k = changed.len();
+            let sub_z: Vec<i64> = changed
+                .iter()
+                .flat_map(|&r| z[r * l..(r + 1) * l].to_vec())
+                .collect();
+            let sub_y: Option<Vec<i64>> = y.map(|y| changed.iter().map(|&r| y[r]).collect());
+            let (c, u) = self.denoise(&sub_z, k, t, sub_y.as_deref());
+            let (c, u) = (to_vec_f32(c), u.map(to_vec_f32));
+            let row = l * n;
+            for (j, &r) in changed.iter().enumerate() {
+                rc.log_x[r * row..(r + 1) * row].copy_from_slice(&c[j * row..(j + 1) * row]);
+                if let (Some(dst), Some(src)) = (rc.log_x_uncond.as_mut(), u.as_ref()) {
+                    dst[r * row..(r + 1) * row].copy_from_slice(&src[j * row..(j + 1) * row]);
+                }
+                rc.z[r * l..(r + 1) * l].copy_from_slice(&z[r * l..(r + 1) * l]);
+            }
+        }
+        let to_t = |v: &Vec<f32>| {
+            Tensor::<3>::from_data(TensorData::new(v.clone(), [b, l, n]), &self.device)
+        };
+        (to_t(&rc.log_x), rc.log_x_uncond.as_ref().map(to_t))
+    }
+
     /// log of the (guided) reverse-step distribution [B, L, N], unnormalised.
     fn log_step(
         &self,
@@ -493,6 +554,7 @@ impl<'a> Sampler<'a> {
         let use_cache = self.use_cache();
         let pinned_pos: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
         let mut cache: Option<StepCache> = None;
+        let mut row_cache: Option<RowCache> = None;
         let nos = self.guidance.nos.as_ref().map(|term| {
             let ad = self.device.clone().autodiff();
             (
@@ -517,6 +579,8 @@ impl<'a> Sampler<'a> {
                     // NOS runs its own (perturbed) pass below; the plain denoiser is not needed.
                     let (c, u) = if nos.is_some() {
                         (Tensor::zeros([b, l, n], &self.device), None)
+                    } else if use_cache {
+                        self.denoise_changed_rows(&z, b, t, y, &mut row_cache)
                     } else {
                         self.denoise(&z, b, t, y)
                     };
