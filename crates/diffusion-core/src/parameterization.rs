@@ -1,5 +1,6 @@
 //! Denoiser parameterisations (spec §3): turn backbone logits into log x_θ.
 
+use crate::tensor_util::mask_column;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use serde::{Deserialize, Serialize};
@@ -27,11 +28,7 @@ pub enum Parameterization {
 pub fn subs_log_probs(logits: Tensor<3>, z_t: Tensor<2, Int>, mask_id: usize) -> Tensor<3> {
     let [b, l, n] = logits.dims();
     let device = logits.device();
-    let mask_col: Tensor<3> =
-        Tensor::<1, Int>::from_data(TensorData::new(vec![mask_id as i64], [1]), &device)
-            .one_hot::<2>(n)
-            .float()
-            .reshape([1, 1, n]);
+    let mask_col = mask_column(mask_id, n, &device);
     let log_probs = log_softmax(logits + mask_col.mul_scalar(NEG_INF), 2);
     let is_masked = z_t
         .clone()

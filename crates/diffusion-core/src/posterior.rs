@@ -1,7 +1,7 @@
 //! Exact reverse-step posteriors q(z_s | z_t, x) (spec §5.1). The reverse model is the same
 //! formula with the clean token replaced by the denoiser output x_θ(z_t, t).
 
-use crate::tensor_util::per_batch3;
+use crate::tensor_util::{mask_column, per_batch3};
 use burn::prelude::*;
 
 /// Uniform-noise posterior q(z_s | z_t, x) (spec §5.1, "Uniform"):
@@ -57,11 +57,7 @@ pub fn absorbing_posterior(
     let device = x_theta.device();
     let m_t = per_batch3(move_t);
     let m_s = per_batch3(move_s);
-    let mask_col: Tensor<3> =
-        Tensor::<1, Int>::from_data(TensorData::new(vec![mask_id as i64], [1]), &device)
-            .one_hot::<2>(n)
-            .float()
-            .reshape([1, 1, n]);
+    let mask_col = mask_column(mask_id, n, &device);
     let not_mask_col = mask_col.clone().neg().add_scalar(1.0);
     let unmask_rate = (m_t.clone() - m_s.clone()) / m_t.clone();
     let stay_rate = m_s / m_t;
@@ -231,11 +227,7 @@ pub fn remdm_posterior(
     let a_t = per_batch3(alpha_t);
     let a_s = per_batch3(alpha_s);
     let sg = per_batch3(sigma);
-    let mask_col: Tensor<3> =
-        Tensor::<1, Int>::from_data(TensorData::new(vec![mask_id as i64], [1]), &device)
-            .one_hot::<2>(n)
-            .float()
-            .reshape([1, 1, n]);
+    let mask_col = mask_column(mask_id, n, &device);
     let not_mask_col = mask_col.clone().neg().add_scalar(1.0);
     let one_minus_at = a_t.clone().neg().add_scalar(1.0);
     let token_rate =

@@ -56,3 +56,11 @@ pub fn gather_vocab(t: Tensor<3>, idx: Tensor<2, Int>) -> Tensor<2> {
     let [b, l, _] = t.dims();
     t.gather(2, idx.reshape([b, l, 1])).reshape([b, l])
 }
+
+/// One-hot row at the mask id, shaped [1, 1, N] to broadcast over [B, L, N].
+pub fn mask_column(mask_id: usize, n: usize, device: &Device) -> Tensor<3> {
+    Tensor::<1, Int>::from_data(TensorData::new(vec![mask_id as i64], [1]), device)
+        .one_hot::<2>(n)
+        .float()
+        .reshape([1, 1, n])
+}
