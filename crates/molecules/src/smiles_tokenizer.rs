@@ -1,0 +1,161 @@
+//! The reference's regex SMILES tokenizer (spec §8, QM9 row): special ids bos 0, eos 1, mask 2,
+//! pad 3, unk 4, then the vocabulary built from the training data (stored with checkpoints).
+
+use crate::error::{MolError, Result};
+use diffusion_core::domain::{SpecialIds, Tokenizer};
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// The MolecularTransformer regex; tokens are its matches.
+pub const SMILES_REGEX: &str = r"(\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|/|:|~|@|\?|>|\*|\$|%[0-9]{2}|[0-9])";
+
+const SPECIALS: [&str; 5] = ["<bos>", "<eos>", "<mask>", "<pad>", "<unk>"];
+
+fn regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(SMILES_REGEX).expect("valid SMILES regex"))
+}
+
+/// Split a SMILES string into regex tokens; an error names the first character no token covers.
+pub fn split_smiles(smiles: &str) -> Result<Vec<&str>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for m in regex().find_iter(smiles) {
+        if m.start() != pos {
+            return Err(MolError::Invalid(format!(
+                "`{smiles}`: character {} (`{}`) is not a SMILES token",
+                pos,
+                &smiles[pos..m.start()]
+            )));
+        }
+        out.push(m.as_str());
+        pos = m.end();
+    }
+    if pos != smiles.len() {
+        return Err(MolError::Invalid(format!(
+            "`{smiles}`: trailing `{}` is not a SMILES token",
+            &smiles[pos..]
+        )));
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SmilesTokenizer {
+    /// Vocabulary after the five special tokens, sorted.
+    pub tokens: Vec<String>,
+}
+
+impl SmilesTokenizer {
+    pub const BOS: i64 = 0;
+    pub const EOS: i64 = 1;
+    pub const MASK: i64 = 2;
+    pub const PAD: i64 = 3;
+    pub const UNK: i64 = 4;
+
+    /// Build the vocabulary from training SMILES.
+    pub fn fit<'a>(smiles: impl IntoIterator<Item = &'a str>) -> Result<Self> {
+        let mut set = std::collections::BTreeSet::new();
+        for s in smiles {
+            set.extend(split_smiles(s)?.into_iter().map(str::to_string));
+        }
+        Ok(Self {
+            tokens: set.into_iter().collect(),
+        })
+    }
+
+    /// Rebuild from a stored vocabulary (specials first, as [`Tokenizer::vocabulary`] writes it).
+    pub fn from_vocabulary(vocab: &[String]) -> Result<Self> {
+        if vocab.len() < SPECIALS.len()
+            || vocab[..SPECIALS.len()]
+                .iter()
+                .zip(SPECIALS)
+                .any(|(a, b)| a != b)
+        {
+            return Err(MolError::Invalid(
+                "vocabulary does not start with the SMILES special tokens".into(),
+            ));
+        }
+        Ok(Self {
+            tokens: vocab[SPECIALS.len()..].to_vec(),
+        })
+    }
+
+    fn id(&self, tok: &str) -> i64 {
+        match self.tokens.binary_search_by(|t| t.as_str().cmp(tok)) {
+            Ok(i) => (i + SPECIALS.len()) as i64,
+            Err(_) => Self::UNK,
+        }
+    }
+}
+
+impl Tokenizer for SmilesTokenizer {
+    fn vocab_size(&self) -> usize {
+        self.tokens.len() + SPECIALS.len()
+    }
+    fn special_ids(&self) -> SpecialIds {
+        SpecialIds {
+            mask: Self::MASK,
+            pad: Some(Self::PAD),
+            bos: Some(Self::BOS),
+            eos: Some(Self::EOS),
+        }
+    }
+    /// [bos] + tokens + [eos], right-padded with pad and truncated to `len` (spec §8).
+    fn encode(&self, text: &str, len: usize) -> diffusion_core::Result<Vec<i64>> {
+        let toks =
+            split_smiles(text).map_err(|e| diffusion_core::CoreError::Data(e.to_string()))?;
+        let mut ids = vec![Self::BOS];
+        ids.extend(toks.iter().map(|t| self.id(t)));
+        ids.push(Self::EOS);
+        ids.truncate(len);
+        ids.resize(len, Self::PAD);
+        Ok(ids)
+    }
+    /// Concatenate the non-special tokens (the reference strips bos/eos/pad; stray masks and
+    /// unknowns are dropped too).
+    fn decode(&self, ids: &[i64]) -> String {
+        ids.iter()
+            .filter(|&&i| i >= SPECIALS.len() as i64 && (i as usize) < self.vocab_size())
+            .map(|&i| self.tokens[i as usize - SPECIALS.len()].as_str())
+            .collect()
+    }
+    fn vocabulary(&self) -> Vec<String> {
+        SPECIALS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(self.tokens.iter().cloned())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_the_reference_regex() {
+        assert_eq!(
+            split_smiles("C[NH3+]Cl").unwrap(),
+            vec!["C", "[NH3+]", "Cl"]
+        );
+        assert_eq!(
+            split_smiles("c1cc%12Br").unwrap(),
+            vec!["c", "1", "c", "c", "%12", "Br"]
+        );
+        assert!(split_smiles("CX").is_err());
+    }
+
+    #[test]
+    fn roundtrip_and_vocabulary() {
+        let tok = SmilesTokenizer::fit(["CC(=O)O", "c1ccccc1[NH3+]"]).unwrap();
+        let ids = tok.encode("CC(=O)O", 12).unwrap();
+        assert_eq!(ids[0], SmilesTokenizer::BOS);
+        assert_eq!(ids[8], SmilesTokenizer::EOS);
+        assert_eq!(ids[11], SmilesTokenizer::PAD);
+        assert_eq!(tok.decode(&ids), "CC(=O)O");
+        let back = SmilesTokenizer::from_vocabulary(&tok.vocabulary()).unwrap();
+        assert_eq!(back, tok);
+        assert_eq!(tok.encode("CN", 4).unwrap()[2], SmilesTokenizer::UNK);
+    }
+}
