@@ -1,6 +1,6 @@
 //! One DiT block: pre-LN attention and MLP with adaLN-Zero modulation (spec §7.1).
 
-use super::rotary::apply_rotary;
+use super::rotary::Rotary;
 use crate::dropout::dropout;
 use burn::module::Param;
 use burn::nn::{Initializer, Linear, LinearConfig};
@@ -101,14 +101,8 @@ impl DitBlock {
         }
     }
 
-    /// x [B, L, H], c [B, cond] (ignored without adaLN), rotary tables [1, 1, L, d/2] → [B, L, H].
-    pub fn forward(
-        &self,
-        x: Tensor<3>,
-        c: &Tensor<2>,
-        cos: &Tensor<4>,
-        sin: &Tensor<4>,
-    ) -> Tensor<3> {
+    /// x [B, L, H], c [B, cond] (ignored without adaLN), rotary tables for L → [B, L, H].
+    pub fn forward(&self, x: Tensor<3>, c: &Tensor<2>, rotary: &Rotary) -> Tensor<3> {
         let [b, l, h] = x.dims();
         let mods = self.adaln_modulation.as_ref().map(|m| {
             let mods = m.forward(c.clone()); // [B, 6H]
@@ -122,16 +116,15 @@ impl DitBlock {
         }
         let heads = self.n_heads;
         let dh = h / heads;
-        let qkv = linear3(&self.attn_qkv, hn).reshape([b, l, 3, heads, dh]);
-        let take = |i: usize| {
-            qkv.clone()
-                .narrow(2, i, 1)
-                .reshape([b, l, heads, dh])
-                .swap_dims(1, 2)
-        };
-        let q = apply_rotary(take(0), cos.clone(), sin.clone()); // [B, heads, L, dh]
-        let k = apply_rotary(take(1), cos.clone(), sin.clone());
-        let v = take(2);
+        // [B, L, 3H] → [B, 3·heads, L, dh] with one transpose; q, k, v are contiguous slices.
+        let qkv = linear3(&self.attn_qkv, hn)
+            .reshape([b, l, 3 * heads, dh])
+            .swap_dims(1, 2);
+        // Rotary on q and k together.
+        let qk = rotary.apply(qkv.clone().narrow(1, 0, 2 * heads));
+        let q = qk.clone().narrow(1, 0, heads); // [B, heads, L, dh]
+        let k = qk.narrow(1, heads, heads);
+        let v = qkv.narrow(1, 2 * heads, heads);
         let options = AttentionModuleOptions {
             scale: None,
             softcap: None,

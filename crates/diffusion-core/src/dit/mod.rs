@@ -210,10 +210,10 @@ impl Dit {
     ) -> (Tensor<3>, Tensor<2>) {
         let [_, l, h] = x.dims();
         let c = self.conditioning(sigma, labels);
-        let (cos, sin) = rotary::rotary_tables(l, h / self.n_heads, &x.device());
+        let rotary = rotary::Rotary::new(l, h / self.n_heads, &x.device());
         let mut x = x;
         for block in &self.blocks {
-            x = block.forward(x, &c, &cos, &sin);
+            x = block.forward(x, &c, &rotary);
         }
         (x, c)
     }

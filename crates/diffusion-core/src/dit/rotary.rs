@@ -1,32 +1,87 @@
-//! Rotary position embedding on q and k, rotate-half (non-interleaved) convention (spec §7.1).
+//! Rotary position embedding on q and k, rotate-half (non-interleaved) convention (spec §7.1):
+//! [x1, x2] → [x1 cos − x2 sin, x2 cos + x1 sin], angle = pos · 10000^{−2j/d}.
+//!
+//! Computed as x ⊙ [cos, cos] + (x P) ⊙ [−sin, sin], where P swaps the two halves: one small
+//! matmul instead of slicing and concatenating (measured faster on the CPU backends, forward and
+//! backward).
 
 use burn::prelude::*;
 
-/// cos and sin tables [1, 1, L, d/2] for base 10000: angle = pos · 10000^{−2j/d}.
-pub fn rotary_tables(seq_len: usize, head_dim: usize, device: &Device) -> (Tensor<4>, Tensor<4>) {
-    let half = head_dim / 2;
-    let mut cos = Vec::with_capacity(seq_len * half);
-    let mut sin = Vec::with_capacity(seq_len * half);
-    for pos in 0..seq_len {
-        for j in 0..half {
-            let inv_freq = 10000f64.powf(-(2.0 * j as f64) / head_dim as f64);
-            let angle = pos as f64 * inv_freq;
-            cos.push(angle.cos() as f32);
-            sin.push(angle.sin() as f32);
-        }
-    }
-    let cos = Tensor::from_data(TensorData::new(cos, [1, 1, seq_len, half]), device);
-    let sin = Tensor::from_data(TensorData::new(sin, [1, 1, seq_len, half]), device);
-    (cos, sin)
+/// Tables for one sequence length and head dimension.
+pub struct Rotary {
+    /// [cos, cos]: [1, 1, L, d].
+    cos: Tensor<4>,
+    /// [−sin, sin]: [1, 1, L, d].
+    sin: Tensor<4>,
+    /// Half-swap permutation P: [d, d].
+    swap: Tensor<2>,
 }
 
-/// [x1, x2] → [x1 cos − x2 sin, x2 cos + x1 sin] for x [B, heads, L, d].
-pub fn apply_rotary(x: Tensor<4>, cos: Tensor<4>, sin: Tensor<4>) -> Tensor<4> {
-    let [_, _, _, d] = x.dims();
-    let half = d / 2;
-    let x1 = x.clone().narrow(3, 0, half);
-    let x2 = x.narrow(3, half, half);
-    let out1 = x1.clone() * cos.clone() - x2.clone() * sin.clone();
-    let out2 = x2 * cos + x1 * sin;
-    Tensor::cat(vec![out1, out2], 3)
+impl Rotary {
+    pub fn new(seq_len: usize, head_dim: usize, device: &Device) -> Self {
+        let half = head_dim / 2;
+        let mut cos = Vec::with_capacity(seq_len * head_dim);
+        let mut sin = Vec::with_capacity(seq_len * head_dim);
+        for pos in 0..seq_len {
+            let angles: Vec<f64> = (0..half)
+                .map(|j| pos as f64 * 10000f64.powf(-(2.0 * j as f64) / head_dim as f64))
+                .collect();
+            cos.extend(angles.iter().chain(&angles).map(|a| a.cos() as f32));
+            sin.extend(angles.iter().map(|a| -a.sin() as f32));
+            sin.extend(angles.iter().map(|a| a.sin() as f32));
+        }
+        let mut swap = vec![0f32; head_dim * head_dim];
+        for i in 0..head_dim {
+            swap[i * head_dim + (i + half) % head_dim] = 1.0; // (x P)[j] = x[(j + half) mod d]
+        }
+        Self {
+            cos: Tensor::from_data(TensorData::new(cos, [1, 1, seq_len, head_dim]), device),
+            sin: Tensor::from_data(TensorData::new(sin, [1, 1, seq_len, head_dim]), device),
+            swap: Tensor::from_data(TensorData::new(swap, [head_dim, head_dim]), device),
+        }
+    }
+
+    /// Rotate x [B, heads, L, d].
+    pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        let [b, h, l, d] = x.dims();
+        let swapped = x
+            .clone()
+            .reshape([b * h * l, d])
+            .matmul(self.swap.clone())
+            .reshape([b, h, l, d]);
+        x * self.cos.clone() + swapped * self.sin.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor_util::to_vec_f32;
+    use crate::testing::device;
+
+    /// Against the rotate-half formula written out on the host.
+    #[test]
+    fn matches_rotate_half() {
+        let d = device();
+        let (l, dim) = (5, 8);
+        let xs: Vec<f32> = (0..2 * l * dim)
+            .map(|i| ((i * 37 % 17) as f32 - 8.0) / 5.0)
+            .collect();
+        let x = Tensor::<4>::from_data(TensorData::new(xs.clone(), [1, 2, l, dim]), &d);
+        let out = to_vec_f32(Rotary::new(l, dim, &d).apply(x));
+        let half = dim / 2;
+        for hh in 0..2 {
+            for p in 0..l {
+                for j in 0..half {
+                    let a = p as f64 * 10000f64.powf(-(2.0 * j as f64) / dim as f64);
+                    let base = (hh * l + p) * dim;
+                    let (x1, x2) = (xs[base + j] as f64, xs[base + j + half] as f64);
+                    let want1 = x1 * a.cos() - x2 * a.sin();
+                    let want2 = x2 * a.cos() + x1 * a.sin();
+                    assert!((out[base + j] as f64 - want1).abs() < 1e-5);
+                    assert!((out[base + j + half] as f64 - want2).abs() < 1e-5);
+                }
+            }
+        }
+    }
 }
