@@ -186,3 +186,26 @@ mod tests {
         assert_eq!(split(1000, 0.05, 42), (tr, te));
     }
 }
+
+#[cfg(test)]
+mod full_data_tests {
+    use super::*;
+
+    /// The shipped QM9 loads completely and its 90th percentiles match the provenance file.
+    #[test]
+    fn full_qm9_thresholds_match_provenance() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/molecules/qm9.csv.gz");
+        let r = load_qm9(&p).unwrap();
+        assert_eq!(r.len(), 130_831);
+        let qed: Vec<f64> = r.iter().map(|x| x.qed).collect();
+        let rings: Vec<f64> = r.iter().map(|x| x.ring_count).collect();
+        let (tq, yq) = threshold_labels(&qed, 90.0);
+        assert!((tq - 0.5537).abs() < 5e-4, "QED p90 {tq}");
+        let (tr, yr) = threshold_labels(&rings, 90.0);
+        assert_eq!(tr, 3.0);
+        // value > p90: about 10 % for QED; ring counts 4–9 (11,332 molecules) for rings.
+        let frac = yq.iter().sum::<i64>() as f64 / r.len() as f64;
+        assert!((frac - 0.1).abs() < 0.002, "{frac}");
+        assert_eq!(yr.iter().sum::<i64>(), 5461 + 3565 + 925 + 337 + 36 + 8);
+    }
+}

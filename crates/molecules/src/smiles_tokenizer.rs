@@ -159,3 +159,38 @@ mod tests {
         assert_eq!(tok.encode("CN", 4).unwrap()[2], SmilesTokenizer::UNK);
     }
 }
+
+#[cfg(test)]
+mod qm9_vocab_tests {
+    use super::*;
+
+    /// The vocabulary of the full QM9 and the longest molecule in tokens (spec §8: the reference
+    /// vocabulary file has 30 symbols, N = 35; sequences are [bos] + tokens + [eos] in 32).
+    #[test]
+    fn qm9_vocabulary_and_lengths() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../datasets/molecules/qm9.csv.gz");
+        let records = crate::qm9::load_qm9(&p).unwrap();
+        let tok = SmilesTokenizer::fit(records.iter().map(|r| r.smiles.as_str())).unwrap();
+        let longest = records
+            .iter()
+            .map(|r| split_smiles(&r.smiles).unwrap().len())
+            .max()
+            .unwrap();
+        let reference = [
+            "#", "(", ")", "-", "1", "2", "3", "4", "5", "=", "C", "F", "N", "O", "[C-]", "[CH-]",
+            "[N+]", "[N-]", "[NH+]", "[NH2+]", "[NH3+]", "[O-]", "[c-]", "[cH-]", "[n-]", "[nH+]",
+            "[nH]", "c", "n", "o",
+        ];
+        assert_eq!(
+            tok.tokens, reference,
+            "QM9 vocabulary differs from the reference's"
+        );
+        assert_eq!(tok.vocab_size(), 35);
+        assert!(
+            longest + 2 <= 32,
+            "longest molecule needs {} positions",
+            longest + 2
+        );
+    }
+}
