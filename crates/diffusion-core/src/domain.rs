@@ -125,46 +125,64 @@ impl SequenceDataset for TokenSequences {
     }
 }
 
-/// A character-level tokenizer: specials `[BOS] [EOS] [MASK] [PAD] [UNK]` (ids 0–4, the
-/// reference's SMILES layout) followed by one id per character of the alphabet. Sequences are
-/// `[BOS] chars [EOS]` right-padded with `[PAD]`, truncated to the length.
+/// A sorted symbol vocabulary in the reference's special-token layout: `bos` 0, `eos` 1,
+/// `mask` 2, `pad` 3, `unk` 4, then one id per symbol. Sequences are `[bos] symbols [eos]`,
+/// truncated and right-padded to a fixed length. Domain tokenizers differ only in how text
+/// splits into symbols (characters, SMILES regex tokens, …) and build on this.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CharTokenizer {
-    pub alphabet: Vec<char>,
+pub struct SymbolVocab {
+    /// Symbols after the specials, sorted and unique.
+    pub symbols: Vec<String>,
 }
 
-impl CharTokenizer {
+impl SymbolVocab {
     pub const BOS: i64 = 0;
     pub const EOS: i64 = 1;
     pub const MASK: i64 = 2;
     pub const PAD: i64 = 3;
     pub const UNK: i64 = 4;
-    const N_SPECIAL: usize = 5;
+    pub const N_SPECIAL: usize = 5;
 
-    /// Alphabet = the sorted set of characters of `texts`.
-    pub fn fit<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut set = std::collections::BTreeSet::new();
-        for t in texts {
-            set.extend(t.chars());
-        }
+    /// The sorted set of `symbols`.
+    pub fn new(symbols: impl IntoIterator<Item = String>) -> Self {
+        let set: std::collections::BTreeSet<String> = symbols.into_iter().collect();
         Self {
-            alphabet: set.into_iter().collect(),
+            symbols: set.into_iter().collect(),
         }
     }
 
-    fn id_of(&self, c: char) -> i64 {
-        match self.alphabet.binary_search(&c) {
-            Ok(i) => (i + Self::N_SPECIAL) as i64,
-            Err(_) => Self::UNK,
+    /// Rebuild from a stored vocabulary that starts with `specials` (as [`Self::vocabulary`]
+    /// writes it).
+    pub fn from_vocabulary(vocab: &[String], specials: [&str; 5]) -> Result<Self> {
+        if vocab.len() < Self::N_SPECIAL
+            || vocab[..Self::N_SPECIAL]
+                .iter()
+                .zip(specials)
+                .any(|(a, b)| a != b)
+        {
+            return Err(CoreError::Data(format!(
+                "vocabulary does not start with the special tokens {specials:?}"
+            )));
         }
+        Ok(Self {
+            symbols: vocab[Self::N_SPECIAL..].to_vec(),
+        })
     }
-}
 
-impl Tokenizer for CharTokenizer {
-    fn vocab_size(&self) -> usize {
-        self.alphabet.len() + Self::N_SPECIAL
+    /// The specials (named `specials`) followed by the symbols.
+    pub fn vocabulary(&self, specials: [&str; 5]) -> Vec<String> {
+        specials
+            .iter()
+            .map(|s| s.to_string())
+            .chain(self.symbols.iter().cloned())
+            .collect()
     }
-    fn special_ids(&self) -> SpecialIds {
+
+    pub fn vocab_size(&self) -> usize {
+        self.symbols.len() + Self::N_SPECIAL
+    }
+
+    pub fn special_ids(&self) -> SpecialIds {
         SpecialIds {
             mask: Self::MASK,
             pad: Some(Self::PAD),
@@ -172,30 +190,72 @@ impl Tokenizer for CharTokenizer {
             eos: Some(Self::EOS),
         }
     }
-    fn encode(&self, text: &str, len: usize) -> Result<Vec<i64>> {
+
+    /// Id of a symbol, `unk` if it is not in the vocabulary.
+    pub fn id(&self, symbol: &str) -> i64 {
+        match self.symbols.binary_search_by(|t| t.as_str().cmp(symbol)) {
+            Ok(i) => (i + Self::N_SPECIAL) as i64,
+            Err(_) => Self::UNK,
+        }
+    }
+
+    /// `[bos] symbols [eos]`, truncated and right-padded with `pad` to `len`.
+    pub fn encode<'a>(&self, symbols: impl IntoIterator<Item = &'a str>, len: usize) -> Vec<i64> {
         let mut ids = vec![Self::BOS];
-        ids.extend(text.chars().map(|c| self.id_of(c)));
+        ids.extend(symbols.into_iter().map(|t| self.id(t)));
         ids.push(Self::EOS);
         ids.truncate(len);
         ids.resize(len, Self::PAD);
-        Ok(ids)
+        ids
     }
-    fn decode(&self, ids: &[i64]) -> String {
+
+    /// The concatenated symbols, special and out-of-range ids dropped.
+    pub fn decode(&self, ids: &[i64]) -> String {
         ids.iter()
-            .filter_map(|&i| {
-                let k = i as usize;
-                (i >= Self::N_SPECIAL as i64 && k < self.vocab_size())
-                    .then(|| self.alphabet[k - Self::N_SPECIAL])
-            })
+            .filter(|&&i| i >= Self::N_SPECIAL as i64 && (i as usize) < self.vocab_size())
+            .map(|&i| self.symbols[i as usize - Self::N_SPECIAL].as_str())
             .collect()
     }
+}
+
+/// A character-level tokenizer on [`SymbolVocab`]: one symbol per character.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CharTokenizer {
+    pub vocab: SymbolVocab,
+}
+
+impl CharTokenizer {
+    pub const BOS: i64 = SymbolVocab::BOS;
+    pub const EOS: i64 = SymbolVocab::EOS;
+    pub const MASK: i64 = SymbolVocab::MASK;
+    pub const PAD: i64 = SymbolVocab::PAD;
+    pub const UNK: i64 = SymbolVocab::UNK;
+    const SPECIALS: [&'static str; 5] = ["[BOS]", "[EOS]", "[MASK]", "[PAD]", "[UNK]"];
+
+    /// Alphabet = the sorted set of characters of `texts`.
+    pub fn fit<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
+        Self {
+            vocab: SymbolVocab::new(texts.into_iter().flat_map(|t| t.chars().map(String::from))),
+        }
+    }
+}
+
+impl Tokenizer for CharTokenizer {
+    fn vocab_size(&self) -> usize {
+        self.vocab.vocab_size()
+    }
+    fn special_ids(&self) -> SpecialIds {
+        self.vocab.special_ids()
+    }
+    fn encode(&self, text: &str, len: usize) -> Result<Vec<i64>> {
+        let chars = text.char_indices().map(|(i, c)| &text[i..i + c.len_utf8()]);
+        Ok(self.vocab.encode(chars, len))
+    }
+    fn decode(&self, ids: &[i64]) -> String {
+        self.vocab.decode(ids)
+    }
     fn vocabulary(&self) -> Vec<String> {
-        let mut v: Vec<String> = ["[BOS]", "[EOS]", "[MASK]", "[PAD]", "[UNK]"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        v.extend(self.alphabet.iter().map(|c| c.to_string()));
-        v
+        self.vocab.vocabulary(Self::SPECIALS)
     }
 }
 

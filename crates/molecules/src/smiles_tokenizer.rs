@@ -2,7 +2,7 @@
 //! pad 3, unk 4, then the vocabulary built from the training data (stored with checkpoints).
 
 use crate::error::{MolError, Result};
-use diffusion_core::domain::{SpecialIds, Tokenizer};
+use diffusion_core::domain::{SpecialIds, SymbolVocab, Tokenizer};
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -40,92 +40,59 @@ pub fn split_smiles(smiles: &str) -> Result<Vec<&str>> {
     Ok(out)
 }
 
+/// The SMILES tokenizer: regex tokens as symbols of a core [`SymbolVocab`].
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SmilesTokenizer {
-    /// Vocabulary after the five special tokens, sorted.
-    pub tokens: Vec<String>,
+    pub vocab: SymbolVocab,
 }
 
 impl SmilesTokenizer {
-    pub const BOS: i64 = 0;
-    pub const EOS: i64 = 1;
-    pub const MASK: i64 = 2;
-    pub const PAD: i64 = 3;
-    pub const UNK: i64 = 4;
+    pub const BOS: i64 = SymbolVocab::BOS;
+    pub const EOS: i64 = SymbolVocab::EOS;
+    pub const MASK: i64 = SymbolVocab::MASK;
+    pub const PAD: i64 = SymbolVocab::PAD;
+    pub const UNK: i64 = SymbolVocab::UNK;
 
     /// Build the vocabulary from training SMILES.
     pub fn fit<'a>(smiles: impl IntoIterator<Item = &'a str>) -> Result<Self> {
-        let mut set = std::collections::BTreeSet::new();
+        let mut symbols = Vec::new();
         for s in smiles {
-            set.extend(split_smiles(s)?.into_iter().map(str::to_string));
+            symbols.extend(split_smiles(s)?.into_iter().map(str::to_string));
         }
         Ok(Self {
-            tokens: set.into_iter().collect(),
+            vocab: SymbolVocab::new(symbols),
         })
     }
 
     /// Rebuild from a stored vocabulary (specials first, as [`Tokenizer::vocabulary`] writes it).
     pub fn from_vocabulary(vocab: &[String]) -> Result<Self> {
-        if vocab.len() < SPECIALS.len()
-            || vocab[..SPECIALS.len()]
-                .iter()
-                .zip(SPECIALS)
-                .any(|(a, b)| a != b)
-        {
-            return Err(MolError::Invalid(
-                "vocabulary does not start with the SMILES special tokens".into(),
-            ));
-        }
         Ok(Self {
-            tokens: vocab[SPECIALS.len()..].to_vec(),
+            vocab: SymbolVocab::from_vocabulary(vocab, SPECIALS)
+                .map_err(|e| MolError::Invalid(e.to_string()))?,
         })
-    }
-
-    fn id(&self, tok: &str) -> i64 {
-        match self.tokens.binary_search_by(|t| t.as_str().cmp(tok)) {
-            Ok(i) => (i + SPECIALS.len()) as i64,
-            Err(_) => Self::UNK,
-        }
     }
 }
 
 impl Tokenizer for SmilesTokenizer {
     fn vocab_size(&self) -> usize {
-        self.tokens.len() + SPECIALS.len()
+        self.vocab.vocab_size()
     }
     fn special_ids(&self) -> SpecialIds {
-        SpecialIds {
-            mask: Self::MASK,
-            pad: Some(Self::PAD),
-            bos: Some(Self::BOS),
-            eos: Some(Self::EOS),
-        }
+        self.vocab.special_ids()
     }
     /// [bos] + tokens + [eos], right-padded with pad and truncated to `len` (spec §8).
     fn encode(&self, text: &str, len: usize) -> diffusion_core::Result<Vec<i64>> {
         let toks =
             split_smiles(text).map_err(|e| diffusion_core::CoreError::Data(e.to_string()))?;
-        let mut ids = vec![Self::BOS];
-        ids.extend(toks.iter().map(|t| self.id(t)));
-        ids.push(Self::EOS);
-        ids.truncate(len);
-        ids.resize(len, Self::PAD);
-        Ok(ids)
+        Ok(self.vocab.encode(toks, len))
     }
     /// Concatenate the non-special tokens (the reference strips bos/eos/pad; stray masks and
     /// unknowns are dropped too).
     fn decode(&self, ids: &[i64]) -> String {
-        ids.iter()
-            .filter(|&&i| i >= SPECIALS.len() as i64 && (i as usize) < self.vocab_size())
-            .map(|&i| self.tokens[i as usize - SPECIALS.len()].as_str())
-            .collect()
+        self.vocab.decode(ids)
     }
     fn vocabulary(&self) -> Vec<String> {
-        SPECIALS
-            .iter()
-            .map(|s| s.to_string())
-            .chain(self.tokens.iter().cloned())
-            .collect()
+        self.vocab.vocabulary(SPECIALS)
     }
 }
 
@@ -183,7 +150,7 @@ mod qm9_vocab_tests {
             "[nH]", "c", "n", "o",
         ];
         assert_eq!(
-            tok.tokens, reference,
+            tok.vocab.symbols, reference,
             "QM9 vocabulary differs from the reference's"
         );
         assert_eq!(tok.vocab_size(), 35);
