@@ -6,6 +6,7 @@ use crate::error::{CoreError, Result};
 use crate::forward::{Noise, q_xt};
 use crate::loss;
 use crate::parameterization::{Parameterization, d3pm_log_probs, subs_log_probs};
+use crate::posterior::{absorbing_posterior, uniform_reverse_step};
 use crate::rng::Rng;
 use crate::schedule::{NoiseSchedule, Schedule};
 use crate::tensor_util::{float_tensor, ids_tensor, vec_tensor};
@@ -244,9 +245,44 @@ impl Diffusion {
         labels: Option<Tensor<1, Int>>,
     ) -> Tensor<3> {
         let logits = model.forward(z_t.clone(), sigma, labels);
+        self.log_x_from_logits(logits, z_t)
+    }
+
+    /// The parameterisation (spec §3): backbone logits [B, L, N] → log x_θ [B, L, N].
+    pub fn log_x_from_logits(&self, logits: Tensor<3>, z_t: Tensor<2, Int>) -> Tensor<3> {
         match self.parameterization() {
             Parameterization::Subs => subs_log_probs(logits, z_t, self.config.mask_id as usize),
             Parameterization::D3pm | Parameterization::Ar => d3pm_log_probs(logits),
+        }
+    }
+
+    /// The model's reverse step p_θ(z_s | z_t) [B, L, N] from log x_θ (spec §5.1), for times
+    /// t > s shared by the batch: the absorbing step (MDLM) or the uniform posterior (UDLM).
+    pub fn reverse_step(
+        &self,
+        log_x_theta: Tensor<3>,
+        z_t: Tensor<2, Int>,
+        t: f64,
+        s: f64,
+    ) -> Tensor<3> {
+        let [b, _, _] = log_x_theta.dims();
+        let device = log_x_theta.device();
+        let sched = &self.config.schedule;
+        let per_seq = |v: f64| vec_tensor(&vec![v; b], &device);
+        match self.noise() {
+            Noise::Absorbing => absorbing_posterior(
+                log_x_theta.exp(),
+                z_t,
+                self.config.mask_id as usize,
+                per_seq(sched.move_chance(t)),
+                per_seq(sched.move_chance(s)),
+            ),
+            Noise::Uniform => uniform_reverse_step(
+                log_x_theta,
+                z_t,
+                per_seq(sched.alpha(t)),
+                per_seq(sched.alpha(s)),
+            ),
         }
     }
 

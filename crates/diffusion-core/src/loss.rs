@@ -88,14 +88,12 @@ pub fn d3pm_absorbing_loss(
     alpha_s: Tensor<1>,
     steps: usize,
 ) -> Tensor<2> {
-    let [b, l, n] = log_x_theta.dims();
-    let device = log_x_theta.device();
-    let mask_idx = Tensor::<2, Int>::from_data(
-        TensorData::new(vec![mask_id as i64; b * l], [b, l]),
-        &device,
-    );
-    let _ = n;
-    let x_m = gather_vocab(log_x_theta.clone(), mask_idx).exp(); // x_θ[m], [B, L]
+    let [b, l, _] = log_x_theta.dims();
+    let x_m = log_x_theta
+        .clone()
+        .narrow(2, mask_id, 1)
+        .reshape([b, l])
+        .exp(); // x_θ[m], [B, L]
     let log_x = gather_vocab(log_x_theta, x);
     let a_t = per_batch2(alpha_t);
     let a_s = per_batch2(alpha_s);

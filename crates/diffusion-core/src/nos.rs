@@ -7,9 +7,7 @@ use crate::diffusion::{Diffusion, ModelKind};
 use crate::dit::Dit;
 use crate::domain::SequenceDataset;
 use crate::error::{CoreError, Result};
-use crate::forward::{Noise, q_xt};
-use crate::parameterization::{d3pm_log_probs, subs_log_probs};
-use crate::posterior::{absorbing_posterior, uniform_reverse_step};
+use crate::forward::q_xt;
 use crate::rng::Rng;
 use crate::schedule::NoiseSchedule;
 use crate::tensor_util::{ids_tensor, vec_tensor};
@@ -126,37 +124,19 @@ pub fn train_nos_head(
     Ok((head.valid(), acc))
 }
 
-/// log of the reverse step from denoiser logits (SUBS for MDLM, log-softmax for UDLM).
+/// log of the reverse step from denoiser logits.
 fn log_step(
     diffusion: &Diffusion,
     logits: Tensor<3>,
     z_t: Tensor<2, Int>,
     t: f64,
     s: f64,
-    b: usize,
-    device: &Device,
 ) -> Tensor<3> {
-    let cfg = &diffusion.config;
-    let sched = &cfg.schedule;
-    let p = match diffusion.noise() {
-        Noise::Absorbing => {
-            let lx = subs_log_probs(logits, z_t.clone(), cfg.mask_id as usize);
-            absorbing_posterior(
-                lx.exp(),
-                z_t,
-                cfg.mask_id as usize,
-                vec_tensor(&vec![sched.move_chance(t); b], device),
-                vec_tensor(&vec![sched.move_chance(s); b], device),
-            )
-        }
-        Noise::Uniform => uniform_reverse_step(
-            d3pm_log_probs(logits),
-            z_t,
-            vec_tensor(&vec![sched.alpha(t); b], device),
-            vec_tensor(&vec![sched.alpha(s); b], device),
-        ),
-    };
-    p.clamp_min(1e-30).log()
+    let log_x = diffusion.log_x_from_logits(logits, z_t.clone());
+    diffusion
+        .reverse_step(log_x, z_t, t, s)
+        .clamp_min(1e-30)
+        .log()
 }
 
 /// One NOS step: the log reverse-step distribution [B, L, N] after `config.steps` Adagrad
@@ -191,8 +171,6 @@ pub fn nos_log_step(
         z_t.clone(),
         t,
         s,
-        b,
-        &ad,
     )
     .detach();
     let p_orig = log_orig.clone().exp();
@@ -208,8 +186,6 @@ pub fn nos_log_step(
             z_t.clone(),
             t,
             s,
-            b,
-            &ad,
         );
         let clf = head_ad.log_probs(hd).gather(1, target.clone()).sum();
         let kl = (p_orig.clone() * (log_orig.clone() - log_adj))
@@ -229,8 +205,6 @@ pub fn nos_log_step(
         z_t,
         t,
         s,
-        b,
-        &ad,
     );
     out.inner().detach().to_device(device)
 }

@@ -8,7 +8,7 @@ use crate::dit::Dit;
 use crate::error::{CoreError, Result};
 use crate::forward::{Noise, sample_prior};
 use crate::guidance::{CbgTerm, FudgeTerm, Guidance, cbg_scores, cfg_combine};
-use crate::posterior::{absorbing_posterior, remdm_posterior, uniform_reverse_step};
+use crate::posterior::remdm_posterior;
 use crate::rng::Rng;
 use crate::schedule::NoiseSchedule;
 use crate::tensor_util::{ids_tensor, to_vec_f32, to_vec_i64, vec_tensor};
@@ -479,60 +479,40 @@ impl<'a> Sampler<'a> {
         let sched = &cfg.schedule;
         let gamma = self.guidance.cfg_gamma.unwrap_or(1.0);
         let safe_log = |p: Tensor<3>| p.clamp_min(1e-30).log();
-        match self.diffusion.noise() {
-            Noise::Absorbing => {
-                let m_t = vec_tensor(&vec![sched.move_chance(t); b], &self.device);
-                let m_s = vec_tensor(&vec![sched.move_chance(s); b], &self.device);
-                let remask = self.config.remask_cap.map(|eta| {
-                    let (a_t, a_s) = (sched.alpha(t), sched.alpha(s));
-                    let sigma = eta.min(((1.0 - a_s) / a_t).min(1.0));
-                    (
-                        vec_tensor(&vec![a_t; b], &self.device),
-                        vec_tensor(&vec![a_s; b], &self.device),
-                        vec_tensor(&vec![sigma; b], &self.device),
-                    )
-                });
-                let post = |lx: Tensor<3>| match &remask {
-                    Some((a_t, a_s, sigma)) => remdm_posterior(
-                        lx.exp(),
-                        z_t.clone(),
-                        cfg.mask_id as usize,
-                        a_t.clone(),
-                        a_s.clone(),
-                        sigma.clone(),
-                    ),
-                    None => absorbing_posterior(
-                        lx.exp(),
-                        z_t.clone(),
-                        cfg.mask_id as usize,
-                        m_t.clone(),
-                        m_s.clone(),
-                    ),
-                };
-                match log_x_u {
-                    Some(u) if self.guidance.cfg_posterior_level => {
-                        cfg_combine(safe_log(post(log_x)), safe_log(post(u)), gamma)
-                    }
-                    Some(u) => safe_log(post(cfg_combine(log_x, u, gamma))),
-                    None => safe_log(post(log_x)),
-                }
+        // ReMDM replaces the absorbing step when remasking is on.
+        let remask = match (self.diffusion.noise(), self.config.remask_cap) {
+            (Noise::Absorbing, Some(eta)) => {
+                let (a_t, a_s) = (sched.alpha(t), sched.alpha(s));
+                let sigma = eta.min(((1.0 - a_s) / a_t).min(1.0));
+                Some((
+                    vec_tensor(&vec![a_t; b], &self.device),
+                    vec_tensor(&vec![a_s; b], &self.device),
+                    vec_tensor(&vec![sigma; b], &self.device),
+                ))
             }
-            Noise::Uniform => {
-                let a_t = vec_tensor(&vec![sched.alpha(t); b], &self.device);
-                let a_s = vec_tensor(&vec![sched.alpha(s); b], &self.device);
-                let post = |lx: Tensor<3>| {
-                    safe_log(uniform_reverse_step(
-                        lx,
-                        z_t.clone(),
-                        a_t.clone(),
-                        a_s.clone(),
-                    ))
-                };
-                match log_x_u {
-                    Some(u) => cfg_combine(post(log_x), post(u), gamma),
-                    None => post(log_x),
-                }
+            _ => None,
+        };
+        let post = |lx: Tensor<3>| match &remask {
+            Some((a_t, a_s, sigma)) => remdm_posterior(
+                lx.exp(),
+                z_t.clone(),
+                cfg.mask_id as usize,
+                a_t.clone(),
+                a_s.clone(),
+                sigma.clone(),
+            ),
+            None => self.diffusion.reverse_step(lx, z_t.clone(), t, s),
+        };
+        match log_x_u {
+            // MDLM combines the denoisers by default (keeps the unmasking rate, spec §6.1).
+            Some(u)
+                if self.diffusion.noise() == Noise::Absorbing
+                    && !self.guidance.cfg_posterior_level =>
+            {
+                safe_log(post(cfg_combine(log_x, u, gamma)))
             }
+            Some(u) => cfg_combine(safe_log(post(log_x)), safe_log(post(u)), gamma),
+            None => safe_log(post(log_x)),
         }
     }
 
