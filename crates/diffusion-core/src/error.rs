@@ -8,9 +8,6 @@ pub enum CoreError {
     /// A configuration value is out of range or inconsistent with another.
     #[error("invalid config field `{field}`: {reason}")]
     Config { field: String, reason: String },
-    /// A TOML/JSON config file could not be parsed.
-    #[error("cannot parse config {path}: {reason}")]
-    ConfigParse { path: PathBuf, reason: String },
     /// An I/O error with the path it concerns.
     #[error("{path}: {source}")]
     Io {
