@@ -57,6 +57,8 @@ fn d_true() -> bool {
 pub struct ClassifierConfig {
     /// The encoder (its `num_classes` must be None and `causal` false).
     pub backbone: DitConfig,
+    /// Set from the labelled data set when a config file leaves it out.
+    #[serde(default)]
     pub num_classes: usize,
     #[serde(default)]
     pub pooling: Pooling,
@@ -69,7 +71,10 @@ pub struct ClassifierConfig {
     /// Feed σ(t) to the encoder, at training and at guidance time alike.
     #[serde(default)]
     pub time_conditioning: bool,
+    /// L and the mask id come from the tokenizer when a config file leaves them out.
+    #[serde(default)]
     pub seq_len: usize,
+    #[serde(default)]
     pub mask_id: i64,
     /// Pad id: pad positions carry no label for per-position (FUDGE) training.
     #[serde(default)]

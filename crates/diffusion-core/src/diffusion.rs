@@ -68,8 +68,12 @@ fn default_cond_dropout() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct DiffusionConfig {
     pub kind: ModelKind,
+    /// N, L and the mask id come from the domain's tokenizer; config files leave them out.
+    #[serde(default)]
     pub vocab_size: usize,
+    #[serde(default)]
     pub seq_len: usize,
+    #[serde(default)]
     pub mask_id: i64,
     #[serde(default)]
     pub pad_id: Option<i64>,
@@ -126,6 +130,12 @@ impl DiffusionConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
+        if self.vocab_size < 2 {
+            return Err(CoreError::config(
+                "diffusion.vocab_size",
+                "must be at least 2 (it is set from the tokenizer)",
+            ));
+        }
         if self.mask_id < 0 || self.mask_id as usize >= self.vocab_size {
             return Err(CoreError::config(
                 "diffusion.mask_id",

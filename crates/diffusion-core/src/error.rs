@@ -18,6 +18,13 @@ pub enum CoreError {
     /// A checkpoint is missing, corrupt or was written for another model.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint { path: PathBuf, reason: String },
+    /// A config file or command-line override has an unknown, missing or ill-typed key.
+    #[error("{origin}: {}{reason}", if key.is_empty() { String::new() } else { format!("key `{key}`: ") })]
+    ConfigFile {
+        origin: String,
+        key: String,
+        reason: String,
+    },
     /// Input data (tokens, labels) is malformed.
     #[error("data error: {0}")]
     Data(String),

@@ -125,3 +125,64 @@ fn corrupt_and_mismatched_checkpoints_are_clear_errors() {
     assert!(err.contains("nope.ckpt"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Exported (weights-only) files keep the domain metadata, load for inference, refuse to be
+/// resumed, and initialise a fine-tuning run; a different shape is refused by name.
+#[test]
+fn export_metadata_and_init_from() {
+    let _guard = lock_backend_rng();
+    let device = default_device();
+    let dir = tmp_dir("export");
+    let (tok, train, _) = qm9(64, 0);
+    let (d, m) = configs(ModelKind::Udlm, &tok, 0.0);
+    let mut t = Trainer::new(
+        d.clone(),
+        m.clone(),
+        train_config(2),
+        tok.vocabulary(),
+        &device,
+    )
+    .unwrap();
+    t.metadata = serde_json::json!({"representation": "smiles"});
+    t.train_step(&train).unwrap();
+    let exported = dir.join("model.ckpt");
+    t.export(&exported).unwrap();
+    let full = dir.join("last.ckpt");
+    t.save(&full).unwrap();
+    assert!(std::fs::metadata(&exported).unwrap().len() < std::fs::metadata(&full).unwrap().len());
+    let loaded = load_for_inference(&exported, &device, true, None).unwrap();
+    assert_eq!(loaded.metadata["representation"], "smiles");
+    assert_eq!(loaded.step, 1);
+    let e = Trainer::<Generator>::resume(&exported, &device)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("--init-from"), "{e}");
+
+    // Fine-tuning starts from the exported EMA weights: the first loss equals the loss of the
+    // exported weights, not of a fresh initialisation.
+    let mut ft = Trainer::new(
+        d.clone(),
+        m.clone(),
+        train_config(2),
+        tok.vocabulary(),
+        &device,
+    )
+    .unwrap();
+    let fresh = ft.evaluate(&ft.ema.model.clone(), &train).nll;
+    ft.init_from(&exported).unwrap();
+    let from_export = ft.evaluate(&ft.ema.model.clone(), &train).nll;
+    let reference = t.evaluate(&t.ema.model.clone(), &train).nll;
+    assert!(
+        (from_export - reference).abs() < 1e-5,
+        "{from_export} vs {reference}"
+    );
+    assert!((fresh - reference).abs() > 1e-4);
+
+    let mut other = m.clone();
+    other.hidden_size = 64;
+    let mut bad = Trainer::new(d, other, train_config(2), tok.vocabulary(), &device).unwrap();
+    let e = bad.init_from(&exported).unwrap_err().to_string();
+    assert!(e.contains("model.hidden_size"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -22,7 +22,8 @@ use timestep::TimestepEmbedder;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DitConfig {
-    /// N: all ids, special and mask included.
+    /// N: all ids, special and mask included (set from the tokenizer; config files leave it out).
+    #[serde(default)]
     pub vocab_size: usize,
     pub hidden_size: usize,
     pub n_blocks: usize,

@@ -164,6 +164,9 @@ pub struct Trainer<O: Objective = Generator> {
     pub step: usize,
     /// Vocabulary stored with checkpoints.
     pub vocabulary: Vec<String>,
+    /// Domain facts stored with checkpoints (representation, label property, threshold, …), so
+    /// a checkpoint is enough to sample and decode; the core does not interpret it.
+    pub metadata: serde_json::Value,
     pub device: Device,
     perm_cache: Option<(u64, Vec<usize>)>,
 }
@@ -213,6 +216,7 @@ impl<O: Objective> Trainer<O> {
             ema,
             step: 0,
             vocabulary,
+            metadata: serde_json::Value::Null,
             device: device.clone(),
             perm_cache: None,
         })
@@ -425,6 +429,7 @@ impl<O: Objective> Trainer<O> {
             "objective": self.objective,
             "train": self.config,
             "vocabulary": self.vocabulary,
+            "metadata": self.metadata,
             // Every random draw of step k comes from Rng::stream(seed, k): (seed, step) is the
             // complete RNG state.
             "rng": {"seed": self.config.seed, "next_step": self.step},
@@ -453,6 +458,12 @@ impl<O: Objective> Trainer<O> {
     pub fn resume(path: &Path, device: &Device) -> Result<Self> {
         let ck = CheckpointFile::load(path)?;
         check_kind(&ck, path, O::KIND)?;
+        if ck.header.get("exported").and_then(|v| v.as_bool()) == Some(true) {
+            return Err(CoreError::checkpoint(
+                path,
+                "is an exported (weights-only) file and cannot be resumed; use it with --init-from",
+            ));
+        }
         let objective: O = ck.field("objective", path)?;
         let config: TrainConfig = ck.field("train", path)?;
         let vocabulary: Vec<String> = ck.field("vocabulary", path)?;
@@ -469,7 +480,47 @@ impl<O: Objective> Trainer<O> {
             .from_bytes(optim_bytes)
             .map_err(|e| CoreError::checkpoint(path, format!("optimizer state: {e}")))?;
         t.step = step;
+        t.metadata = ck.header.get("metadata").cloned().unwrap_or_default();
         Ok(t)
+    }
+
+    /// Start from the weights of another checkpoint of the same objective and shape (fine-tuning,
+    /// `train --init-from`): model and EMA take its EMA weights; optimizer, step and RNG start
+    /// fresh. The error names the first config field that differs.
+    pub fn init_from(&mut self, path: &Path) -> Result<()> {
+        let loaded = load_objective::<O>(path, &self.device, true)?;
+        let a = serde_json::to_value(&loaded.objective).expect("objective serialises");
+        let b = serde_json::to_value(&self.objective).expect("objective serialises");
+        if let Some(diff) = first_difference(&a, &b, "") {
+            return Err(CoreError::checkpoint(
+                path,
+                format!("cannot initialise from it: {diff}"),
+            ));
+        }
+        if loaded.vocabulary != self.vocabulary {
+            return Err(CoreError::checkpoint(
+                path,
+                "cannot initialise from it: its vocabulary differs from this run's",
+            ));
+        }
+        let blob = module_blob(loaded.model)?;
+        let ad = self.device.clone().autodiff();
+        self.model = load_module_blob(self.objective.init(&ad), &blob, path, "weights")?;
+        self.ema = Ema::new(&self.model, self.config.ema_decay);
+        Ok(())
+    }
+
+    /// Write only the EMA weights and configs (no optimizer state): a compact file for sampling,
+    /// shipping and `--init-from`, loadable by [`load_objective`] but not resumable.
+    pub fn export(&self, path: &Path) -> Result<()> {
+        let mut ck = CheckpointFile {
+            header: self.header(),
+            ..Default::default()
+        };
+        ck.header["exported"] = true.into();
+        ck.blobs
+            .insert("ema".into(), module_blob(self.ema.model.clone())?);
+        ck.save(path)
     }
 
     /// Change the target number of steps (e.g. to continue a finished run).
@@ -494,7 +545,30 @@ pub struct Loaded<O: Objective> {
     pub objective: O,
     pub model: O::Model,
     pub vocabulary: Vec<String>,
+    pub metadata: serde_json::Value,
     pub step: usize,
+}
+
+/// The first differing leaf of two JSON values, as `key.sub: a vs b`.
+fn first_difference(a: &serde_json::Value, b: &serde_json::Value, at: &str) -> Option<String> {
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            for (k, va) in x {
+                let key = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                let vb = y.get(k).unwrap_or(&serde_json::Value::Null);
+                if let Some(d) = first_difference(va, vb, &key) {
+                    return Some(d);
+                }
+            }
+            None
+        }
+        _ if a == b => None,
+        _ => Some(format!("`{at}` is {a} in the checkpoint and {b} here")),
+    }
 }
 
 /// Load the EMA (or raw, with `use_ema = false`) weights of a checkpoint of objective `O` for
@@ -511,12 +585,14 @@ pub fn load_objective<O: Objective>(
         .validate()
         .map_err(|e| CoreError::checkpoint(path, e.to_string()))?;
     let model = objective.init(device);
-    let blob = if use_ema { "ema" } else { "model" };
+    let exported = ck.header.get("exported").and_then(|v| v.as_bool()) == Some(true);
+    let blob = if use_ema || exported { "ema" } else { "model" };
     let model = load_module_blob(model, ck.blob(blob, path)?, path, "weights")?;
     Ok(Loaded {
         objective,
         model,
         vocabulary: ck.field("vocabulary", path)?,
+        metadata: ck.header.get("metadata").cloned().unwrap_or_default(),
         step: ck.field("step", path)?,
     })
 }
@@ -527,6 +603,7 @@ pub struct LoadedModel {
     pub model_config: DitConfig,
     pub model: Dit,
     pub vocabulary: Vec<String>,
+    pub metadata: serde_json::Value,
     pub step: usize,
 }
 
@@ -547,6 +624,7 @@ pub fn load_for_inference(
         model_config: loaded.objective.model,
         model: loaded.model,
         vocabulary: loaded.vocabulary,
+        metadata: loaded.metadata,
         step: loaded.step,
     })
 }
