@@ -23,6 +23,7 @@ pub mod nos;
 pub mod parameterization;
 pub mod plot;
 pub mod posterior;
+pub mod report;
 pub mod rng;
 pub mod run_dir;
 pub mod sampler;

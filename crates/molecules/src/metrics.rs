@@ -47,6 +47,62 @@ pub struct Qm9Metrics {
     pub rings_novel: Option<Summary>,
 }
 
+fn mean_of(s: &Option<Summary>) -> f64 {
+    s.as_ref().map_or(f64::NAN, |s| s.mean)
+}
+
+impl Qm9Metrics {
+    pub fn csv_header() -> &'static str {
+        "samples,valid,unique,novel,novel_canonical,qed_valid_mean,qed_novel_mean,qed_novel_p25,qed_novel_p50,qed_novel_p75,rings_valid_mean,rings_novel_mean,rings_novel_p25,rings_novel_p50,rings_novel_p75"
+    }
+
+    /// One CSV row in the order of [`Self::csv_header`]; missing statistics are `NaN`.
+    pub fn csv_row(&self) -> String {
+        let q = |s: &Option<Summary>| s.as_ref().map_or([f64::NAN; 3], |s| [s.p25, s.p50, s.p75]);
+        let (qn, rn) = (q(&self.qed_novel), q(&self.rings_novel));
+        format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            self.samples,
+            self.valid,
+            self.unique,
+            self.novel,
+            self.novel_canonical,
+            mean_of(&self.qed_valid),
+            mean_of(&self.qed_novel),
+            qn[0],
+            qn[1],
+            qn[2],
+            mean_of(&self.rings_valid),
+            mean_of(&self.rings_novel),
+            rn[0],
+            rn[1],
+            rn[2]
+        )
+    }
+
+    pub fn table_header() -> String {
+        format!(
+            "{:<28} {:>7} {:>7} {:>7} {:>9} {:>9} {:>10} {:>11}",
+            "run", "valid%", "uniq%", "novel%", "novel_c%", "QED(nov)", "rings(nov)", "QED(valid)"
+        )
+    }
+
+    /// A fixed-width line for terminal tables.
+    pub fn table_row(&self, name: &str) -> String {
+        format!(
+            "{:<28} {:>7.1} {:>7.1} {:>7.1} {:>9.1} {:>9.3} {:>10.2} {:>11.3}",
+            name,
+            100.0 * self.valid,
+            100.0 * self.unique,
+            100.0 * self.novel,
+            100.0 * self.novel_canonical,
+            mean_of(&self.qed_novel),
+            mean_of(&self.rings_novel),
+            mean_of(&self.qed_valid),
+        )
+    }
+}
+
 /// Score generated SMILES against the canonical SMILES of the data set. Strings are scored as
 /// given (decoders strip special tokens first).
 pub fn score(samples: &[String], dataset_canonical: &HashSet<String>) -> Qm9Metrics {

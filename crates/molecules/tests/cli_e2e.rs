@@ -1,0 +1,283 @@
+//! The `molecules` binary end to end on a real QM9 slice with tiny models: train, resume,
+//! train a classifier, sample unguided / D-CBG / D-CFG, eval, sweep; and bad input gives
+//! errors that name the file or key, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_molecules"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mol-cli-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&d).ok();
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(args: &[&str]) -> Output {
+    bin()
+        .current_dir(repo())
+        .env("RUST_LOG", "warn")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "molecules {args:?} failed:\n{text}");
+    text
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = run(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "molecules {args:?} should fail");
+    assert!(
+        !err.contains("panicked"),
+        "panic instead of an error: {err}"
+    );
+    err
+}
+
+const TINY: &[&str] = &[
+    "--set",
+    "data.path=\"datasets/molecules/qm9_first2000.csv\"",
+    "--set",
+    "data.max_val=64",
+    "--set",
+    "train.batch_size=16",
+    "--set",
+    "train.val_every=0",
+    "--set",
+    "train.checkpoint_every=2",
+];
+
+fn tiny_model() -> Vec<&'static str> {
+    let mut v = TINY.to_vec();
+    v.extend([
+        "--set",
+        "model.hidden_size=16",
+        "--set",
+        "model.n_blocks=1",
+        "--set",
+        "model.n_heads=2",
+        "--set",
+        "model.cond_dim=8",
+    ]);
+    v
+}
+
+#[test]
+fn train_resume_classify_sample_eval_sweep() {
+    let d = tmp("e2e");
+    let gen_dir = d.join("udlm");
+    let g = gen_dir.to_str().unwrap();
+    let mut args = vec!["train", "--config", "configs/qm9-udlm.toml", "--run-dir", g];
+    args.extend(tiny_model());
+    args.extend(["--label", "qed"]);
+    let mut first = args.clone();
+    first.extend(["--steps", "2"]);
+    ok(&first);
+    for f in [
+        "config.toml",
+        "metrics.csv",
+        "model.ckpt",
+        "summary.json",
+        "loss.svg",
+        "loss.png",
+    ] {
+        assert!(gen_dir.join(f).is_file(), "missing {f}");
+    }
+    // The resolved config records the tokenizer's facts and the overrides.
+    let resolved = std::fs::read_to_string(gen_dir.join("config.toml")).unwrap();
+    assert!(resolved.contains("vocab_size = ") && resolved.contains("hidden_size = 16"));
+    // A second `train` into the same folder is refused; --resume continues it.
+    let e = fails(&first);
+    assert!(e.contains("--resume"), "{e}");
+    let mut resume = args.clone();
+    resume.extend(["--resume", "--steps", "4"]);
+    ok(&resume);
+    let summary = std::fs::read_to_string(gen_dir.join("summary.json")).unwrap();
+    assert!(summary.contains("\"steps\": 4"), "{summary}");
+
+    let clf_dir = d.join("clf");
+    let mut cargs = vec![
+        "train-classifier",
+        "--config",
+        "configs/qm9-classifier.toml",
+        "--run-dir",
+        clf_dir.to_str().unwrap(),
+        "--steps",
+        "2",
+    ];
+    cargs.extend(TINY);
+    cargs.extend([
+        "--set",
+        "classifier.backbone.hidden_size=16",
+        "--set",
+        "classifier.backbone.n_blocks=1",
+    ]);
+    ok(&cargs);
+
+    let model = gen_dir.join("model.ckpt");
+    let clf = clf_dir.join("model.ckpt");
+    let (m, c) = (model.to_str().unwrap(), clf.to_str().unwrap());
+    let common = [
+        "-n",
+        "8",
+        "--steps",
+        "4",
+        "--quiet",
+        "--reference",
+        "datasets/molecules/qm9_first2000.csv",
+    ];
+    for (name, extra) in [
+        ("none", vec![]),
+        ("cfg", vec!["--guidance", "cfg", "--gamma", "2"]),
+        (
+            "cbg",
+            vec!["--guidance", "cbg", "--classifier", c, "--gamma", "2"],
+        ),
+        (
+            "multi",
+            vec!["--guidance", "cfg", "--also-cbg", &format!("{c}:1:1.5")],
+        ),
+        ("prefix", vec!["--prefix", "CC"]),
+    ] {
+        let out = d.join(format!("s-{name}"));
+        let mut a = vec!["sample", "--checkpoint", m, "--out", out.to_str().unwrap()];
+        a.extend(common);
+        a.extend(extra.iter().copied());
+        let text = ok(&a);
+        assert!(text.contains("valid%"), "{text}");
+        let smi = std::fs::read_to_string(out.join("samples.smi")).unwrap();
+        assert_eq!(smi.lines().count(), 8);
+        if name == "prefix" {
+            assert!(smi.lines().all(|l| l.starts_with("CC")), "{smi}");
+        }
+        assert!(out.join("metrics.json").is_file() && out.join("metrics.csv").is_file());
+    }
+    // eval scores any file; known molecules count as valid and not novel.
+    let f = d.join("mine.smi");
+    std::fs::write(&f, "CCO\nC1CC\nc1ccccc1\n").unwrap();
+    let text = ok(&[
+        "eval",
+        "--samples",
+        f.to_str().unwrap(),
+        "--reference",
+        "datasets/molecules/qm9_first2000.csv",
+    ]);
+    assert!(text.contains("66.7"), "{text}");
+
+    let sw = d.join("sweep");
+    let mut a = vec![
+        "sweep",
+        "--checkpoint",
+        m,
+        "--guidance",
+        "cbg",
+        "--classifier",
+        c,
+        "--gammas",
+        "0,2",
+        "--out",
+        sw.to_str().unwrap(),
+    ];
+    a.extend([
+        "-n",
+        "8",
+        "--steps",
+        "4",
+        "--reference",
+        "datasets/molecules/qm9_first2000.csv",
+    ]);
+    ok(&a);
+    for f in ["sweep.csv", "sweep.md", "pareto.svg", "pareto.png"] {
+        assert!(sw.join(f).is_file(), "missing {f}");
+    }
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn bad_input_names_the_problem() {
+    let d = tmp("bad");
+    let run_dir = d.join("r");
+    let r = run_dir.to_str().unwrap();
+    // Unknown key in a config file: the file and the key are named.
+    let cfg = d.join("bad.toml");
+    std::fs::write(
+        &cfg,
+        "[train]\nsteps = 1\nbatch_size = 2\nlearning_rate = 1.0\n",
+    )
+    .unwrap();
+    let e = fails(&["train", "--config", cfg.to_str().unwrap(), "--run-dir", r]);
+    assert!(e.contains("bad.toml") && e.contains("learning_rate"), "{e}");
+    // Unknown key on the command line.
+    let e = fails(&[
+        "train",
+        "--config",
+        "configs/qm9-udlm.toml",
+        "--run-dir",
+        r,
+        "--set",
+        "model.hiden_size=3",
+    ]);
+    assert!(e.contains("hiden_size"), "{e}");
+    // Malformed CSV names the line.
+    let csv = d.join("bad.csv");
+    std::fs::write(
+        &csv,
+        "canonical_smiles,qed,ring_count\nCC,0.4,0\nCO,abc,1\n",
+    )
+    .unwrap();
+    let e = fails(&[
+        "train",
+        "--config",
+        "configs/qm9-udlm.toml",
+        "--run-dir",
+        r,
+        "--set",
+        &format!("data.path=\"{}\"", csv.display()),
+    ]);
+    assert!(e.contains("bad.csv:3"), "{e}");
+    // Header only: no molecules.
+    std::fs::write(&csv, "canonical_smiles,qed,ring_count\n").unwrap();
+    let e = fails(&[
+        "train",
+        "--config",
+        "configs/qm9-udlm.toml",
+        "--run-dir",
+        r,
+        "--set",
+        &format!("data.path=\"{}\"", csv.display()),
+    ]);
+    assert!(e.contains("no molecules"), "{e}");
+    // Missing and corrupt checkpoints, empty sample files.
+    let e = fails(&[
+        "sample",
+        "--checkpoint",
+        d.join("none.ckpt").to_str().unwrap(),
+    ]);
+    assert!(e.contains("none.ckpt"), "{e}");
+    let junk = d.join("junk.ckpt");
+    std::fs::write(&junk, b"not a checkpoint").unwrap();
+    let e = fails(&["sample", "--checkpoint", junk.to_str().unwrap()]);
+    assert!(e.contains("junk.ckpt"), "{e}");
+    let empty = d.join("empty.smi");
+    std::fs::write(&empty, "").unwrap();
+    let e = fails(&["eval", "--samples", empty.to_str().unwrap()]);
+    assert!(e.contains("empty"), "{e}");
+    std::fs::remove_dir_all(&d).ok();
+}
