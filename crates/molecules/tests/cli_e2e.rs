@@ -169,6 +169,104 @@ fn train_resume_classify_sample_eval_sweep() {
         }
         assert!(out.join("metrics.json").is_file() && out.join("metrics.csv").is_file());
     }
+    // Held-out perplexity of the checkpoint.
+    let text = ok(&["validate", "--checkpoint", m, "--max-val", "16"]);
+    assert!(text.contains("PPL"), "{text}");
+
+    // NOS head on the generator's frozen encoder, then NOS-guided sampling.
+    let nos_dir = d.join("nos");
+    let mut nargs = vec![
+        "train-classifier",
+        "--config",
+        "configs/qm9-classifier.toml",
+        "--run-dir",
+        nos_dir.to_str().unwrap(),
+        "--nos-for",
+        m,
+        "--steps",
+        "2",
+    ];
+    nargs.extend(TINY);
+    ok(&nargs);
+    let nos = nos_dir.join("model.ckpt");
+    let out = d.join("s-nos");
+    let mut a = vec![
+        "sample",
+        "--checkpoint",
+        m,
+        "--guidance",
+        "nos",
+        "--classifier",
+        nos.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    a.extend(common);
+    ok(&a);
+    // A NOS head is not a D-CBG classifier.
+    let mut a = vec![
+        "sample",
+        "--checkpoint",
+        m,
+        "--guidance",
+        "cbg",
+        "--classifier",
+        nos.to_str().unwrap(),
+    ];
+    a.extend(common);
+    let e = fails(&a);
+    assert!(e.contains("model.ckpt"), "{e}");
+
+    // AR with a causal FUDGE classifier.
+    let ar_dir = d.join("ar");
+    let mut aargs = vec![
+        "train",
+        "--config",
+        "configs/qm9-ar.toml",
+        "--run-dir",
+        ar_dir.to_str().unwrap(),
+        "--steps",
+        "2",
+    ];
+    aargs.extend(tiny_model());
+    ok(&aargs);
+    let fu_dir = d.join("fudge");
+    let mut fargs = vec![
+        "train-classifier",
+        "--config",
+        "configs/qm9-fudge.toml",
+        "--run-dir",
+        fu_dir.to_str().unwrap(),
+        "--steps",
+        "2",
+    ];
+    fargs.extend(TINY);
+    fargs.extend([
+        "--set",
+        "classifier.backbone.hidden_size=16",
+        "--set",
+        "classifier.backbone.n_blocks=1",
+    ]);
+    ok(&fargs);
+    let out = d.join("s-fudge");
+    let ar = ar_dir.join("model.ckpt");
+    let fu = fu_dir.join("model.ckpt");
+    let mut a = vec![
+        "sample",
+        "--checkpoint",
+        ar.to_str().unwrap(),
+        "--guidance",
+        "fudge",
+        "--classifier",
+        fu.to_str().unwrap(),
+        "--top-k",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    a.extend(common);
+    ok(&a);
+
     // eval scores any file; known molecules count as valid and not novel.
     let f = d.join("mine.smi");
     std::fs::write(&f, "CCO\nC1CC\nc1ccccc1\n").unwrap();

@@ -241,19 +241,6 @@ impl<O: Objective> Trainer<O> {
             .collect()
     }
 
-    fn gather(data: &dyn SequenceDataset, idx: &[usize]) -> (Vec<i64>, Option<Vec<i64>>) {
-        let mut x = Vec::with_capacity(idx.len() * data.seq_len());
-        let mut y = Vec::new();
-        for &i in idx {
-            x.extend_from_slice(data.tokens(i));
-            if let Some(l) = data.label(i) {
-                y.push(l);
-            }
-        }
-        let y = (y.len() == idx.len() && !y.is_empty()).then_some(y);
-        (x, y)
-    }
-
     /// One optimizer step on the batch for step `self.step`.
     pub fn train_step(&mut self, data: &dyn SequenceDataset) -> Result<StepStats> {
         if data.is_empty() {
@@ -274,7 +261,7 @@ impl<O: Objective> Trainer<O> {
         let start = Instant::now();
         let k = self.step;
         let idx = self.batch_indices(k, data.len());
-        let (x, y) = Self::gather(data, &idx);
+        let (x, y) = gather(data, &idx);
         let mut rng = Rng::stream(self.config.seed, k as u64);
         let ad = self.device.clone().autodiff();
         let dropout_seed = Rng::stream(self.config.seed, STREAM_DROPOUT + k as u64).next_u64();
@@ -314,44 +301,17 @@ impl<O: Objective> Trainer<O> {
 
     /// Validation NELBO of `model` on `data` with a fixed noise stream (comparable across steps).
     pub fn evaluate(&self, model: &O::Model, data: &dyn SequenceDataset) -> ValStats {
-        let bsz = self.config.batch_size;
-        let n = data.len();
-        let max_batches = self.config.val_batches.unwrap_or(usize::MAX);
-        if n == 0 || (self.objective.requires_labels() && data.label(0).is_none()) {
-            return ValStats {
-                step: self.step,
-                nll: f64::NAN,
-                ppl: f64::NAN,
-                bpc: f64::NAN,
-                accuracy: None,
-            };
-        }
-        let mut rng = Rng::stream(self.config.seed, STREAM_VALID);
-        let (mut nll, mut tokens, mut correct) = (0.0f64, 0.0f64, None::<f64>);
-        for (bi, start) in (0..n).step_by(bsz.max(1)).enumerate() {
-            if bi >= max_batches {
-                break;
-            }
-            let idx: Vec<usize> = (start..(start + bsz).min(n)).collect();
-            let (x, y) = Self::gather(data, &idx);
-            let out = self
-                .objective
-                .loss(model, &x, y.as_deref(), &mut rng, false, &self.device);
-            let s: f32 = out.nll_sum.into_scalar();
-            nll += s as f64;
-            tokens += out.n_tokens;
-            if let Some(c) = out.n_correct {
-                *correct.get_or_insert(0.0) += c;
-            }
-        }
-        let nll = nll / tokens.max(1.0);
-        ValStats {
-            step: self.step,
-            nll,
-            ppl: nll.exp(),
-            bpc: nll / std::f64::consts::LN_2,
-            accuracy: correct.map(|c| c / tokens.max(1.0)),
-        }
+        let mut v = evaluate(
+            &self.objective,
+            model,
+            data,
+            self.config.batch_size,
+            self.config.val_batches,
+            self.config.seed,
+            &self.device,
+        );
+        v.step = self.step;
+        v
     }
 
     /// Validation with the EMA weights (as the reference does).
@@ -526,6 +486,70 @@ impl<O: Objective> Trainer<O> {
     /// Change the target number of steps (e.g. to continue a finished run).
     pub fn set_total_steps(&mut self, steps: usize) {
         self.config.steps = steps;
+    }
+}
+
+/// Tokens (and labels) of the sequences at `idx`, concatenated.
+fn gather(data: &dyn SequenceDataset, idx: &[usize]) -> (Vec<i64>, Option<Vec<i64>>) {
+    let mut x = Vec::with_capacity(idx.len() * data.seq_len());
+    let mut y = Vec::new();
+    for &i in idx {
+        x.extend_from_slice(data.tokens(i));
+        if let Some(l) = data.label(i) {
+            y.push(l);
+        }
+    }
+    let y = (y.len() == idx.len() && !y.is_empty()).then_some(y);
+    (x, y)
+}
+
+/// Validation NELBO (or classifier NLL and accuracy) of `model` on `data`, in batches of
+/// `batch_size`, with the noise stream fixed by `seed` so values are comparable across calls.
+/// Also for checkpoints loaded for inference (`molecules validate`).
+pub fn evaluate<O: Objective>(
+    objective: &O,
+    model: &O::Model,
+    data: &dyn SequenceDataset,
+    batch_size: usize,
+    max_batches: Option<usize>,
+    seed: u64,
+    device: &Device,
+) -> ValStats {
+    let bsz = batch_size;
+    let n = data.len();
+    let max_batches = max_batches.unwrap_or(usize::MAX);
+    if n == 0 || (objective.requires_labels() && data.label(0).is_none()) {
+        return ValStats {
+            step: 0,
+            nll: f64::NAN,
+            ppl: f64::NAN,
+            bpc: f64::NAN,
+            accuracy: None,
+        };
+    }
+    let mut rng = Rng::stream(seed, STREAM_VALID);
+    let (mut nll, mut tokens, mut correct) = (0.0f64, 0.0f64, None::<f64>);
+    for (bi, start) in (0..n).step_by(bsz.max(1)).enumerate() {
+        if bi >= max_batches {
+            break;
+        }
+        let idx: Vec<usize> = (start..(start + bsz).min(n)).collect();
+        let (x, y) = gather(data, &idx);
+        let out = objective.loss(model, &x, y.as_deref(), &mut rng, false, device);
+        let s: f32 = out.nll_sum.into_scalar();
+        nll += s as f64;
+        tokens += out.n_tokens;
+        if let Some(c) = out.n_correct {
+            *correct.get_or_insert(0.0) += c;
+        }
+    }
+    let nll = nll / tokens.max(1.0);
+    ValStats {
+        step: 0,
+        nll,
+        ppl: nll.exp(),
+        bpc: nll / std::f64::consts::LN_2,
+        accuracy: correct.map(|c| c / tokens.max(1.0)),
     }
 }
 

@@ -151,6 +151,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
                 target: 1,
                 exact: None,
                 top_k: 40,
+                nos: None,
                 n: a.num_samples,
                 sampler: SamplerConfig {
                     steps: a.steps,

@@ -2,9 +2,11 @@
 
 mod demo;
 mod eval;
+mod nos;
 mod sample;
 mod sweep;
 mod train;
+mod validate;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -27,12 +29,15 @@ pub struct Cli {
 pub enum Command {
     /// Train a generator (AR / MDLM / UDLM; class-conditional when `data.label` is set).
     Train(ConfigArgs),
-    /// Train a classifier: noisy (D-CBG), clean, or causal per-position (FUDGE).
+    /// Train a classifier: noisy (D-CBG), clean, causal per-position (FUDGE), or with
+    /// `--nos-for GENERATOR` a NOS head on the generator's frozen encoder.
     TrainClassifier(ConfigArgs),
     /// Generate molecules, unguided or with D-CFG / D-CBG / FUDGE, and score them.
     Sample(sample::SampleArgs),
     /// Score a file of generated molecules (one per line) against a reference data set.
     Eval(eval::EvalArgs),
+    /// Validation NELBO / perplexity of a generator on its held-out split.
+    Validate(validate::ValidateArgs),
     /// Sample over a range of guidance strengths γ: table and Pareto plot.
     Sweep(sweep::SweepArgs),
     /// Draw a run directory's training curves and print its summary.
@@ -57,6 +62,10 @@ pub struct ConfigArgs {
     /// Continue the run in the run directory from its last checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// train-classifier: train a NOS head on this generator's frozen encoder instead (its
+    /// `train.steps`, `batch_size`, `lr`, `seed` and `data.label` apply).
+    #[arg(long)]
+    pub nos_for: Option<PathBuf>,
     /// Start from the weights of this checkpoint (fine-tuning).
     #[arg(long)]
     pub init_from: Option<PathBuf>,
@@ -133,6 +142,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sweep(a) => sweep::run(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Report(a) => report(&a),
+        Command::Validate(a) => validate::run(&a),
     }
 }
 

@@ -8,7 +8,8 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::{Args, ValueEnum};
 use diffusion_core::classifier::{Classifier, DitClassifier};
-use diffusion_core::guidance::{CbgMode, CbgTerm, FudgeTerm, Guidance};
+use diffusion_core::guidance::{CbgMode, CbgTerm, FudgeTerm, Guidance, NosTerm};
+use diffusion_core::nos::{NosConfig, NosHead};
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::sampler::{Sampler, SamplerConfig};
 use diffusion_core::train::{Loaded, LoadedModel, load_for_inference, load_objective};
@@ -28,6 +29,7 @@ pub enum GuidanceKind {
     Cfg,
     Cbg,
     Fudge,
+    Nos,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -55,6 +57,15 @@ pub struct SampleArgs {
     /// Extra D-CBG term `CLASSIFIER:TARGET:GAMMA` (repeatable): multi-objective guidance.
     #[arg(long = "also-cbg", value_name = "CKPT:TARGET:GAMMA")]
     pub also_cbg: Vec<String>,
+    /// NOS: Adagrad steps on the hidden state per reverse step.
+    #[arg(long, default_value_t = 1)]
+    pub nos_steps: usize,
+    /// NOS: step size.
+    #[arg(long, default_value_t = 0.1)]
+    pub nos_step_size: f64,
+    /// NOS: weight λ of the KL stability term.
+    #[arg(long, default_value_t = 0.01)]
+    pub nos_stability: f64,
     /// FUDGE: candidates rescored per step.
     #[arg(long, default_value_t = 40)]
     pub top_k: usize,
@@ -163,6 +174,8 @@ pub struct Request<'a> {
     pub target: i64,
     pub exact: Option<usize>,
     pub top_k: usize,
+    /// NOS head and its per-step settings (for `GuidanceKind::Nos`).
+    pub nos: Option<(&'a NosHead, NosConfig)>,
     pub n: usize,
     pub sampler: SamplerConfig,
     pub pins: Vec<(usize, i64)>,
@@ -197,6 +210,13 @@ pub fn generate(g: &Generator, req: &Request, dev: &Device) -> Result<(Vec<Vec<i
                 mode,
                 reference_sigma_mismatch: false,
             });
+        }
+        GuidanceKind::Nos => {
+            let (head, mut config) = req
+                .nos
+                .context("NOS needs --classifier (a NOS head from train-classifier --nos-for)")?;
+            config.target = req.target;
+            guidance.nos = Some(NosTerm { head, config });
         }
         GuidanceKind::Fudge => {
             let c = req
@@ -279,9 +299,18 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
     let dev = device(a.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
     let vocab = &g.loaded.vocabulary;
+    let nos_head = match (&a.classifier, a.guidance) {
+        (Some(p), GuidanceKind::Nos) => Some(super::nos::load(
+            p,
+            &dev,
+            g.loaded.model.hidden_size(),
+            vocab,
+        )?),
+        _ => None,
+    };
     let clf = match &a.classifier {
-        Some(p) => Some(load_classifier(p, &dev, vocab)?),
-        None => None,
+        Some(p) if a.guidance != GuidanceKind::Nos => Some(load_classifier(p, &dev, vocab)?),
+        _ => None,
     };
     let mut extras = Vec::new();
     for s in &a.also_cbg {
@@ -303,6 +332,17 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         target: a.target,
         exact: a.exact.then_some(a.chunk),
         top_k: a.top_k,
+        nos: nos_head.as_ref().map(|h| {
+            (
+                h,
+                NosConfig {
+                    steps: a.nos_steps,
+                    step_size: a.nos_step_size,
+                    stability: a.nos_stability,
+                    target: a.target,
+                },
+            )
+        }),
         n: a.num_samples,
         sampler: SamplerConfig {
             steps: a.steps,

@@ -94,6 +94,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             target: a.target,
             exact: a.exact.then_some(4096),
             top_k: 40,
+            nos: None,
             n: a.num_samples,
             sampler: SamplerConfig {
                 steps: a.steps,

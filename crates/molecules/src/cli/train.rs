@@ -146,6 +146,9 @@ pub fn train_classifier(args: &ConfigArgs) -> Result<Trained> {
     if cfg.data.label.is_none() {
         bail!("a classifier needs labels: set data.label = \"qed\" or \"ring_count\"");
     }
+    if let Some(gen_path) = &args.nos_for {
+        return train_nos(args, &cfg, gen_path, &dev);
+    }
     let dir = RunDir::open(&args.run_dir(&cfg, "classifier"), args.resume)?;
     if args.resume {
         let mut t = Trainer::<Classifier>::resume(&dir.checkpoint(), &dev)?;
@@ -184,4 +187,48 @@ pub fn train_classifier(args: &ConfigArgs) -> Result<Trained> {
             .with_context(|| format!("--init-from {}", p.display()))?;
     }
     finish(t, &data, &dir)
+}
+
+/// `train-classifier --nos-for GENERATOR`: a NOS head on the frozen EMA encoder.
+fn train_nos(
+    args: &ConfigArgs,
+    cfg: &MolConfig,
+    gen_path: &std::path::Path,
+    dev: &burn::prelude::Device,
+) -> Result<Trained> {
+    let g = super::sample::load_generator(gen_path, dev)?;
+    let dir = RunDir::open(&args.run_dir(cfg, "nos"), false)?;
+    let mut data_cfg = cfg.data.clone();
+    data_cfg.representation = g.tokenizer.representation;
+    data_cfg.seq_len = g.loaded.diffusion.config.seq_len;
+    let data = prepare(&data_cfg, Some(g.tokenizer.clone()))?;
+    report_data(&data);
+    let (head, acc) = diffusion_core::nos::train_nos_head(
+        &g.loaded.diffusion,
+        &g.loaded.model,
+        &data.train,
+        2,
+        cfg.train.steps,
+        cfg.train.batch_size,
+        cfg.train.lr,
+        cfg.train.seed,
+        dev,
+    )?;
+    dir.write("config.toml", to_toml(cfg)?.as_bytes())?;
+    let model = dir.file("model.ckpt");
+    super::nos::save(
+        &model,
+        &head,
+        g.loaded.model.hidden_size(),
+        2,
+        &g.loaded.vocabulary,
+        metadata(cfg, &data),
+        acc,
+    )?;
+    println!(
+        "{}: NOS head for {}, final training-batch accuracy {acc:.3}",
+        dir.path.display(),
+        gen_path.display()
+    );
+    Ok(Trained { model })
 }

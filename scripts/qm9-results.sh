@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The QM9 results tables of the README, from the shipped checkpoints (or your own, CKPT=dir):
+# held-out perplexity of AR / MDLM / UDLM, γ sweeps of D-CBG (first-order) and D-CFG for QED
+# and ring-count maximisation, and UDLM on SMILES vs SELFIES. 1,024 molecules per row, T = 32.
+#   scripts/qm9-results.sh            # writes runs/qm9-results/results.md (≈ 15 min on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -p molecules
+B=${CARGO_TARGET_DIR:-target}/release/molecules
+C=${CKPT:-checkpoints/molecules}
+OUT=${OUT:-runs/qm9-results}
+N=${N:-1024}
+GAMMAS=${GAMMAS:-0,1,2,3,5}
+mkdir -p "$OUT"
+MD="$OUT/results.md"
+
+{
+  echo "#### Held-out perplexity (5 % test split, pads excluded)"
+  echo
+  echo "| model | NELBO (nats/token) | PPL |"
+  echo "|---|---|---|"
+  for k in ar mdlm udlm; do
+    "$B" validate --checkpoint "$C/$k.ckpt" --markdown-row "$k"
+  done
+} > "$MD"
+
+for kind in mdlm udlm; do
+  for p in qed ring_count; do
+    "$B" sweep --checkpoint "$C/$kind.ckpt" --guidance cbg --classifier "$C/$kind-classifier-$p.ckpt" \
+      --property "$p" --gammas "$GAMMAS" -n "$N" --out "$OUT/$kind-cbg-$p"
+    "$B" sweep --checkpoint "$C/$kind-cfg-$p.ckpt" --guidance cfg \
+      --property "$p" --gammas "$GAMMAS" -n "$N" --out "$OUT/$kind-cfg-$p"
+  done
+done
+
+{
+  echo
+  echo "#### Property maximisation: valid %, novel % and the mean property of novel molecules"
+  echo
+  echo "| model | guidance | γ | QED run: valid % | novel % | QED (novel) | rings run: valid % | novel % | rings (novel) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for kind in mdlm udlm; do
+    for m in cbg cfg; do
+      paste -d, <(tail -n +2 "$OUT/$kind-$m-qed/sweep.csv") <(tail -n +2 "$OUT/$kind-$m-ring_count/sweep.csv") |
+        awk -F, -v k="$kind" -v m="$([ $m = cbg ] && echo 'D-CBG (1st order)' || echo D-CFG)" \
+          '{ printf "| %s | %s | %s | %.1f | %.1f | %.3f | %.1f | %.1f | %.2f |\n", k, m, $1, 100*$3, 100*$5, $8, 100*$19, 100*$21, $29 }'
+    done
+  done
+} >> "$MD"
+
+{
+  echo
+  echo "#### UDLM on SMILES vs SELFIES (unguided)"
+  echo
+  echo "| representation | NELBO | PPL | valid % | unique % | novel % | QED (novel) | rings (novel) |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for r in smiles selfies; do
+    ck="$C/udlm.ckpt"; [ $r = selfies ] && ck="$C/udlm-selfies.ckpt"
+    ppl=$("$B" validate --checkpoint "$ck" --markdown-row x | awk -F'|' '{print $3 "|" $4}')
+    "$B" sample --checkpoint "$ck" -n "$N" --quiet --out "$OUT/udlm-$r" > /dev/null
+    tail -n 1 "$OUT/udlm-$r/metrics.csv" |
+      awk -F, -v r="$r" -v p="$ppl" '{ printf "| %s |%s| %.1f | %.1f | %.1f | %.3f | %.2f |\n", r, p, 100*$2, 100*$3, 100*$4, $7, $12 }'
+  done
+} >> "$MD"
+cat "$MD"
