@@ -1,0 +1,393 @@
+//! FASTA input (plain or gzip, multi-record) and output of generated samples.
+//!
+//! Reading is two streaming passes over the file: a light pre-scan that checks the syntax and
+//! remembers the line of every header (`bio` reports neither line numbers nor bad letters), then
+//! `bio::io::fasta` for the records. Bases are upper-cased (soft-masked lower case is ordinary
+//! sequence) and every letter other than A, C, G, T becomes `N`, so that the tokenizer sees the
+//! five symbols A C G T N only; both changes are counted in [`FastaStats`].
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::ops::AddAssign;
+use std::path::{Path, PathBuf};
+
+use bio::io::fasta;
+use flate2::read::MultiGzDecoder;
+
+use crate::error::{GenomicsError, Result};
+
+/// First two bytes of every gzip member (RFC 1952); detection does not trust the extension.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Line width of written FASTA, as in the shipped genomes.
+pub const FASTA_LINE_WIDTH: usize = 80;
+
+const BUFFER_BYTES: usize = 1 << 16;
+
+/// One FASTA record after normalisation: `seq` holds only `A C G T N`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FastaRecord {
+    /// Header text up to the first whitespace.
+    pub id: String,
+    /// Header text after the first whitespace, if any.
+    pub desc: Option<String>,
+    /// Upper-case bases; IUPAC codes and other letters are `N`.
+    pub seq: Vec<u8>,
+    /// 1-based line of the `>` header, for error messages further down the pipeline.
+    pub line: usize,
+}
+
+/// What normalisation did to a file (or, summed, to a species).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FastaStats {
+    /// Number of records.
+    pub records: usize,
+    /// Number of bases (letters) over all records.
+    pub bases: u64,
+    /// Lower-case (soft-masked) letters that were upper-cased.
+    pub lowercase: u64,
+    /// Letters other than A/C/G/T in either case (including `N` itself) that are now `N`.
+    pub non_acgt: u64,
+}
+
+impl AddAssign for FastaStats {
+    fn add_assign(&mut self, other: Self) {
+        self.records += other.records;
+        self.bases += other.bases;
+        self.lowercase += other.lowercase;
+        self.non_acgt += other.non_acgt;
+    }
+}
+
+/// A whole FASTA file, read and normalised.
+#[derive(Clone, Debug)]
+pub struct FastaFile {
+    pub path: PathBuf,
+    pub records: Vec<FastaRecord>,
+    pub stats: FastaStats,
+}
+
+/// Reads a plain or gzip-compressed FASTA file (gzip recognised by its magic bytes; multi-member
+/// gzip such as bgzip is read to the end).
+///
+/// Errors name the file and line for: sequence data before the first header, a header without a
+/// name, a record without bases, a character that is not a letter (digits, `-`, `*`, spaces
+/// inside a line, non-ASCII), and a file without any record. Blank lines are allowed anywhere.
+pub fn read_fasta(path: impl AsRef<Path>) -> Result<FastaFile> {
+    let path = path.as_ref();
+    let headers = prescan(open(path)?, path)?;
+
+    let mut reader = open(path)?;
+    skip_leading_whitespace(&mut reader).map_err(|e| GenomicsError::io(path, e))?;
+    let mut stats = FastaStats::default();
+    let mut records = Vec::with_capacity(headers.len());
+    for (index, record) in fasta::Reader::from_bufread(reader).records().enumerate() {
+        let record = record.map_err(|e| GenomicsError::io(path, e))?;
+        let line = *headers
+            .get(index)
+            .ok_or_else(|| changed_while_reading(path))?;
+        let seq = normalise(record.seq(), &mut stats)
+            .ok_or_else(|| GenomicsError::parse(path, line, "record changed while reading"))?;
+        stats.records += 1;
+        records.push(FastaRecord {
+            id: record.id().to_owned(),
+            desc: record
+                .desc()
+                .map(|d| d.trim_start().to_owned())
+                .filter(|d| !d.is_empty()),
+            seq,
+            line,
+        });
+    }
+    if records.len() != headers.len() {
+        return Err(changed_while_reading(path));
+    }
+    Ok(FastaFile {
+        path: path.to_owned(),
+        records,
+        stats,
+    })
+}
+
+fn changed_while_reading(path: &Path) -> GenomicsError {
+    GenomicsError::invalid(path, "file changed while it was being read")
+}
+
+/// Opens `path`, decompressing on the fly when it starts with the gzip magic bytes.
+fn open(path: &Path) -> Result<Box<dyn BufRead>> {
+    let file = File::open(path).map_err(|e| GenomicsError::io(path, e))?;
+    let mut reader = BufReader::with_capacity(BUFFER_BYTES, file);
+    let head = reader.fill_buf().map_err(|e| GenomicsError::io(path, e))?;
+    if head.starts_with(&GZIP_MAGIC) {
+        Ok(Box::new(BufReader::with_capacity(
+            BUFFER_BYTES,
+            MultiGzDecoder::new(reader),
+        )))
+    } else {
+        Ok(Box::new(reader))
+    }
+}
+
+/// `bio` wants `>` as the very first byte; the pre-scan allows leading blank lines, so drop them.
+fn skip_leading_whitespace(reader: &mut dyn BufRead) -> io::Result<()> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let blank = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let whole_buffer = blank == buf.len();
+        reader.consume(blank);
+        if !whole_buffer {
+            return Ok(());
+        }
+    }
+}
+
+/// Checks the syntax line by line and returns the 1-based line of every header, in order.
+fn prescan(mut reader: impl BufRead, path: &Path) -> Result<Vec<usize>> {
+    let mut headers = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    let mut bases_in_current = 0u64;
+    let mut line = Vec::new();
+    let mut line_no = 0usize;
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| GenomicsError::io(path, e))?;
+        if read == 0 {
+            break;
+        }
+        line_no += 1;
+        let text = line.trim_ascii_end();
+        if let Some(header) = text.strip_prefix(b">") {
+            if let Some((at, id)) = current.take()
+                && bases_in_current == 0
+            {
+                return Err(empty_record(path, at, &id));
+            }
+            let header = std::str::from_utf8(header).map_err(|_| {
+                GenomicsError::parse(path, line_no, "header line is not valid UTF-8")
+            })?;
+            let id = header.split(char::is_whitespace).next().unwrap_or("");
+            if id.is_empty() {
+                return Err(GenomicsError::parse(
+                    path,
+                    line_no,
+                    "header has no sequence name after '>'",
+                ));
+            }
+            headers.push(line_no);
+            current = Some((line_no, id.to_owned()));
+            bases_in_current = 0;
+        } else if !text.is_empty() {
+            if current.is_none() {
+                return Err(GenomicsError::parse(
+                    path,
+                    line_no,
+                    "sequence data before the first '>' header",
+                ));
+            }
+            if let Some(column) = text.iter().position(|b| !b.is_ascii_alphabetic()) {
+                return Err(GenomicsError::parse(
+                    path,
+                    line_no,
+                    format!(
+                        "invalid character {} in sequence at column {}; only letters are bases",
+                        describe_byte(text[column]),
+                        column + 1
+                    ),
+                ));
+            }
+            bases_in_current += text.len() as u64;
+        }
+    }
+    match current {
+        None => Err(GenomicsError::invalid(
+            path,
+            "no FASTA records (the file is empty or has only blank lines)",
+        )),
+        Some((at, id)) if bases_in_current == 0 => Err(empty_record(path, at, &id)),
+        Some(_) => Ok(headers),
+    }
+}
+
+fn empty_record(path: &Path, line: usize, id: &str) -> GenomicsError {
+    GenomicsError::parse(path, line, format!("record '{id}' has no sequence"))
+}
+
+fn describe_byte(byte: u8) -> String {
+    if byte.is_ascii_graphic() {
+        format!("'{}'", byte as char)
+    } else {
+        format!("byte 0x{byte:02x}")
+    }
+}
+
+/// Upper-cases, maps non-ACGT letters to `N` and counts both; `None` on a non-letter.
+fn normalise(seq: &[u8], stats: &mut FastaStats) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(seq.len());
+    for &byte in seq {
+        if !byte.is_ascii_alphabetic() {
+            return None;
+        }
+        if byte.is_ascii_lowercase() {
+            stats.lowercase += 1;
+        }
+        let base = byte.to_ascii_uppercase();
+        out.push(match base {
+            b'A' | b'C' | b'G' | b'T' => base,
+            _ => {
+                stats.non_acgt += 1;
+                b'N'
+            }
+        });
+    }
+    stats.bases += seq.len() as u64;
+    Some(out)
+}
+
+/// A generated sequence and the species it was generated for; written as
+/// `>sample_17 species=ecoli class=5`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedSample {
+    /// Species name; whitespace and `=` are written as `_` so that the header stays parseable.
+    pub species: String,
+    /// Class id the sample was conditioned on (the label the oracle should predict).
+    pub class: usize,
+    /// Bases, ASCII letters (normally `A C G T N`).
+    pub seq: Vec<u8>,
+}
+
+/// Streams generated samples to FASTA, numbering them `sample_0`, `sample_1`, ...
+pub struct SampleWriter<W: Write> {
+    writer: fasta::Writer<W>,
+    path: PathBuf,
+    next_index: usize,
+}
+
+impl SampleWriter<File> {
+    /// Creates (truncates) `path`.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let file = File::create(path).map_err(|e| GenomicsError::io(path, e))?;
+        Ok(Self::new(file, path))
+    }
+}
+
+impl<W: Write> SampleWriter<W> {
+    /// Wraps any writer; `path` only names the destination in error messages.
+    pub fn new(writer: W, path: impl Into<PathBuf>) -> Self {
+        let mut writer = fasta::Writer::new(writer);
+        writer.set_linewrap(Some(FASTA_LINE_WIDTH));
+        Self {
+            writer,
+            path: path.into(),
+            next_index: 0,
+        }
+    }
+
+    /// Writes one sample. Empty sequences and non-letter bytes are refused, since the reader
+    /// would reject the file they produce.
+    pub fn write(&mut self, sample: &GeneratedSample) -> Result<()> {
+        let id = format!("sample_{}", self.next_index);
+        if sample.seq.is_empty() {
+            return Err(GenomicsError::invalid(
+                &self.path,
+                format!("{id}: empty sequence"),
+            ));
+        }
+        if let Some(&byte) = sample.seq.iter().find(|b| !b.is_ascii_alphabetic()) {
+            return Err(GenomicsError::invalid(
+                &self.path,
+                format!("{id}: {} is not a base letter", describe_byte(byte)),
+            ));
+        }
+        let species: String = sample
+            .species
+            .chars()
+            .map(|c| {
+                if c.is_whitespace() || c == '=' {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let desc = format!("species={species} class={}", sample.class);
+        self.writer
+            .write(&id, Some(&desc), &sample.seq)
+            .map_err(|e| GenomicsError::io(&self.path, e))?;
+        self.next_index += 1;
+        Ok(())
+    }
+
+    /// Flushes the buffered output; call before dropping to see write errors.
+    pub fn finish(mut self) -> Result<()> {
+        self.writer
+            .flush()
+            .map_err(|e| GenomicsError::io(&self.path, e))
+    }
+}
+
+/// Writes `samples` to `path` as `sample_0 .. sample_{n-1}`.
+pub fn write_samples(path: impl AsRef<Path>, samples: &[GeneratedSample]) -> Result<()> {
+    let mut writer = SampleWriter::create(path)?;
+    for sample in samples {
+        writer.write(sample)?;
+    }
+    writer.finish()
+}
+
+/// Reads samples written by [`SampleWriter`] (or any FASTA whose descriptions carry
+/// `class=<id>`, optionally `species=<name>`), e.g. to evaluate a samples file.
+pub fn read_samples(path: impl AsRef<Path>) -> Result<Vec<GeneratedSample>> {
+    let file = read_fasta(path)?;
+    file.records
+        .into_iter()
+        .map(|record| {
+            let desc = record.desc.as_deref().unwrap_or("");
+            let field = |key: &str| {
+                desc.split_whitespace()
+                    .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            };
+            let class = field("class")
+                .ok_or_else(|| {
+                    GenomicsError::parse(&file.path, record.line, "header has no 'class=<id>'")
+                })?
+                .parse::<usize>()
+                .map_err(|e| {
+                    GenomicsError::parse(&file.path, record.line, format!("bad class id: {e}"))
+                })?;
+            Ok(GeneratedSample {
+                species: field("species").unwrap_or("").to_owned(),
+                class,
+                seq: record.seq,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_counts_lowercase_and_iupac() {
+        let mut stats = FastaStats::default();
+        let seq = normalise(b"acgtNRYkm", &mut stats);
+        assert_eq!(seq.as_deref(), Some(&b"ACGTNNNNN"[..]));
+        assert_eq!(stats.bases, 9);
+        assert_eq!(stats.lowercase, 6);
+        assert_eq!(stats.non_acgt, 5);
+        assert_eq!(normalise(b"AC1", &mut stats), None);
+    }
+
+    #[test]
+    fn prescan_reports_header_lines() {
+        let text = b"\n>a x\nAC\n\n>b\nGT\n";
+        let headers = prescan(&text[..], Path::new("t.fa"));
+        assert_eq!(headers.ok(), Some(vec![2, 5]));
+    }
+}
