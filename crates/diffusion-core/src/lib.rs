@@ -18,6 +18,7 @@ pub mod dropout;
 pub mod error;
 pub mod forward;
 pub mod guidance;
+pub mod hf_checkpoint;
 pub mod loss;
 pub mod nos;
 pub mod parameterization;
