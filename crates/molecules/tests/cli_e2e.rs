@@ -169,6 +169,48 @@ fn train_resume_classify_sample_eval_sweep() {
         }
         assert!(out.join("metrics.json").is_file() && out.join("metrics.csv").is_file());
     }
+    // Hugging Face layout: export, import, and the imported model samples the same molecules.
+    let hf_dir = d.join("hf");
+    ok(&[
+        "export-hf",
+        "--checkpoint",
+        m,
+        "--out",
+        hf_dir.to_str().unwrap(),
+    ]);
+    let imported = d.join("imported.ckpt");
+    ok(&[
+        "import-hf",
+        "--weights",
+        hf_dir.join("model.safetensors").to_str().unwrap(),
+        "--config",
+        hf_dir.join("config.json").to_str().unwrap(),
+        "--data",
+        "datasets/molecules/qm9_first2000.csv",
+        "--out",
+        imported.to_str().unwrap(),
+    ]);
+    let (o1, o2) = (d.join("hf-a"), d.join("hf-b"));
+    for (ck, o) in [(m, &o1), (imported.to_str().unwrap(), &o2)] {
+        let mut a = vec![
+            "sample",
+            "--checkpoint",
+            ck,
+            "--guidance",
+            "cfg",
+            "--gamma",
+            "2",
+            "--out",
+            o.to_str().unwrap(),
+        ];
+        a.extend(common);
+        ok(&a);
+    }
+    assert_eq!(
+        std::fs::read_to_string(o1.join("samples.smi")).unwrap(),
+        std::fs::read_to_string(o2.join("samples.smi")).unwrap()
+    );
+
     // Held-out perplexity of the checkpoint.
     let text = ok(&["validate", "--checkpoint", m, "--max-val", "16"]);
     assert!(text.contains("PPL"), "{text}");

@@ -573,6 +573,32 @@ pub struct Loaded<O: Objective> {
     pub step: usize,
 }
 
+/// Write an inference-only checkpoint (weights as its EMA blob, as [`Trainer::export`] does)
+/// for a model that was not trained here, e.g. one imported from another framework. Loadable by
+/// [`load_objective`] and usable with `--init-from`.
+pub fn save_inference<O: Objective>(
+    path: &Path,
+    objective: &O,
+    model: O::Model,
+    vocabulary: &[String],
+    metadata: serde_json::Value,
+) -> Result<()> {
+    let mut ck = CheckpointFile {
+        header: serde_json::json!({
+            "format": 1,
+            "kind": O::KIND,
+            "step": 0,
+            "objective": objective,
+            "vocabulary": vocabulary,
+            "metadata": metadata,
+            "exported": true,
+        }),
+        ..Default::default()
+    };
+    ck.blobs.insert("ema".into(), module_blob(model)?);
+    ck.save(path)
+}
+
 /// The first differing leaf of two JSON values, as `key.sub: a vs b`.
 fn first_difference(a: &serde_json::Value, b: &serde_json::Value, at: &str) -> Option<String> {
     match (a, b) {

@@ -2,6 +2,7 @@
 
 mod demo;
 mod eval;
+mod hf;
 mod nos;
 mod sample;
 mod sweep;
@@ -40,6 +41,10 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Sample over a range of guidance strengths γ: table and Pareto plot.
     Sweep(sweep::SweepArgs),
+    /// Convert a reference Hugging Face UDLM checkpoint (safetensors + config.json) to ours.
+    ImportHf(hf::ImportArgs),
+    /// Write a MDLM / UDLM generator in the reference's Hugging Face layout.
+    ExportHf(hf::ExportArgs),
     /// Draw a run directory's training curves and print its summary.
     Report(ReportArgs),
     /// End to end on the shipped QM9: train small models, sample with and without guidance,
@@ -142,6 +147,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sweep(a) => sweep::run(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Report(a) => report(&a),
+        Command::ImportHf(a) => hf::import(&a),
+        Command::ExportHf(a) => hf::export(&a),
         Command::Validate(a) => validate::run(&a),
     }
 }

@@ -193,7 +193,7 @@ pub fn generate(g: &Generator, req: &Request, dev: &Device) -> Result<(Vec<Vec<i
     match req.guidance {
         GuidanceKind::None => {}
         GuidanceKind::Cfg => {
-            if g.label.is_none() {
+            if g.loaded.model_config.num_classes.is_none() {
                 bail!("D-CFG needs a class-conditional generator (trained with data.label set)");
             }
             guidance.cfg_gamma = Some(req.gamma);

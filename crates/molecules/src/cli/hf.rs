@@ -1,0 +1,102 @@
+//! `import-hf` / `export-hf`: generators in the reference's Hugging Face UDLM layout
+//! (`model.safetensors` + `config.json`, as `kuleshov-group/udlm-qm9`). The HF files carry no
+//! vocabulary: it is the QM9 tokenizer's (specials, then the sorted symbols), fitted on the
+//! data set and checked against the config's `vocab_size`.
+
+use super::device;
+use super::sample::load_generator;
+use anyhow::{Result, bail};
+use clap::Args;
+use diffusion_core::diffusion::{DiffusionConfig, ModelKind};
+use diffusion_core::domain::Tokenizer;
+use diffusion_core::hf_checkpoint::{HfDitConfig, export_safetensors, import_safetensors_with};
+use diffusion_core::train::{Generator, save_inference};
+use molecules::config::{DataConfig, Representation};
+use molecules::data::prepare;
+use std::path::PathBuf;
+
+#[derive(Args, Clone, Debug)]
+pub struct ImportArgs {
+    /// `model.safetensors` of the reference checkpoint.
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// Its `config.json`.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The data set whose tokenizer the model uses (QM9 by default).
+    #[arg(long, default_value = "datasets/molecules/qm9.csv.gz")]
+    pub data: PathBuf,
+    /// The checkpoint to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub backend: Option<String>,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct ExportArgs {
+    /// A MDLM / UDLM generator checkpoint.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Folder for `model.safetensors` and `config.json`.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn import(a: &ImportArgs) -> Result<()> {
+    let dev = device(a.backend.as_deref())?;
+    let hf = HfDitConfig::load(&a.config)?;
+    let data_cfg = DataConfig {
+        path: a.data.clone(),
+        representation: Representation::Smiles,
+        seq_len: hf.model_length,
+        max_val: Some(1),
+        ..Default::default()
+    };
+    let data = prepare(&data_cfg, None)?;
+    let sp = data.tokenizer.special_ids();
+    let mut diffusion = DiffusionConfig::new(
+        ModelKind::Udlm,
+        data.tokenizer.vocab_size(),
+        hf.model_length,
+        sp.mask,
+        sp.pad,
+    );
+    hf.apply_to(&mut diffusion)?;
+    let dit = import_safetensors_with(&a.weights, &hf, &dev)?;
+    let objective = Generator::new(diffusion, hf.to_dit_config());
+    save_inference(
+        &a.out,
+        &objective,
+        dit,
+        &data.tokenizer.vocabulary(),
+        serde_json::json!({
+            "domain": "molecules",
+            "representation": "smiles",
+            "label": null,
+            "data_path": a.data,
+            "imported_from": a.weights,
+        }),
+    )?;
+    println!("imported {} → {}", a.weights.display(), a.out.display());
+    Ok(())
+}
+
+pub fn export(a: &ExportArgs) -> Result<()> {
+    let dev = device(None)?;
+    let g = load_generator(&a.checkpoint, &dev)?;
+    let d = &g.loaded.diffusion.config;
+    if d.kind == ModelKind::Ar {
+        bail!("AR models have no Hugging Face UDLM form");
+    }
+    let hf = HfDitConfig::from_configs(&g.loaded.model_config, d)?;
+    std::fs::create_dir_all(&a.out)?;
+    export_safetensors(
+        &g.loaded.model,
+        &hf,
+        &a.out.join("model.safetensors"),
+        &a.out.join("config.json"),
+    )?;
+    println!("exported {} → {}", a.checkpoint.display(), a.out.display());
+    Ok(())
+}
