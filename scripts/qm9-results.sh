@@ -3,6 +3,7 @@
 # held-out perplexity of AR / MDLM / UDLM, γ sweeps of D-CBG (first-order) and D-CFG for QED
 # and ring-count maximisation, and UDLM on SMILES vs SELFIES. 1,024 molecules per row, T = 32.
 #   scripts/qm9-results.sh            # writes runs/qm9-results/results.md (≈ 15 min on 2 cores)
+#   SECTIONS="ppl sweeps" scripts/qm9-results.sh     # a subset (ppl, sweeps, selfies)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p molecules
@@ -13,8 +14,11 @@ N=${N:-1024}
 GAMMAS=${GAMMAS:-0,1,2,3,5}
 mkdir -p "$OUT"
 MD="$OUT/results.md"
+SECTIONS=${SECTIONS:-ppl sweeps selfies}
+has() { [[ " $SECTIONS " == *" $1 "* ]]; }
+: > "$MD"
 
-{
+has ppl && {
   echo "#### Held-out perplexity (5 % test split, pads excluded)"
   echo
   echo "| model | NELBO (nats/token) | PPL |"
@@ -22,9 +26,9 @@ MD="$OUT/results.md"
   for k in ar mdlm udlm; do
     "$B" validate --checkpoint "$C/$k.ckpt" --markdown-row "$k"
   done
-} > "$MD"
+} >> "$MD"
 
-for kind in mdlm udlm; do
+has sweeps && for kind in mdlm udlm; do
   for p in qed ring_count; do
     "$B" sweep --checkpoint "$C/$kind.ckpt" --guidance cbg --classifier "$C/$kind-classifier-$p.ckpt" \
       --property "$p" --gammas "$GAMMAS" -n "$N" --out "$OUT/$kind-cbg-$p"
@@ -33,7 +37,7 @@ for kind in mdlm udlm; do
   done
 done
 
-{
+has sweeps && {
   echo
   echo "#### Property maximisation: valid %, novel % and the mean property of novel molecules"
   echo
@@ -48,7 +52,7 @@ done
   done
 } >> "$MD"
 
-{
+has selfies && {
   echo
   echo "#### UDLM on SMILES vs SELFIES (unguided)"
   echo

@@ -103,16 +103,16 @@ fn draw<DB: DrawingBackend>(
                 .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
                 .map_err(|x| e(&x))?;
             chart
-                .draw_series(
-                    s.points.iter().filter(|p| !p.2.is_empty()).map(|p| {
-                        Text::new(p.2.clone(), (p.0, p.1), ("sans-serif", 13).into_font())
-                    }),
-                )
+                .draw_series(s.points.iter().filter(|p| !p.2.is_empty()).map(|p| {
+                    EmptyElement::at((p.0, p.1))
+                        + Text::new(p.2.clone(), (7, -16), ("sans-serif", 13).into_font())
+                }))
                 .map_err(|x| e(&x))?;
         }
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))

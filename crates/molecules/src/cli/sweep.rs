@@ -111,7 +111,13 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         println!("{}", m.table_row(&format!("γ = {gamma}")));
         rows.push((gamma, m));
     }
-    write_sweep(&a.out, &rows, property, &format!("{:?}", a.guidance))
+    let label = match a.guidance {
+        GuidanceKind::Cfg => "D-CFG".to_string(),
+        GuidanceKind::Cbg if a.exact => "D-CBG (exact)".into(),
+        GuidanceKind::Cbg => "D-CBG (first order)".into(),
+        other => format!("{other:?}"),
+    };
+    write_sweep(&a.out, &rows, property, &label)
 }
 
 /// `sweep.csv`, `sweep.md` and `pareto.svg` / `pareto.png` for a sweep.
