@@ -309,6 +309,50 @@ fn train_resume_classify_sample_eval_sweep() {
     a.extend(common);
     ok(&a);
 
+    // SELFIES end to end: every sample is written as SELFIES and decoded to SMILES.
+    let sf_dir = d.join("selfies");
+    let mut sargs = vec![
+        "train",
+        "--config",
+        "configs/qm9-udlm-selfies.toml",
+        "--run-dir",
+        sf_dir.to_str().unwrap(),
+        "--steps",
+        "2",
+    ];
+    sargs.extend(tiny_model());
+    ok(&sargs);
+    let out = d.join("s-selfies");
+    let sf = sf_dir.join("model.ckpt");
+    let mut a = vec![
+        "sample",
+        "--checkpoint",
+        sf.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    a.extend(common);
+    ok(&a);
+    let written = std::fs::read_to_string(out.join("samples.selfies")).unwrap();
+    assert_eq!(written.lines().count(), 8);
+    assert!(
+        written
+            .lines()
+            .filter(|l| !l.is_empty())
+            .all(|l| l.starts_with('[')),
+        "{written}"
+    );
+    let text = ok(&[
+        "eval",
+        "--samples",
+        out.join("samples.selfies").to_str().unwrap(),
+        "--format",
+        "selfies",
+        "--reference",
+        "datasets/molecules/qm9_first2000.csv",
+    ]);
+    assert!(text.contains("valid%"), "{text}");
+
     // eval scores any file; known molecules count as valid and not novel.
     let f = d.join("mine.smi");
     std::fs::write(&f, "CCO\nC1CC\nc1ccccc1\n").unwrap();
