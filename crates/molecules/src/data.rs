@@ -313,6 +313,31 @@ mod tests {
     }
 
     #[test]
+    fn untokenisable_rows_are_counted_with_their_lines() {
+        let p = std::env::temp_dir().join(format!("mol-bad-{}.csv", std::process::id()));
+        std::fs::write(
+            &p,
+            "canonical_smiles,qed,ring_count\nCCO,0.4,0\nCX!,0.3,0\nc1ccccc1,0.4,1\nCC,0.3,0\n",
+        )
+        .unwrap();
+        let cfg = DataConfig {
+            path: p.clone(),
+            test_fraction: 0.0,
+            ..Default::default()
+        };
+        let d = prepare(&cfg, None).unwrap();
+        assert_eq!(d.report.unparsable.len(), 1);
+        assert_eq!(d.report.unparsable[0].0, 3);
+        assert!(
+            d.report.summary().contains("lines 3"),
+            "{}",
+            d.report.summary()
+        );
+        assert_eq!(d.train.len(), 3);
+        std::fs::remove_file(&p).ok();
+    }
+
+    #[test]
     fn prefix_pins_check_the_vocabulary() {
         let d = prepare(&slice_config(), None).unwrap();
         let pins = prefix_pins(&d.tokenizer, "CC", 32).unwrap();
