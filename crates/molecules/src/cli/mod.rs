@@ -33,7 +33,7 @@ pub enum Command {
     /// Train a classifier: noisy (D-CBG), clean, causal per-position (FUDGE), or with
     /// `--nos-for GENERATOR` a NOS head on the generator's frozen encoder.
     TrainClassifier(ConfigArgs),
-    /// Generate molecules, unguided or with D-CFG / D-CBG / FUDGE, and score them.
+    /// Generate molecules, unguided or with D-CFG / D-CBG / NOS / FUDGE, and score them.
     Sample(sample::SampleArgs),
     /// Score a file of generated molecules (one per line) against a reference data set.
     Eval(eval::EvalArgs),
@@ -47,8 +47,8 @@ pub enum Command {
     ExportHf(hf::ExportArgs),
     /// Draw a run directory's training curves and print its summary.
     Report(ReportArgs),
-    /// End to end on the shipped QM9: train small models, sample with and without guidance,
-    /// print the metrics table.
+    /// End to end on QM9: shipped (or freshly trained) small models, sampling unguided and with
+    /// D-CBG and D-CFG for QED and ring count, and the metrics table.
     Demo(demo::DemoArgs),
 }
 

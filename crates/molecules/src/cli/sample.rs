@@ -39,10 +39,10 @@ pub struct SampleArgs {
     pub checkpoint: PathBuf,
     #[arg(long, value_enum, default_value = "none")]
     pub guidance: GuidanceKind,
-    /// Guidance strength γ (D-CFG, D-CBG, FUDGE).
+    /// Guidance strength γ (D-CFG, D-CBG, FUDGE; NOS uses the --nos-* settings).
     #[arg(long, default_value_t = 1.0)]
     pub gamma: f64,
-    /// Classifier checkpoint for D-CBG or FUDGE.
+    /// Classifier checkpoint for D-CBG or FUDGE, or a NOS head for NOS.
     #[arg(long)]
     pub classifier: Option<PathBuf>,
     /// Target class (1 = above the property's 90th percentile).
