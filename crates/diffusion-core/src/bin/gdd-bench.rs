@@ -4,8 +4,15 @@
 //!
 //! Prints the configuration, then training tokens/s (MDLM NELBO step: forward, backward,
 //! global clipping, AdamW, EMA) and sampling samples/s at T steps for MDLM with and without
-//! the cache and for UDLM, on a QM9-sized DiT (L 32, N 40, hidden 256, 8 blocks, 8 heads,
-//! batch 64). Tokens are random ids: throughput does not depend on their values.
+//! the cache, for UDLM and for AR (causal DiT, L − 1 forward passes over the growing prefix, no
+//! KV cache, as the reference), on a QM9-sized DiT (L 32, N 40, hidden 256, 8 blocks, 8 heads,
+//! batch 64), then the per-step cost of guided sampling. Tokens are random ids: throughput does
+//! not depend on their values.
+//!
+//! `--json` prints one JSON object per line (the configuration, then one per measurement)
+//! instead of the human-readable lines; `scripts/bench/run.sh` parses it. `--skip-training`
+//! and `--sample-kinds mdlm,mdlm-cache,udlm,ar` (or `none`) select what runs. Threads: the
+//! rayon pool, `RAYON_NUM_THREADS`.
 
 use diffusion_core::backend::{available_backends, device_by_name};
 
@@ -33,6 +40,69 @@ struct Args {
     exact_samples: usize,
     clf_blocks: usize,
     dropout: f64,
+    json: bool,
+    skip_training: bool,
+    sample_kinds: Vec<SampleKind>,
+}
+
+/// One sampling measurement: a model kind and, for MDLM, whether the cache is on.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum SampleKind {
+    Mdlm,
+    MdlmCache,
+    Udlm,
+    Ar,
+}
+
+impl SampleKind {
+    const ALL: [SampleKind; 4] = [Self::Mdlm, Self::MdlmCache, Self::Udlm, Self::Ar];
+
+    fn parse_list(v: &str) -> Result<Vec<Self>, String> {
+        if v == "none" {
+            return Ok(vec![]);
+        }
+        v.split(',')
+            .map(|k| match k.trim() {
+                "mdlm" => Ok(Self::Mdlm),
+                "mdlm-cache" => Ok(Self::MdlmCache),
+                "udlm" => Ok(Self::Udlm),
+                "ar" => Ok(Self::Ar),
+                other => Err(format!(
+                    "--sample-kinds: `{other}` is not one of mdlm, mdlm-cache, udlm, ar, none"
+                )),
+            })
+            .collect()
+    }
+
+    fn model(self) -> ModelKind {
+        match self {
+            Self::Mdlm | Self::MdlmCache => ModelKind::Mdlm,
+            Self::Udlm => ModelKind::Udlm,
+            Self::Ar => ModelKind::Ar,
+        }
+    }
+}
+
+/// Threads of the rayon pool the CPU backends use (`RAYON_NUM_THREADS`, else all cores).
+fn threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+}
+
+/// Prints `human` by default and the JSON object `json` with `--json`.
+fn emit(a: &Args, human: String, json: serde_json::Value) {
+    if a.json {
+        println!("{json}");
+    } else {
+        println!("{human}");
+    }
 }
 
 fn parse() -> Result<Args, String> {
@@ -56,6 +126,9 @@ fn parse() -> Result<Args, String> {
         exact_samples: 2,
         clf_blocks: 3,
         dropout: 0.1,
+        json: false,
+        skip_training: false,
+        sample_kinds: SampleKind::ALL.to_vec(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -65,6 +138,14 @@ fn parse() -> Result<Args, String> {
         }
         if flag == "--skip-guidance" {
             a.skip_guidance = true;
+            continue;
+        }
+        if flag == "--skip-training" {
+            a.skip_training = true;
+            continue;
+        }
+        if flag == "--json" {
+            a.json = true;
             continue;
         }
         let v = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -90,6 +171,7 @@ fn parse() -> Result<Args, String> {
             "--samples" => a.n_samples = num()?,
             "--exact-samples" => a.exact_samples = num()?.max(1),
             "--clf-blocks" => a.clf_blocks = num()?.max(1),
+            "--sample-kinds" => a.sample_kinds = SampleKind::parse_list(&v)?,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -112,24 +194,65 @@ fn main() {
             std::process::exit(2);
         }
     };
-    println!(
-        "config: backend={} batch={} L={} vocab={} hidden={} blocks={} heads={} dropout={} train_steps={} sample_T={} samples={} threads={}",
-        a.backend,
-        a.batch,
-        a.seq_len,
-        a.vocab,
-        a.hidden,
-        a.blocks,
-        a.heads,
-        a.dropout,
-        a.steps,
-        a.sample_steps,
-        a.n_samples,
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+    emit(
+        &a,
+        format!(
+            "config: backend={} batch={} L={} vocab={} hidden={} blocks={} heads={} dropout={} train_steps={} sample_T={} samples={} threads={}",
+            a.backend,
+            a.batch,
+            a.seq_len,
+            a.vocab,
+            a.hidden,
+            a.blocks,
+            a.heads,
+            a.dropout,
+            a.steps,
+            a.sample_steps,
+            a.n_samples,
+            threads()
+        ),
+        serde_json::json!({
+            "bench": "config",
+            "program": "gdd-bench",
+            "backend": a.backend,
+            "batch": a.batch,
+            "L": a.seq_len,
+            "vocab": a.vocab,
+            "hidden": a.hidden,
+            "blocks": a.blocks,
+            "heads": a.heads,
+            "dropout": a.dropout,
+            "train_steps": a.steps,
+            "sample_T": a.sample_steps,
+            "samples": a.n_samples,
+            "threads": threads(),
+        }),
     );
     let mask = (a.vocab - 1) as i64;
+    let m = DitConfig {
+        dropout: a.dropout,
+        ..DitConfig::new(a.vocab, a.hidden, a.blocks, a.heads)
+    };
+    if !a.skip_training {
+        train(&a, &m, mask, &device);
+    }
+    if a.skip_sampling {
+        return;
+    }
+
+    // Sampling throughput. Give the output layer random weights so the denoiser is not uniform.
+    for &kind in &a.sample_kinds {
+        sample(&a, &m, mask, kind, &device);
+    }
+
+    if a.skip_guidance {
+        return;
+    }
+    guidance(&a, &m, mask, &device);
+}
+
+/// Training throughput (MDLM): median time of `a.steps` steps after 3 warm-up steps.
+fn train(a: &Args, m: &DitConfig, mask: i64, device: &burn::prelude::Device) {
     let mut rng = Rng::seed_from_u64(0);
     let mut data = TokenSequences::new(a.seq_len);
     for _ in 0..a.batch * 4 {
@@ -138,19 +261,13 @@ fn main() {
             .collect();
         data.push(&row, None).expect("row length");
     }
-
-    // Training throughput (MDLM).
     let d = DiffusionConfig::new(ModelKind::Mdlm, a.vocab, a.seq_len, mask, None);
-    let m = DitConfig {
-        dropout: a.dropout,
-        ..DitConfig::new(a.vocab, a.hidden, a.blocks, a.heads)
-    };
     let mut t = Trainer::new(
         d,
         m.clone(),
         TrainConfig::new(a.steps + 3, a.batch),
         vec![],
-        &device,
+        device,
     )
     .expect("trainer");
     for _ in 0..3 {
@@ -165,52 +282,87 @@ fn main() {
         .collect();
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
-    println!(
-        "train mdlm: {:.0} tokens/s (median {:.1} ms/step over {} steps)",
-        (a.batch * a.seq_len) as f64 / median,
-        1000.0 * median,
-        a.steps
+    let tokens_per_s = (a.batch * a.seq_len) as f64 / median;
+    emit(
+        a,
+        format!(
+            "train mdlm: {:.0} tokens/s (median {:.1} ms/step over {} steps)",
+            tokens_per_s,
+            1000.0 * median,
+            a.steps
+        ),
+        serde_json::json!({
+            "bench": "train",
+            "model": "mdlm",
+            "L": a.seq_len,
+            "vocab": a.vocab,
+            "batch": a.batch,
+            "steps": a.steps,
+            "tokens_per_s": tokens_per_s,
+            "ms_per_step": 1000.0 * median,
+        }),
     );
-    if a.skip_sampling {
-        return;
-    }
+}
 
-    // Sampling throughput. Give the output layer random weights so the denoiser is not uniform.
-    for (kind, cache) in [
-        (ModelKind::Mdlm, false),
-        (ModelKind::Mdlm, true),
-        (ModelKind::Udlm, false),
-    ] {
-        let d = DiffusionConfig::new(kind, a.vocab, a.seq_len, mask, None);
-        let diffusion = diffusion_core::diffusion::Diffusion::new(d).expect("config");
-        let mut model = m.init(&device);
-        model.output_linear = burn::nn::LinearConfig::new(a.hidden, a.vocab).init(&device);
-        let cfg = SamplerConfig {
-            steps: a.sample_steps,
-            use_cache: Some(cache),
-            batch_size: a.n_samples,
-            seed: 1,
-            ..Default::default()
-        };
-        let s = Sampler::new(&diffusion, &model, cfg, &device).expect("sampler");
-        s.sample(a.n_samples.min(8), None, false).expect("warm-up");
-        let start = Instant::now();
-        let out = s.sample(a.n_samples, None, false).expect("sample");
-        let secs = start.elapsed().as_secs_f64();
-        println!(
+/// Sampling throughput of one kind: a warm-up on at most 8 samples, then `a.n_samples` timed.
+/// AR uses a causal DiT without adaLN in the blocks (the reference's AR model) and always takes
+/// L − 1 steps, whatever T.
+fn sample(a: &Args, m: &DitConfig, mask: i64, kind: SampleKind, device: &burn::prelude::Device) {
+    let d = DiffusionConfig::new(kind.model(), a.vocab, a.seq_len, mask, None);
+    let diffusion = diffusion_core::diffusion::Diffusion::new(d).expect("config");
+    let mc = if kind == SampleKind::Ar {
+        DitConfig {
+            causal: true,
+            adaln: false,
+            ..m.clone()
+        }
+    } else {
+        m.clone()
+    };
+    let mut model = mc.init(device);
+    model.output_linear = burn::nn::LinearConfig::new(a.hidden, a.vocab).init(device);
+    let cache = kind == SampleKind::MdlmCache;
+    let cfg = SamplerConfig {
+        steps: a.sample_steps,
+        use_cache: Some(cache),
+        batch_size: a.n_samples,
+        seed: 1,
+        bos_id: (kind == SampleKind::Ar).then_some(0),
+        ..Default::default()
+    };
+    let s = Sampler::new(&diffusion, &model, cfg, device).expect("sampler");
+    s.sample(a.n_samples.min(8), None, false).expect("warm-up");
+    let start = Instant::now();
+    let out = s.sample(a.n_samples, None, false).expect("sample");
+    let secs = start.elapsed().as_secs_f64();
+    let steps = if kind == SampleKind::Ar {
+        a.seq_len - 1
+    } else {
+        a.sample_steps
+    };
+    let samples_per_s = a.n_samples as f64 / secs;
+    emit(
+        a,
+        format!(
             "sample {:?} cache={}: {:.2} samples/s ({:.1} ms/step, nfe={})",
-            kind,
+            kind.model(),
             cache,
-            a.n_samples as f64 / secs,
-            1000.0 * secs / a.sample_steps as f64,
+            samples_per_s,
+            1000.0 * secs / steps as f64,
             out.nfe
-        );
-    }
-
-    if a.skip_guidance {
-        return;
-    }
-    guidance(&a, &m, mask, &device);
+        ),
+        serde_json::json!({
+            "bench": "sample",
+            "model": format!("{:?}", kind.model()).to_lowercase(),
+            "cache": cache,
+            "T": steps,
+            "L": a.seq_len,
+            "samples": a.n_samples,
+            "samples_per_s": samples_per_s,
+            "ms_per_step": 1000.0 * secs / steps as f64,
+            "nfe": out.nfe,
+        }),
+    );
 }
 
 /// Per-step cost of guided sampling relative to unguided (UDLM, class-conditional model, a
@@ -233,9 +385,20 @@ fn guidance(a: &Args, m: &DitConfig, mask: i64, device: &burn::prelude::Device) 
         n_blocks: a.clf_blocks,
         ..m.clone()
     };
-    println!(
-        "guidance config: UDLM, class-conditional generator as above; noisy DiT classifier hidden={} blocks={} heads={}; γ=2",
-        backbone.hidden_size, backbone.n_blocks, backbone.n_heads
+    emit(
+        a,
+        format!(
+            "guidance config: UDLM, class-conditional generator as above; noisy DiT classifier hidden={} blocks={} heads={}; γ=2",
+            backbone.hidden_size, backbone.n_blocks, backbone.n_heads
+        ),
+        serde_json::json!({
+            "bench": "guidance_config",
+            "model": "udlm",
+            "classifier_hidden": backbone.hidden_size,
+            "classifier_blocks": backbone.n_blocks,
+            "classifier_heads": backbone.n_heads,
+            "gamma": 2.0,
+        }),
     );
     let clf_cfg = ClassifierConfig {
         backbone,
@@ -295,19 +458,42 @@ fn guidance(a: &Args, m: &DitConfig, mask: i64, device: &burn::prelude::Device) 
         a.n_samples,
         a.sample_steps,
     );
-    println!(
-        "guidance udlm unguided (conditional): {:.1} ms/step",
-        1000.0 * base
+    let record = |mode: &str, secs: f64, n: usize| {
+        serde_json::json!({
+            "bench": "guidance",
+            "model": "udlm",
+            "mode": mode,
+            "T": a.sample_steps,
+            "samples": n,
+            "ms_per_step": 1000.0 * secs,
+            "x_unguided": secs / base,
+        })
+    };
+    emit(
+        a,
+        format!(
+            "guidance udlm unguided (conditional): {:.1} ms/step",
+            1000.0 * base
+        ),
+        record("unguided", base, a.n_samples),
     );
-    println!(
-        "guidance udlm D-CFG γ=2: {:.1} ms/step ({:.2}× unguided)",
-        1000.0 * cfg_step,
-        cfg_step / base
+    emit(
+        a,
+        format!(
+            "guidance udlm D-CFG γ=2: {:.1} ms/step ({:.2}× unguided)",
+            1000.0 * cfg_step,
+            cfg_step / base
+        ),
+        record("cfg", cfg_step, a.n_samples),
     );
-    println!(
-        "guidance udlm D-CBG first-order: {:.1} ms/step ({:.2}× unguided)",
-        1000.0 * fo,
-        fo / base
+    emit(
+        a,
+        format!(
+            "guidance udlm D-CBG first-order: {:.1} ms/step ({:.2}× unguided)",
+            1000.0 * fo,
+            fo / base
+        ),
+        record("cbg_first_order", fo, a.n_samples),
     );
     // Exact D-CBG: L·N edits per sample per step; timed on a few samples for 2 steps and
     // extrapolated linearly (the cost per step does not depend on t for uniform noise).
@@ -321,11 +507,19 @@ fn guidance(a: &Args, m: &DitConfig, mask: i64, device: &burn::prelude::Device) 
         2,
     );
     let per_sample_step = exact / n_exact as f64;
-    println!(
-        "guidance udlm D-CBG exact: {:.2} s/step for {} samples; extrapolated 1,024 samples × {} steps: {:.1} min",
-        exact,
-        n_exact,
-        a.sample_steps,
-        per_sample_step * 1024.0 * a.sample_steps as f64 / 60.0
+    let extrapolated_min = per_sample_step * 1024.0 * a.sample_steps as f64 / 60.0;
+    let mut rec = record("cbg_exact", exact, n_exact);
+    rec["timed_steps"] = 2.into();
+    rec["ms_per_sample_step"] = (1000.0 * per_sample_step).into();
+    // Unguided cost per sample and step, for a per-sample ratio.
+    rec["x_unguided_per_sample"] = (per_sample_step / (base / a.n_samples as f64)).into();
+    rec["extrapolated_1024_samples_min"] = extrapolated_min.into();
+    emit(
+        a,
+        format!(
+            "guidance udlm D-CBG exact: {:.2} s/step for {} samples; extrapolated 1,024 samples × {} steps: {:.1} min",
+            exact, n_exact, a.sample_steps, extrapolated_min
+        ),
+        rec,
     );
 }
