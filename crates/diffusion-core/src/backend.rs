@@ -48,6 +48,15 @@ pub fn device_by_name(name: &str) -> Result<Device> {
     }
 }
 
+/// The device for a backend name, or the [`default_device`] when none is given (the
+/// `--backend` flag of every domain binary).
+pub fn device(name: Option<&str>) -> Result<Device> {
+    match name {
+        Some(n) => device_by_name(n),
+        None => Ok(default_device()),
+    }
+}
+
 /// The preferred compiled backend (a GPU one if compiled in, else the CPU default), or the
 /// one named by the `DIFFUSION_BACKEND` environment variable.
 pub fn default_device() -> Device {

@@ -22,6 +22,7 @@ pub mod hf_checkpoint;
 pub mod loss;
 pub mod nos;
 pub mod parameterization;
+pub mod paths;
 pub mod plot;
 pub mod posterior;
 pub mod report;

@@ -10,7 +10,7 @@ use diffusion_core::domain::TokenSequences;
 use diffusion_core::rng::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The binary label of a conditional run, stored with checkpoints.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -71,15 +71,7 @@ pub struct MolData {
     pub known: HashSet<String>,
 }
 
-/// Resolve a data path: as given if it exists, else relative to the repository root (so the
-/// shipped data is found from any working directory when run through cargo).
-pub fn resolve_path(p: &Path) -> PathBuf {
-    if p.is_absolute() || p.exists() {
-        return p.to_path_buf();
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(p);
-    if repo.exists() { repo } else { p.to_path_buf() }
-}
+pub use diffusion_core::paths::resolve_path;
 
 /// The full-data-set canonical SMILES of a QM9-style file.
 pub fn known_smiles(records: &[Qm9Record]) -> HashSet<String> {
@@ -249,6 +241,7 @@ mod tests {
     use super::*;
     use crate::config::Representation;
     use diffusion_core::domain::{SequenceDataset, Tokenizer};
+    use std::path::PathBuf;
 
     fn slice_config() -> DataConfig {
         DataConfig {

@@ -7,17 +7,9 @@ use crate::normalize::text8_normalize;
 use crate::tokenizer::ALPHABET;
 use flate2::read::MultiGzDecoder;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// A relative path is looked up from the working directory, then from the repository root, so
-/// the shipped configs work from anywhere inside the checkout.
-pub fn resolve_path(p: &Path) -> PathBuf {
-    if p.is_absolute() || p.exists() {
-        return p.to_path_buf();
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(p);
-    if repo.exists() { repo } else { p.to_path_buf() }
-}
+pub use diffusion_core::paths::resolve_path;
 
 /// The file's bytes, gunzipped when it starts with the gzip magic number.
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {

@@ -130,13 +130,7 @@ impl ConfigArgs {
     }
 }
 
-/// The compute device for a backend name (None: the build's default CPU backend).
-pub fn device(name: Option<&str>) -> Result<burn::prelude::Device> {
-    Ok(match name {
-        Some(n) => diffusion_core::backend::device_by_name(n)?,
-        None => diffusion_core::backend::default_device(),
-    })
-}
+pub use diffusion_core::backend::device;
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {

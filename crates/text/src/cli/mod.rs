@@ -100,13 +100,7 @@ impl ConfigArgs {
     }
 }
 
-/// The compute device for a backend name (None: the build's default).
-pub fn device(name: Option<&str>) -> Result<burn::prelude::Device> {
-    Ok(match name {
-        Some(n) => diffusion_core::backend::device_by_name(n)?,
-        None => diffusion_core::backend::default_device(),
-    })
-}
+pub use diffusion_core::backend::device;
 
 /// A generator checkpoint with its tokenizer and the data settings it was trained with.
 pub struct TextModel {
