@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Train the small checkpoints shipped in checkpoints/ (fixed seeds in the configs), so every
 # `demo` can sample at once and users can fine-tune them (`train --init-from`).
-#   scripts/train-release-checkpoints.sh            # all molecules models
+#   scripts/train-release-checkpoints.sh                 # every domain
+#   DOMAINS=genomics scripts/train-release-checkpoints.sh
 #   ONLY="udlm udlm-classifier-qed" scripts/train-release-checkpoints.sh
 # Runs go to runs/release/<name>; the weights-only model.ckpt of each is copied to
-# checkpoints/molecules/<name>.ckpt. About 30 min on a 2-core CPU.
+# checkpoints/<domain>/<name>.ckpt. About 30 min per domain on a 2-core CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p molecules
-BIN=$(mktemp -d)/molecules
-cp "${CARGO_TARGET_DIR:-target}/release/molecules" "$BIN"
-OUT=checkpoints/molecules
-mkdir -p "$OUT" runs/release
+DOMAINS=${DOMAINS:-"molecules genomics"}
+mkdir -p runs/release
+
+binary() { # domain → path of a private copy of its release binary
+  cargo build --release -p "$1" >&2
+  local bin
+  bin=$(mktemp -d)/$1
+  cp "${CARGO_TARGET_DIR:-target}/release/$1" "$bin"
+  echo "$bin"
+}
 
 train() { # name subcommand config [overrides...]
   local name=$1 cmd=$2 config=$3; shift 3
@@ -20,6 +26,11 @@ train() { # name subcommand config [overrides...]
   "$BIN" "$cmd" --config "$config" --run-dir "runs/release/$name" "$@"
   cp "runs/release/$name/model.ckpt" "$OUT/$name.ckpt"
 }
+
+if [[ " $DOMAINS " == *" molecules "* ]]; then
+BIN=$(binary molecules)
+OUT=checkpoints/molecules
+mkdir -p "$OUT"
 
 for kind in mdlm udlm; do
   noise=$([ $kind = mdlm ] && echo absorbing || echo uniform)
@@ -33,3 +44,18 @@ done
 train ar train configs/qm9-ar.toml
 train udlm-selfies train configs/qm9-udlm-selfies.toml
 ls -la "$OUT"
+fi
+
+if [[ " $DOMAINS " == *" genomics "* ]]; then
+BIN=$(binary genomics)
+OUT=checkpoints/genomics
+mkdir -p "$OUT"
+train species-oracle train-classifier configs/species-oracle.toml
+for kind in ar mdlm udlm; do
+  train "species-$kind" train "configs/species-$kind.toml"
+done
+for noise in absorbing uniform; do
+  train "species-classifier-$noise" train-classifier "configs/species-classifier-$noise.toml"
+done
+ls -la "$OUT"
+fi

@@ -28,6 +28,9 @@ pub enum CoreError {
     /// Input data (tokens, labels) is malformed.
     #[error("data error: {0}")]
     Data(String),
+    /// A metric whose inputs do not define it (no positives for AUROC, empty inputs, ...).
+    #[error("metric undefined: {0}")]
+    Metric(String),
 }
 
 impl CoreError {

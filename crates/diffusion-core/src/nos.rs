@@ -208,3 +208,68 @@ pub fn nos_log_step(
     );
     out.inner().detach().to_device(device)
 }
+
+/// Checkpoint kind of a saved NOS head.
+pub const NOS_HEAD_KIND: &str = "nos-head";
+
+/// Write a NOS head with the facts needed to check it against its generator at sampling time
+/// (hidden size, vocabulary) and the domain's `metadata`.
+pub fn save_head(
+    path: &std::path::Path,
+    head: &NosHead,
+    hidden: usize,
+    num_classes: usize,
+    vocabulary: &[String],
+    metadata: serde_json::Value,
+    train_accuracy: f64,
+) -> Result<()> {
+    use crate::checkpoint::{CheckpointFile, module_blob};
+    let mut ck = CheckpointFile {
+        header: serde_json::json!({
+            "format": 1,
+            "kind": NOS_HEAD_KIND,
+            "hidden_size": hidden,
+            "num_classes": num_classes,
+            "vocabulary": vocabulary,
+            "metadata": metadata,
+            "train_accuracy": train_accuracy,
+        }),
+        ..Default::default()
+    };
+    ck.blobs.insert("head".into(), module_blob(head.clone())?);
+    ck.save(path)
+}
+
+/// Load a NOS head for a generator with `hidden` features and `vocabulary`; a head trained on
+/// another generator, or another checkpoint kind, is an error naming the file.
+pub fn load_head(
+    path: &std::path::Path,
+    device: &Device,
+    hidden: usize,
+    vocabulary: &[String],
+) -> Result<NosHead> {
+    use crate::checkpoint::{CheckpointFile, load_module_blob};
+    let ck = CheckpointFile::load(path)?;
+    let kind: String = ck.field("kind", path)?;
+    if kind != NOS_HEAD_KIND {
+        return Err(CoreError::checkpoint(
+            path,
+            format!("holds a {kind}, not a NOS head"),
+        ));
+    }
+    let h: usize = ck.field("hidden_size", path)?;
+    let c: usize = ck.field("num_classes", path)?;
+    let v: Vec<String> = ck.field("vocabulary", path)?;
+    if h != hidden || v != vocabulary {
+        return Err(CoreError::checkpoint(
+            path,
+            format!(
+                "this NOS head was trained on another generator (hidden size {h}, or another vocabulary)"
+            ),
+        ));
+    }
+    let head = NosHead {
+        head: burn::nn::LinearConfig::new(h, c).init(device),
+    };
+    load_module_blob(head, ck.blob("head", path)?, path, "NOS head")
+}

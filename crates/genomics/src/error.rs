@@ -29,6 +29,9 @@ pub enum GenomicsError {
     /// A metric whose inputs do not define it (no positives for AUROC, empty k-mer counts, ...).
     #[error("metric undefined: {0}")]
     Metric(String),
+    /// An error of the diffusion core (models, checkpoints, shared metrics).
+    #[error(transparent)]
+    Core(#[from] diffusion_core::CoreError),
 }
 
 /// Result with [`GenomicsError`].

@@ -2,16 +2,21 @@
 //! shipped 12-genome set): FASTA reading, species manifests, fixed-length windows with
 //! contiguous train/validation/test regions, and the §9.4 evaluation metrics.
 //!
-//! Everything here is model-free: no tensors and no burn, so it builds and tests fast and the
-//! model code can depend on it rather than the other way round.
+//! The data half (FASTA, manifests, windows, metrics) is model-free; `tokenizer`, `data`,
+//! `config` and `evaluate` connect it to `diffusion-core` (DiT generators, oracle and
+//! discriminator classifiers), and the `genomics` binary drives both.
 
+pub mod config;
 pub mod corpus;
+pub mod data;
 pub mod error;
+pub mod evaluate;
 pub mod fasta;
 pub mod manifest;
 pub mod metrics;
 pub mod random_baseline;
 pub mod rng;
+pub mod tokenizer;
 pub mod windows;
 
 pub use corpus::{Corpus, SpeciesGenome};

@@ -11,14 +11,14 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::corpus::{Corpus, reverse_complement};
 use crate::error::{GenomicsError, Result};
 use crate::rng::{SplitMix64, Xoshiro256StarStar};
 
 /// Dataset split.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
     Train,
@@ -45,7 +45,7 @@ impl Split {
 }
 
 /// Fractions of the bases given to each split; they must sum to 1.
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SplitFractions {
     pub train: f64,
@@ -64,7 +64,7 @@ impl Default for SplitFractions {
 }
 
 /// What is cut into the three contiguous regions.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SplitScope {
     /// Each record (chromosome, contig) separately: every record contributes to every split.
@@ -78,7 +78,7 @@ pub enum SplitScope {
 
 /// Class balancing of the training split (validation and test are never changed, so that the
 /// §9.4 species weights reflect the data).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Balance {
     /// Keep every window.
@@ -91,7 +91,7 @@ pub enum Balance {
 }
 
 /// How windows are made; deserialisable from a `[windows]` config table.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WindowConfig {
     /// Window length in bases (the reference uses 32,768; shorter windows suit a CPU).

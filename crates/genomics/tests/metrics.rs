@@ -230,3 +230,15 @@ fn random_baseline_matches_the_data_composition() {
     let d1 = kmer_js_distance(&data, &seqs, 1).expect("defined");
     assert!(d1 < 0.02, "{d1}");
 }
+
+#[test]
+fn generated_sequences_without_kmers_are_at_the_maximum_distance() {
+    let real = vec![vec![b"ACGTACGT".to_vec()]];
+    let generated = vec![vec![b"NNNNNNNN".to_vec()]];
+    let js = species_kmer_js(&real, &generated, 3).expect("defined");
+    assert!((js.weighted - std::f64::consts::LN_2.sqrt()).abs() < 1e-15);
+    // The same value as a disjoint k-mer set.
+    let disjoint = vec![vec![b"TTTTTTTT".to_vec()]];
+    let d = species_kmer_js(&real, &disjoint, 3).expect("defined");
+    assert!((d.weighted - js.weighted).abs() < 1e-12);
+}

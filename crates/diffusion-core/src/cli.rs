@@ -1,0 +1,196 @@
+//! What every domain binary shares on its command line: the arguments of a training run
+//! (config file, `--set` overrides, run directory, resume, fine-tuning), logging set-up,
+//! number lists and the `report` subcommand. Domains flatten [`RunArgs`] into their own
+//! argument structs and add their shortcuts, so all binaries read the same way.
+
+use crate::config_file::load_config;
+use crate::error::{CoreError, Result};
+use crate::paths::resolve_path;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+/// The `[run]` section every domain config has: where a run writes its files and on which
+/// backend it computes.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Run directory (default: `runs/<config file stem>`).
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Compute backend (`flex`, `ndarray`, `wgpu`, `cuda`; default: the build's CPU backend).
+    #[serde(default)]
+    pub backend: Option<String>,
+}
+
+/// Config file, overrides and run directory of a training command.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct RunArgs {
+    /// TOML experiment config (see `configs/`). With `--resume` and no config, the run
+    /// directory's own `config.toml` is used.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Override any config key, e.g. `--set train.steps=500` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Run directory (default: `run.dir`, else `runs/<config stem>`).
+    #[arg(long)]
+    pub run_dir: Option<PathBuf>,
+    /// Continue the run in the run directory from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Start from the weights of this checkpoint (fine-tuning).
+    #[arg(long)]
+    pub init_from: Option<PathBuf>,
+    /// Shortcut for `--set train.steps=N`.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Shortcut for `--set run.backend=B`.
+    #[arg(long)]
+    pub backend: Option<String>,
+}
+
+impl RunArgs {
+    /// The config file: `--config`, or the run directory's `config.toml` when resuming.
+    pub fn config_path(&self) -> Option<PathBuf> {
+        match (&self.config, &self.run_dir) {
+            (Some(c), _) => Some(resolve_path(c)),
+            (None, Some(d)) if self.resume => Some(d.join("config.toml")),
+            _ => None,
+        }
+    }
+
+    /// `--set` overrides followed by the shortcuts, then the domain's `extra` overrides
+    /// (its own shortcuts), which therefore win.
+    pub fn overrides(&self, extra: &[String]) -> Vec<String> {
+        let mut o = self.set.clone();
+        if let Some(s) = self.steps {
+            o.push(format!("train.steps={s}"));
+        }
+        if let Some(b) = &self.backend {
+            o.push(format!("run.backend=\"{b}\""));
+        }
+        o.extend_from_slice(extra);
+        o
+    }
+
+    /// The config with file and command-line overrides applied.
+    pub fn load<C: DeserializeOwned>(&self, extra: &[String]) -> Result<C> {
+        load_config(self.config_path().as_deref(), &self.overrides(extra))
+    }
+
+    /// The run directory: `--run-dir`, else the config's `run.dir`, else
+    /// `runs/<config stem>` (or `runs/<fallback>` without a config file).
+    pub fn run_dir(&self, configured: Option<&Path>, fallback: &str) -> PathBuf {
+        if let Some(d) = &self.run_dir {
+            return d.clone();
+        }
+        if let Some(d) = configured {
+            return d.to_path_buf();
+        }
+        let stem = self
+            .config
+            .as_deref()
+            .and_then(Path::file_stem)
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| fallback.to_string());
+        PathBuf::from("runs").join(stem)
+    }
+}
+
+/// Logs to stderr through `tracing`, level from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second initialisation (tests calling `main` twice) is harmless; ignore it.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Parse a comma-separated list of numbers (`0,1,2.5`); the error names the bad item.
+pub fn parse_list(s: &str) -> Result<Vec<f64>> {
+    s.split(',')
+        .map(|x| {
+            x.trim().parse::<f64>().map_err(|_| {
+                CoreError::config("list", format!("`{}` in `{s}` is not a number", x.trim()))
+            })
+        })
+        .collect()
+}
+
+/// An error naming `what` if the file `p` does not exist.
+pub fn require_file(p: &Path, what: &str) -> Result<()> {
+    if !p.is_file() {
+        return Err(CoreError::io(
+            p,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{what} does not exist"),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The `report` subcommand: draw a run directory's curves and print its summary.
+pub fn print_report(run_dir: &Path) -> Result<()> {
+    for f in crate::report::render_run(run_dir)? {
+        println!("wrote {}", f.display());
+    }
+    let summary = run_dir.join("summary.json");
+    if summary.is_file() {
+        let text = std::fs::read_to_string(&summary).map_err(|e| CoreError::io(&summary, e))?;
+        println!("{text}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_put_shortcuts_after_set_and_domain_last() {
+        let a = RunArgs {
+            set: vec!["train.lr=0.1".into()],
+            steps: Some(5),
+            backend: Some("ndarray".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            a.overrides(&["diffusion.kind=\"udlm\"".into()]),
+            vec![
+                "train.lr=0.1".to_string(),
+                "train.steps=5".into(),
+                "run.backend=\"ndarray\"".into(),
+                "diffusion.kind=\"udlm\"".into()
+            ]
+        );
+    }
+
+    #[test]
+    fn run_dir_precedence() {
+        let mut a = RunArgs {
+            config: Some("configs/species-udlm.toml".into()),
+            ..Default::default()
+        };
+        assert_eq!(a.run_dir(None, "x"), PathBuf::from("runs/species-udlm"));
+        assert_eq!(a.run_dir(Some(Path::new("r")), "x"), PathBuf::from("r"));
+        a.run_dir = Some("mine".into());
+        assert_eq!(a.run_dir(Some(Path::new("r")), "x"), PathBuf::from("mine"));
+        a.config = None;
+        a.run_dir = None;
+        assert_eq!(a.run_dir(None, "x"), PathBuf::from("runs/x"));
+    }
+
+    #[test]
+    fn lists_parse_and_name_the_bad_item() {
+        assert_eq!(parse_list("0, 1,2.5").ok(), Some(vec![0.0, 1.0, 2.5]));
+        let e = parse_list("1,x")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("`x`"), "{e}");
+    }
+}

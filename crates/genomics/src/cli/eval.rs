@@ -1,0 +1,153 @@
+//! `eval`: score any FASTA of generated sequences as §9.4 does. The intended species is read
+//! from each header (`species=NAME`), the oracle is a clean classifier checkpoint, and the
+//! reference windows are the validation windows of the oracle's data settings (or of
+//! `--reference MANIFEST` cut the same way).
+
+use super::{Meta, device, load_classifier};
+use anyhow::{Context, Result, bail};
+use burn::prelude::Device;
+use clap::Args;
+use diffusion_core::classifier::DitClassifier;
+use genomics::data::{bases_by_class, prepare};
+use genomics::evaluate::{DiscriminatorConfig, Reference, SpeciesScores, score};
+use genomics::{GeneratedSample, read_samples};
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Clone, Debug)]
+pub struct EvalArgs {
+    /// FASTA of generated sequences with `species=NAME` in every header (as `sample` writes).
+    #[arg(long)]
+    pub samples: PathBuf,
+    /// Species manifest of the reference genomes (default: the oracle's training manifest).
+    #[arg(long)]
+    pub reference: Option<PathBuf>,
+    /// Oracle: a clean species classifier (`train-classifier` without `classifier.noise`).
+    #[arg(long, default_value = "checkpoints/genomics/species-oracle.ckpt")]
+    pub oracle: PathBuf,
+    /// Skip the discriminator AUROC (it trains a small network).
+    #[arg(long)]
+    pub no_discriminator: bool,
+    /// Discriminator training epochs over its 90 % split.
+    #[arg(long, default_value_t = 5)]
+    pub disc_epochs: usize,
+    /// Write the scores as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[arg(long)]
+    pub backend: Option<String>,
+}
+
+/// The oracle and the validation windows it scores against.
+pub struct Scorer {
+    pub oracle: DitClassifier,
+    pub meta: Meta,
+    pub seq_len: usize,
+    pub val: Vec<Vec<Vec<u8>>>,
+    /// The oracle's own held-out report, as stored in its checkpoint by `train-classifier`.
+    pub held_out: Option<serde_json::Value>,
+}
+
+impl Scorer {
+    pub fn load(oracle: &Path, reference: Option<&Path>, dev: &Device) -> Result<Self> {
+        let (c, mut meta) = load_classifier(oracle, dev)?;
+        tracing::info!("oracle {}", oracle.display());
+        if c.objective.config.noise.is_some() {
+            bail!(
+                "{} is a noisy (guidance) classifier; the oracle must be trained on clean windows",
+                oracle.display()
+            );
+        }
+        if let Some(r) = reference {
+            meta.data.manifest = r.to_path_buf();
+        }
+        let data = prepare(&meta.data).context("loading the reference windows")?;
+        if data.classes != meta.classes {
+            bail!(
+                "the reference manifest lists {} but the oracle knows {}",
+                data.classes.join(","),
+                meta.classes.join(",")
+            );
+        }
+        let val = bases_by_class(&data.val, data.classes.len());
+        Ok(Self {
+            held_out: c.metadata.get("held_out").cloned(),
+            seq_len: c.objective.config.seq_len,
+            oracle: c.model,
+            meta,
+            val,
+        })
+    }
+
+    /// "0.912 (macro F1 0.910, n = 1200 test windows)" or a note that it is unknown.
+    pub fn held_out_text(&self) -> String {
+        match &self.held_out {
+            Some(h) => format!(
+                "{:.3} (macro F1 {:.3}, MCC {:.3}, on {} held-out test windows)",
+                h["accuracy"].as_f64().unwrap_or(f64::NAN),
+                h["macro_f1"].as_f64().unwrap_or(f64::NAN),
+                h["mcc"].as_f64().unwrap_or(f64::NAN),
+                h["n"]
+            ),
+            None => "not recorded in the oracle checkpoint".into(),
+        }
+    }
+
+    /// Scores of `samples`; their species must be ones the oracle knows.
+    pub fn score(
+        &self,
+        samples: &[GeneratedSample],
+        disc: Option<&DiscriminatorConfig>,
+        dev: &Device,
+    ) -> Result<SpeciesScores> {
+        let mut intended = Vec::with_capacity(samples.len());
+        for (i, s) in samples.iter().enumerate() {
+            let c = self
+                .meta
+                .classes
+                .iter()
+                .position(|n| *n == s.species)
+                .with_context(|| {
+                    format!(
+                        "sample {i}: species `{}` is not one the oracle knows ({})",
+                        s.species,
+                        self.meta.classes.join(", ")
+                    )
+                })?;
+            intended.push(c);
+        }
+        let seqs: Vec<Vec<u8>> = samples.iter().map(|s| s.seq.clone()).collect();
+        let reference = Reference {
+            val: &self.val,
+            oracle: &self.oracle,
+            oracle_seq_len: self.seq_len,
+        };
+        Ok(score(&seqs, &intended, &reference, disc, dev)?)
+    }
+}
+
+pub fn run(a: &EvalArgs) -> Result<SpeciesScores> {
+    let dev = device(a.backend.as_deref())?;
+    let samples = read_samples(&a.samples)?;
+    if samples.is_empty() {
+        bail!("{}: no sequences", a.samples.display());
+    }
+    let scorer = Scorer::load(
+        &diffusion_core::paths::resolve_path(&a.oracle),
+        a.reference.as_deref(),
+        &dev,
+    )?;
+    let disc = DiscriminatorConfig {
+        epochs: a.disc_epochs,
+        ..Default::default()
+    };
+    let s = scorer.score(&samples, (!a.no_discriminator).then_some(&disc), &dev)?;
+    println!("oracle held-out accuracy: {}", scorer.held_out_text());
+    println!("{}", SpeciesScores::table_header());
+    println!("{}", s.table_row(&a.samples.display().to_string(), "–"));
+    if let Some(p) = &a.json {
+        let text = serde_json::to_string_pretty(&s)?;
+        diffusion_core::run_dir::write_atomic(p, text.as_bytes())?;
+        println!("wrote {}", p.display());
+    }
+    Ok(s)
+}

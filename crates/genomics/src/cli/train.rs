@@ -1,0 +1,256 @@
+//! `train` and `train-classifier`: one config → one run directory with `config.toml`,
+//! `metrics.csv` / `metrics.jsonl`, curves, `checkpoints/last.ckpt` (resumable), `model.ckpt`
+//! (weights only) and `summary.json`. A clean classifier is the evaluation oracle: its summary
+//! holds its accuracy and macro F1 on the held-out test windows.
+
+use super::{TrainArgs, device, metadata};
+use anyhow::{Context, Result, bail};
+use burn::prelude::Device;
+use diffusion_core::classifier::{Classifier, DitClassifier};
+use diffusion_core::config_file::to_toml;
+use diffusion_core::diffusion::ModelKind;
+use diffusion_core::domain::{SequenceDataset, TokenSequences, Tokenizer};
+use diffusion_core::run_dir::RunDir;
+use diffusion_core::train::{Generator, Objective, Trainer};
+use genomics::config::GenomicsConfig;
+use genomics::data::{GenomicsData, prepare};
+use genomics::evaluate::classify;
+use genomics::metrics::{ClassificationReport, classification_report};
+use genomics::tokenizer::DnaTokenizer;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// What a training run leaves behind.
+pub struct Trained {
+    /// Weights-only checkpoint for sampling and evaluation.
+    pub model: PathBuf,
+}
+
+fn load_data(cfg: &GenomicsConfig) -> Result<GenomicsData> {
+    let data = prepare(&cfg.data)?;
+    tracing::info!("data: {}", data.report.summary());
+    Ok(data)
+}
+
+/// Accuracy / macro F1 / MCC of a classifier on labelled clean sequences.
+pub fn held_out_report(
+    model: &DitClassifier,
+    set: &TokenSequences,
+    classes: usize,
+    dev: &Device,
+) -> Result<ClassificationReport> {
+    let rows: Vec<Vec<i64>> = (0..set.len()).map(|i| set.tokens(i).to_vec()).collect();
+    let labels: Vec<usize> = (0..set.len())
+        .map(|i| set.label(i).unwrap_or(0) as usize)
+        .collect();
+    let lp = classify(model, &rows, set.seq_len(), 64, dev);
+    let pred: Vec<usize> = lp
+        .iter()
+        .map(|v| {
+            v.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, _)| i)
+                .unwrap_or(0)
+        })
+        .collect();
+    Ok(classification_report(classes, &labels, &pred)?)
+}
+
+/// Computes a trained classifier's held-out report (for clean, oracle classifiers).
+type HeldOut<'a, O> = &'a dyn Fn(&Trainer<O>) -> Result<ClassificationReport>;
+
+/// Fit, export and summarise any objective; `oracle` adds the held-out test report.
+fn finish<O: Objective>(
+    mut t: Trainer<O>,
+    data: &GenomicsData,
+    dir: &RunDir,
+    oracle: Option<HeldOut<O>>,
+) -> Result<Trained> {
+    let history = t.fit(&data.train, Some(&data.val), Some(&dir.path))?;
+    let held_out = match oracle {
+        Some(f) => Some(f(&t)?),
+        None => None,
+    };
+    if let Some(r) = &held_out {
+        // Stored in the exported checkpoint, so the oracle's own quality travels with it.
+        t.metadata["held_out"] = json!({
+            "split": "test", "n": r.confusion.total(),
+            "accuracy": r.accuracy, "macro_f1": r.macro_f1, "mcc": r.mcc,
+        });
+    }
+    let model = dir.file("model.ckpt");
+    t.export(&model)?;
+    if let Err(e) = diffusion_core::report::render_run(&dir.path) {
+        tracing::warn!("could not draw the training curves: {e}");
+    }
+    let val = history.last().cloned();
+    dir.write_json(
+        "summary.json",
+        &json!({
+            "steps": t.step,
+            "validation": val,
+            "test": held_out.as_ref().map(|r| json!({
+                "accuracy": r.accuracy, "macro_f1": r.macro_f1, "mcc": r.mcc,
+                "confusion": r.confusion.rows(),
+            })),
+            "data": data.report,
+        }),
+    )?;
+    if let Some(v) = &val {
+        match v.accuracy {
+            Some(a) => println!(
+                "{}: step {} validation NLL {:.4}, accuracy {:.4}",
+                dir.path.display(),
+                v.step,
+                v.nll,
+                a
+            ),
+            None => println!(
+                "{}: step {} validation NELBO {:.4} nats/token, PPL {:.3}",
+                dir.path.display(),
+                v.step,
+                v.nll,
+                v.ppl
+            ),
+        }
+    }
+    if let Some(r) = &held_out {
+        println!(
+            "oracle on the held-out test windows: accuracy {:.4}, macro F1 {:.4}, MCC {:.4}",
+            r.accuracy, r.macro_f1, r.mcc
+        );
+    }
+    Ok(Trained { model })
+}
+
+/// `genomics train`.
+pub fn train_generator(args: &TrainArgs) -> Result<Trained> {
+    let mut cfg = args.load()?;
+    let dev = device(cfg.run.backend.as_deref())?;
+    let dir = RunDir::open(&args.run_dir(&cfg, "train"), args.run.resume)?;
+    if args.run.resume {
+        let mut t = Trainer::<Generator>::resume(&dir.checkpoint(), &dev)?;
+        DnaTokenizer::from_vocabulary(&t.vocabulary)?;
+        let data = load_data(&cfg)?;
+        t.set_total_steps(cfg.train.steps);
+        tracing::info!(step = t.step, "resuming {}", dir.checkpoint().display());
+        return finish(t, &data, &dir, None);
+    }
+    let data = load_data(&cfg)?;
+    let tok = DnaTokenizer;
+    let sp = tok.special_ids();
+    let Some(mut diffusion) = cfg.diffusion.clone() else {
+        bail!("the config has no [diffusion] section (kind = \"mdlm\" | \"udlm\" | \"ar\")");
+    };
+    let Some(mut model) = cfg.model.clone() else {
+        bail!("the config has no [model] section (hidden_size, n_blocks, n_heads)");
+    };
+    diffusion.vocab_size = tok.vocab_size();
+    diffusion.seq_len = cfg.data.seq_len();
+    diffusion.mask_id = sp.mask;
+    diffusion.pad_id = sp.pad;
+    model.vocab_size = diffusion.vocab_size;
+    model.num_classes = cfg.data.conditional.then_some(data.classes.len());
+    model.causal = diffusion.kind == ModelKind::Ar;
+    cfg.diffusion = Some(diffusion.clone());
+    cfg.model = Some(model.clone());
+    dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
+    let mut t = Trainer::new(diffusion, model, cfg.train.clone(), tok.vocabulary(), &dev)?;
+    t.metadata = metadata(&cfg.data, &data.classes);
+    if let Some(p) = &args.run.init_from {
+        t.init_from(p)
+            .with_context(|| format!("--init-from {}", p.display()))?;
+    }
+    finish(t, &data, &dir, None)
+}
+
+/// `genomics train-classifier`.
+pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
+    let mut cfg = args.load()?;
+    let dev = device(cfg.run.backend.as_deref())?;
+    if let Some(gen_path) = &args.nos_for {
+        return train_nos(args, &cfg, gen_path, &dev);
+    }
+    let dir = RunDir::open(&args.run_dir(&cfg, "classifier"), args.run.resume)?;
+    let data = load_data(&cfg)?;
+    let classes = data.classes.len();
+    let oracle_report = |t: &Trainer<Classifier>| -> Result<ClassificationReport> {
+        held_out_report(&t.ema.model, &data.test, classes, &dev)
+    };
+    if args.run.resume {
+        let mut t = Trainer::<Classifier>::resume(&dir.checkpoint(), &dev)?;
+        DnaTokenizer::from_vocabulary(&t.vocabulary)?;
+        t.set_total_steps(cfg.train.steps);
+        let clean = t.objective.config.noise.is_none();
+        return finish(t, &data, &dir, clean.then_some(&oracle_report as _));
+    }
+    let tok = DnaTokenizer;
+    let sp = tok.special_ids();
+    let Some(mut c) = cfg.classifier.clone() else {
+        bail!("the config has no [classifier] section");
+    };
+    c.backbone.vocab_size = tok.vocab_size();
+    c.backbone.num_classes = None;
+    c.num_classes = classes;
+    c.seq_len = cfg.data.seq_len();
+    c.mask_id = sp.mask;
+    c.pad_id = sp.pad;
+    cfg.classifier = Some(c.clone());
+    dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
+    let clean = c.noise.is_none();
+    let mut t = Trainer::with_objective(
+        Classifier::new(c),
+        cfg.train.clone(),
+        tok.vocabulary(),
+        &dev,
+    )?;
+    t.metadata = metadata(&cfg.data, &data.classes);
+    if let Some(p) = &args.run.init_from {
+        t.init_from(p)
+            .with_context(|| format!("--init-from {}", p.display()))?;
+    }
+    finish(t, &data, &dir, clean.then_some(&oracle_report as _))
+}
+
+/// `train-classifier --nos-for GENERATOR`: a NOS head on the frozen EMA encoder.
+fn train_nos(
+    args: &TrainArgs,
+    cfg: &GenomicsConfig,
+    gen_path: &std::path::Path,
+    dev: &Device,
+) -> Result<Trained> {
+    let g = super::load_generator(gen_path, dev)?;
+    let dir = RunDir::open(&args.run_dir(cfg, "nos"), false)?;
+    // The generator's own windows, so the head sees the sequences it will guide.
+    let data = prepare(&g.meta.data)?;
+    let classes = data.classes.len();
+    let (head, acc) = diffusion_core::nos::train_nos_head(
+        &g.loaded.diffusion,
+        &g.loaded.model,
+        &data.train,
+        classes,
+        cfg.train.steps,
+        cfg.train.batch_size,
+        cfg.train.lr,
+        cfg.train.seed,
+        dev,
+    )?;
+    dir.write("config.toml", to_toml(cfg)?.as_bytes())?;
+    let model = dir.file("model.ckpt");
+    diffusion_core::nos::save_head(
+        &model,
+        &head,
+        g.loaded.model.hidden_size(),
+        classes,
+        &g.loaded.vocabulary,
+        metadata(&g.meta.data, &g.meta.classes),
+        acc,
+    )?;
+    println!(
+        "{}: NOS head for {}, final training-batch accuracy {acc:.3}",
+        dir.path.display(),
+        gen_path.display()
+    );
+    Ok(Trained { model })
+}

@@ -1,0 +1,18 @@
+//! `genomics`: train, guide, sample and score species-conditioned DNA generators.
+//!
+//! Every training command takes a TOML config (`--config configs/species-udlm.toml`) and/or
+//! overrides (`--set train.steps=500`), and writes its files into one run directory.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() {
+    diffusion_core::allocator::tune_for_tensors();
+    diffusion_core::cli::init_tracing();
+    let args = cli::Cli::parse();
+    if let Err(e) = cli::run(args) {
+        eprintln!("genomics: error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,397 @@
+//! The `genomics` binary end to end with tiny models on slices of two shipped genomes
+//! (H. pylori and C. trachomatis, the first 24 kbp of each): train, resume, the oracle and a
+//! noisy classifier, a NOS head, sampling unguided / D-CFG / D-CBG / NOS with a pinned motif,
+//! eval, sweep with the random row; and bad input gives errors that name the file, key or
+//! species, never a panic.
+
+use genomics::read_fasta;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_genomics"))
+        .current_dir(repo())
+        .env("RUST_LOG", "warn")
+        .args(args)
+        .output()
+        .expect("the genomics binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "genomics {args:?} failed:\n{text}");
+    text
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = run(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "genomics {args:?} should fail");
+    assert!(
+        !err.contains("panicked"),
+        "panic instead of an error: {err}"
+    );
+    err
+}
+
+/// A two-species manifest of real genome slices in a fresh temporary directory.
+fn slice_manifest(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("temp dir");
+    let mut tsv = String::from("label\tfile\n");
+    for (label, file) in [
+        ("hpylori", "08_hpylori.fa.gz"),
+        ("ctrachomatis", "11_ctrachomatis.fa.gz"),
+    ] {
+        let f = read_fasta(repo().join("datasets/genomics").join(file)).expect("shipped genome");
+        let seq = &f.records[0].seq[..24_000];
+        let text = format!(">{label}_slice\n{}\n", String::from_utf8_lossy(seq));
+        std::fs::write(dir.join(format!("{label}.fa")), text).expect("write slice");
+        tsv.push_str(&format!("{label}\t{label}.fa\n"));
+    }
+    let m = dir.join("manifest.tsv");
+    std::fs::write(&m, tsv).expect("write manifest");
+    m
+}
+
+fn tiny(manifest: &Path) -> Vec<String> {
+    [
+        format!("data.manifest=\"{}\"", manifest.display()),
+        "data.windows.length=32".into(),
+        "data.max_train_per_class=48".into(),
+        "data.max_eval_per_class=12".into(),
+        "train.batch_size=8".into(),
+        "train.val_every=0".into(),
+        "train.checkpoint_every=0".into(),
+        "train.val_batches=2".into(),
+    ]
+    .into_iter()
+    .flat_map(|s| ["--set".to_string(), s])
+    .collect()
+}
+
+fn small_model(prefix: &str) -> Vec<String> {
+    [
+        format!("{prefix}.hidden_size=32"),
+        format!("{prefix}.n_blocks=1"),
+        format!("{prefix}.n_heads=2"),
+        format!("{prefix}.cond_dim=16"),
+    ]
+    .into_iter()
+    .flat_map(|s| ["--set".to_string(), s])
+    .collect()
+}
+
+fn args<'a>(base: &'a [&'a str], extra: &'a [String]) -> Vec<&'a str> {
+    base.iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str))
+        .collect()
+}
+
+#[test]
+fn train_sample_guide_and_score_end_to_end() {
+    let tmp = std::env::temp_dir().join(format!("gen-cli-{}", std::process::id()));
+    std::fs::remove_dir_all(&tmp).ok();
+    let manifest = slice_manifest(&tmp.join("data"));
+    let t = tiny(&manifest);
+    let p = |s: &str| tmp.join(s).display().to_string();
+    let (udlm, oracle, clf, nos, ar) = (p("udlm"), p("oracle"), p("clf"), p("nos"), p("ar"));
+    let udlm_ckpt = format!("{udlm}/model.ckpt");
+    let oracle_ckpt = format!("{oracle}/model.ckpt");
+
+    // Generator: train, then resume to more steps.
+    let m = small_model("model");
+    let mut extra = t.clone();
+    extra.extend(m.clone());
+    ok(&args(
+        &[
+            "train",
+            "--config",
+            "configs/species-udlm.toml",
+            "--run-dir",
+            &udlm,
+            "--steps",
+            "3",
+        ],
+        &extra,
+    ));
+    let out = ok(&args(
+        &[
+            "train",
+            "--config",
+            "configs/species-udlm.toml",
+            "--run-dir",
+            &udlm,
+            "--resume",
+            "--steps",
+            "5",
+        ],
+        &extra,
+    ));
+    assert!(out.contains("step 5"), "{out}");
+    let config = std::fs::read_to_string(tmp.join("udlm/config.toml")).expect("resolved config");
+    assert!(
+        config.contains("seq_len = 33") && config.contains("num_classes = 2"),
+        "{config}"
+    );
+
+    // Oracle (clean) and a noisy classifier; the oracle's held-out report is printed.
+    let mut ce = t.clone();
+    ce.extend(small_model("classifier.backbone"));
+    let out = ok(&args(
+        &[
+            "train-classifier",
+            "--config",
+            "configs/species-oracle.toml",
+            "--run-dir",
+            &oracle,
+            "--steps",
+            "4",
+        ],
+        &ce,
+    ));
+    assert!(out.contains("held-out test windows: accuracy"), "{out}");
+    ok(&args(
+        &[
+            "train-classifier",
+            "--config",
+            "configs/species-classifier-uniform.toml",
+            "--run-dir",
+            &clf,
+            "--steps",
+            "3",
+        ],
+        &ce,
+    ));
+    ok(&args(
+        &[
+            "train-classifier",
+            "--config",
+            "configs/species-classifier-uniform.toml",
+            "--run-dir",
+            &nos,
+            "--nos-for",
+            &udlm_ckpt,
+            "--steps",
+            "3",
+        ],
+        &ce,
+    ));
+
+    // Sampling: D-CFG with a pinned motif, D-CBG, NOS.
+    let fa = p("cfg.fa");
+    ok(&[
+        "sample",
+        "--checkpoint",
+        &udlm_ckpt,
+        "--guidance",
+        "cfg",
+        "--gamma",
+        "2",
+        "--per-species",
+        "3",
+        "--steps",
+        "8",
+        "--motif",
+        "5:TATAAT",
+        "--out",
+        &fa,
+        "--quiet",
+    ]);
+    let samples = genomics::read_samples(&fa).expect("FASTA written by sample");
+    assert_eq!(samples.len(), 6);
+    for s in &samples {
+        assert_eq!(s.seq.len(), 32);
+        assert_eq!(&s.seq[5..11], b"TATAAT", "the motif is kept");
+    }
+    assert_eq!(samples[0].species, "hpylori");
+    assert_eq!(samples[5].species, "ctrachomatis");
+    ok(&[
+        "sample",
+        "--checkpoint",
+        &udlm_ckpt,
+        "--guidance",
+        "cbg",
+        "--classifier",
+        &format!("{clf}/model.ckpt"),
+        "--species",
+        "ctrachomatis",
+        "--per-species",
+        "2",
+        "--steps",
+        "4",
+        "--out",
+        &p("cbg.fa"),
+        "--quiet",
+    ]);
+    assert_eq!(
+        genomics::read_samples(p("cbg.fa"))
+            .expect("cbg FASTA")
+            .len(),
+        2
+    );
+    ok(&[
+        "sample",
+        "--checkpoint",
+        &udlm_ckpt,
+        "--guidance",
+        "nos",
+        "--classifier",
+        &format!("{nos}/model.ckpt"),
+        "--per-species",
+        "1",
+        "--steps",
+        "4",
+        "--out",
+        &p("nos.fa"),
+        "--quiet",
+    ]);
+
+    // Eval of the FASTA, with the discriminator, as JSON.
+    let json = p("scores.json");
+    let out = ok(&[
+        "eval",
+        "--samples",
+        &fa,
+        "--oracle",
+        &oracle_ckpt,
+        "--disc-epochs",
+        "1",
+        "--json",
+        &json,
+    ]);
+    assert!(out.contains("Oracle F1"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("scores")).expect("json");
+    for k in ["js3", "js6", "macro_f1", "mcc", "accuracy"] {
+        let x = v[k].as_f64().unwrap_or(f64::NAN);
+        assert!(
+            (0.0..=1.0).contains(&x) || (k == "mcc" && x.abs() <= 1.0),
+            "{k} = {x}"
+        );
+    }
+    assert!(v["auroc"].as_f64().is_some());
+
+    // Sweep with the random row.
+    let sweep = p("sweep");
+    ok(&[
+        "sweep",
+        "--checkpoint",
+        &udlm_ckpt,
+        "--guidance",
+        "cfg",
+        "--gammas",
+        "1,3",
+        "--oracle",
+        &oracle_ckpt,
+        "--per-species",
+        "2",
+        "--steps",
+        "4",
+        "--no-discriminator",
+        "--random-row",
+        "--out",
+        &sweep,
+    ]);
+    let md = std::fs::read_to_string(tmp.join("sweep/sweep.md")).expect("sweep table");
+    assert!(md.contains("| Random |") && md.contains("CFG γ=3"), "{md}");
+    assert!(md.contains("Oracle held-out accuracy: 0."), "{md}");
+
+    // AR with D-CFG.
+    let mut ae = t.clone();
+    ae.extend(m);
+    ok(&args(
+        &[
+            "train",
+            "--config",
+            "configs/species-ar.toml",
+            "--run-dir",
+            &ar,
+            "--steps",
+            "2",
+        ],
+        &ae,
+    ));
+    ok(&[
+        "sample",
+        "--checkpoint",
+        &format!("{ar}/model.ckpt"),
+        "--guidance",
+        "cfg",
+        "--gamma",
+        "2",
+        "--per-species",
+        "2",
+        "--out",
+        &p("ar.fa"),
+        "--quiet",
+    ]);
+    let ar_samples = genomics::read_samples(p("ar.fa")).expect("AR FASTA");
+    assert!(ar_samples.iter().all(|s| s.seq.len() == 32));
+
+    // Bad input: errors that name what is wrong.
+    let e = fails(&args(
+        &[
+            "train",
+            "--config",
+            "configs/species-udlm.toml",
+            "--run-dir",
+            &p("bad"),
+            "--set",
+            "data.windowz=3",
+        ],
+        &[],
+    ));
+    assert!(e.contains("windowz"), "{e}");
+    let e = fails(&[
+        "sample",
+        "--checkpoint",
+        &udlm_ckpt,
+        "--species",
+        "nessie",
+        "--out",
+        &p("x.fa"),
+    ]);
+    assert!(e.contains("nessie"), "{e}");
+    let e = fails(&[
+        "sample",
+        "--checkpoint",
+        &udlm_ckpt,
+        "--motif",
+        "30:TATAAT",
+        "--out",
+        &p("x.fa"),
+    ]);
+    assert!(e.contains("--motif"), "{e}");
+    let e = fails(&["sample", "--checkpoint", &oracle_ckpt, "--out", &p("x.fa")]);
+    assert!(e.contains("oracle/model.ckpt"), "{e}");
+    let stranger = p("stranger.fa");
+    std::fs::write(&stranger, ">sample_0 species=yeti class=0\nACGT\n").expect("write");
+    let e = fails(&[
+        "eval",
+        "--samples",
+        &stranger,
+        "--oracle",
+        &oracle_ckpt,
+        "--no-discriminator",
+    ]);
+    assert!(e.contains("yeti"), "{e}");
+    let e = fails(&[
+        "eval",
+        "--samples",
+        &stranger,
+        "--oracle",
+        &format!("{clf}/model.ckpt"),
+    ]);
+    assert!(e.contains("noisy"), "{e}");
+    std::fs::remove_dir_all(&tmp).ok();
+}
