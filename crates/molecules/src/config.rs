@@ -123,17 +123,8 @@ impl Default for DataConfig {
     }
 }
 
-/// Where a run writes its files.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunConfig {
-    /// Run directory (default: `runs/<config file stem>`).
-    #[serde(default)]
-    pub dir: Option<PathBuf>,
-    /// Compute backend (`flex`, `ndarray`, `wgpu`, `cuda`; default: the build's CPU backend).
-    #[serde(default)]
-    pub backend: Option<String>,
-}
+/// Where a run writes its files and on which backend (shared by every domain).
+pub use diffusion_core::cli::RunConfig;
 
 /// A whole experiment: one file trains one generator or one classifier.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -9,13 +9,7 @@ use clap::Parser;
 
 fn main() {
     diffusion_core::allocator::tune_for_tensors();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    diffusion_core::cli::init_tracing();
     let args = cli::Cli::parse();
     if let Err(e) = cli::run(args) {
         eprintln!("molecules: error: {e:#}");

@@ -50,17 +50,8 @@ impl Default for DataConfig {
     }
 }
 
-/// Where a run writes its files and on which backend it computes.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunConfig {
-    /// Run directory (default: `runs/<config file stem>`).
-    #[serde(default)]
-    pub dir: Option<PathBuf>,
-    /// Compute backend (`flex`, `ndarray`, `wgpu`, `cuda`; default: the build's CPU backend).
-    #[serde(default)]
-    pub backend: Option<String>,
-}
+/// Where a run writes its files and on which backend (shared by every domain).
+pub use diffusion_core::cli::RunConfig;
 
 /// One file trains one character-level generator.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

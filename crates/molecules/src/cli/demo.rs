@@ -71,11 +71,14 @@ fn obtain(
     }
     println!("training {name} ({config}) …");
     let args = ConfigArgs {
-        config: Some(resolve_path(Path::new(config))),
-        set,
-        run_dir: Some(run),
-        steps: a.train_steps,
-        backend: a.backend.clone(),
+        run: diffusion_core::cli::RunArgs {
+            config: Some(resolve_path(Path::new(config))),
+            set,
+            run_dir: Some(run),
+            steps: a.train_steps,
+            backend: a.backend.clone(),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let t = if classifier {

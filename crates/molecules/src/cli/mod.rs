@@ -9,9 +9,9 @@ mod sweep;
 mod train;
 mod validate;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use diffusion_core::config_file::load_config;
+use diffusion_core::cli::RunArgs;
 use molecules::config::MolConfig;
 use std::path::{Path, PathBuf};
 
@@ -52,31 +52,16 @@ pub enum Command {
     Demo(demo::DemoArgs),
 }
 
-/// Config file, overrides and run directory, shared by the training commands.
+/// `train` / `train-classifier` arguments: the run arguments every domain shares
+/// (`diffusion_core::cli::RunArgs`) and the molecules shortcuts.
 #[derive(Args, Clone, Debug, Default)]
 pub struct ConfigArgs {
-    /// TOML experiment config (see `configs/`).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Override any config key, e.g. `--set train.steps=500` (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Run directory (default: `run.dir`, else `runs/<config stem>`).
-    #[arg(long)]
-    pub run_dir: Option<PathBuf>,
-    /// Continue the run in the run directory from its last checkpoint.
-    #[arg(long)]
-    pub resume: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// train-classifier: train a NOS head on this generator's frozen encoder instead (its
     /// `train.steps`, `batch_size`, `lr`, `seed` and `data.label` apply).
     #[arg(long)]
     pub nos_for: Option<PathBuf>,
-    /// Start from the weights of this checkpoint (fine-tuning).
-    #[arg(long)]
-    pub init_from: Option<PathBuf>,
-    /// Shortcut for `--set train.steps=N`.
-    #[arg(long)]
-    pub steps: Option<usize>,
     /// Shortcut for `--set diffusion.kind=K` (ar | mdlm | udlm).
     #[arg(long)]
     pub kind: Option<String>,
@@ -86,18 +71,12 @@ pub struct ConfigArgs {
     /// Shortcut for `--set data.representation=R` (smiles | selfies).
     #[arg(long)]
     pub representation: Option<String>,
-    /// Shortcut for `--set run.backend=B`.
-    #[arg(long)]
-    pub backend: Option<String>,
 }
 
 impl ConfigArgs {
     /// The config with file, `--set` and shortcut overrides applied (shortcuts last).
     pub fn load(&self) -> Result<MolConfig> {
-        let mut o = self.set.clone();
-        if let Some(s) = self.steps {
-            o.push(format!("train.steps={s}"));
-        }
+        let mut o = Vec::new();
         if let Some(k) = &self.kind {
             o.push(format!("diffusion.kind=\"{k}\""));
         }
@@ -107,26 +86,12 @@ impl ConfigArgs {
         if let Some(r) = &self.representation {
             o.push(format!("data.representation=\"{r}\""));
         }
-        if let Some(b) = &self.backend {
-            o.push(format!("run.backend=\"{b}\""));
-        }
-        Ok(load_config(self.config.as_deref(), &o)?)
+        Ok(self.run.load(&o)?)
     }
 
     /// The run directory: `--run-dir`, else `run.dir`, else `runs/<config stem>`.
     pub fn run_dir(&self, cfg: &MolConfig, fallback: &str) -> PathBuf {
-        self.run_dir
-            .clone()
-            .or_else(|| cfg.run.dir.clone())
-            .unwrap_or_else(|| {
-                let stem = self
-                    .config
-                    .as_deref()
-                    .and_then(Path::file_stem)
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| fallback.to_string());
-                PathBuf::from("runs").join(stem)
-            })
+        self.run.run_dir(cfg.run.dir.as_deref(), fallback)
     }
 }
 
@@ -140,7 +105,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(a) => eval::run(&a),
         Command::Sweep(a) => sweep::run(&a),
         Command::Demo(a) => demo::run(&a),
-        Command::Report(a) => report(&a),
+        Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
         Command::ImportHf(a) => hf::import(&a),
         Command::ExportHf(a) => hf::export(&a),
         Command::Validate(a) => validate::run(&a),
@@ -153,32 +118,12 @@ pub struct ReportArgs {
     pub run_dir: PathBuf,
 }
 
-fn report(a: &ReportArgs) -> Result<()> {
-    for f in diffusion_core::report::render_run(&a.run_dir)? {
-        println!("wrote {}", f.display());
-    }
-    let summary = a.run_dir.join("summary.json");
-    if summary.is_file() {
-        println!("{}", std::fs::read_to_string(&summary)?);
-    }
-    Ok(())
-}
-
 /// Parse a comma-separated list of numbers (`0,1,2.5`).
 pub fn parse_list(s: &str) -> Result<Vec<f64>> {
-    s.split(',')
-        .map(|x| {
-            x.trim()
-                .parse::<f64>()
-                .with_context(|| format!("`{x}` in `{s}` is not a number"))
-        })
-        .collect()
+    Ok(diffusion_core::cli::parse_list(s)?)
 }
 
 /// An error if a file that must exist does not.
 pub fn require_file(p: &Path, what: &str) -> Result<()> {
-    if !p.is_file() {
-        bail!("{what} {} does not exist", p.display());
-    }
-    Ok(())
+    Ok(diffusion_core::cli::require_file(p, what)?)
 }

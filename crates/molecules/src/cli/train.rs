@@ -93,8 +93,8 @@ fn finish<O: Objective>(mut trainer: Trainer<O>, data: &MolData, dir: &RunDir) -
 pub fn train_generator(args: &ConfigArgs) -> Result<Trained> {
     let mut cfg = args.load()?;
     let dev = device(cfg.run.backend.as_deref())?;
-    let dir = RunDir::open(&args.run_dir(&cfg, "train"), args.resume)?;
-    if args.resume {
+    let dir = RunDir::open(&args.run_dir(&cfg, "train"), args.run.resume)?;
+    if args.run.resume {
         let mut t = Trainer::<Generator>::resume(&dir.checkpoint(), &dev)?;
         let tok = stored_tokenizer(&cfg, &t.vocabulary)?;
         let data = prepare(&cfg.data, Some(tok))?;
@@ -132,7 +132,7 @@ pub fn train_generator(args: &ConfigArgs) -> Result<Trained> {
         &dev,
     )?;
     t.metadata = metadata(&cfg, &data);
-    if let Some(p) = &args.init_from {
+    if let Some(p) = &args.run.init_from {
         t.init_from(p)
             .with_context(|| format!("--init-from {}", p.display()))?;
     }
@@ -149,8 +149,8 @@ pub fn train_classifier(args: &ConfigArgs) -> Result<Trained> {
     if let Some(gen_path) = &args.nos_for {
         return train_nos(args, &cfg, gen_path, &dev);
     }
-    let dir = RunDir::open(&args.run_dir(&cfg, "classifier"), args.resume)?;
-    if args.resume {
+    let dir = RunDir::open(&args.run_dir(&cfg, "classifier"), args.run.resume)?;
+    if args.run.resume {
         let mut t = Trainer::<Classifier>::resume(&dir.checkpoint(), &dev)?;
         let tok = stored_tokenizer(&cfg, &t.vocabulary)?;
         let data = prepare(&cfg.data, Some(tok))?;
@@ -182,7 +182,7 @@ pub fn train_classifier(args: &ConfigArgs) -> Result<Trained> {
         &dev,
     )?;
     t.metadata = metadata(&cfg, &data);
-    if let Some(p) = &args.init_from {
+    if let Some(p) = &args.run.init_from {
         t.init_from(p)
             .with_context(|| format!("--init-from {}", p.display()))?;
     }

@@ -7,12 +7,11 @@ mod train;
 mod validate;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
-use diffusion_core::config_file::load_config;
+use clap::{Parser, Subcommand};
+use diffusion_core::cli::RunArgs;
 use diffusion_core::train::{LoadedModel, load_for_inference};
 use std::path::{Path, PathBuf};
 use text::config::{DataConfig, TextConfig};
-use text::corpus::resolve_path;
 
 #[derive(Parser)]
 #[command(
@@ -37,67 +36,17 @@ pub enum Command {
     Demo(demo::DemoArgs),
 }
 
-/// Config file, overrides and run directory of `train`.
-#[derive(Args, Clone, Debug, Default)]
-pub struct ConfigArgs {
-    /// TOML experiment config (see `configs/text8-*.toml`). With `--resume` and no config, the
-    /// run directory's own `config.toml` is used.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Override any config key, e.g. `--set train.steps=500` (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Run directory (default: `run.dir`, else `runs/<config stem>`).
-    #[arg(long)]
-    pub run_dir: Option<PathBuf>,
-    /// Continue the run in the run directory from its last checkpoint.
-    #[arg(long)]
-    pub resume: bool,
-    /// Shortcut for `--set train.steps=N`.
-    #[arg(long)]
-    pub steps: Option<usize>,
-    /// Shortcut for `--set run.backend=B`.
-    #[arg(long)]
-    pub backend: Option<String>,
+/// `train` arguments: exactly the run arguments every domain shares.
+pub type ConfigArgs = RunArgs;
+
+/// The config with file, `--set` and shortcut overrides applied.
+pub fn load_config(args: &ConfigArgs) -> Result<TextConfig> {
+    Ok(args.load(&[])?)
 }
 
-impl ConfigArgs {
-    /// The config file: `--config`, or the run directory's `config.toml` when resuming.
-    fn config_path(&self) -> Option<PathBuf> {
-        match (&self.config, &self.run_dir) {
-            (Some(c), _) => Some(resolve_path(c)),
-            (None, Some(d)) if self.resume => Some(d.join("config.toml")),
-            _ => None,
-        }
-    }
-
-    /// The config with file, `--set` and shortcut overrides applied (shortcuts last).
-    pub fn load(&self) -> Result<TextConfig> {
-        let mut o = self.set.clone();
-        if let Some(s) = self.steps {
-            o.push(format!("train.steps={s}"));
-        }
-        if let Some(b) = &self.backend {
-            o.push(format!("run.backend=\"{b}\""));
-        }
-        Ok(load_config(self.config_path().as_deref(), &o)?)
-    }
-
-    /// The run directory: `--run-dir`, else `run.dir`, else `runs/<config stem>`.
-    pub fn run_dir(&self, cfg: &TextConfig) -> PathBuf {
-        self.run_dir
-            .clone()
-            .or_else(|| cfg.run.dir.clone())
-            .unwrap_or_else(|| {
-                let stem = self
-                    .config
-                    .as_deref()
-                    .and_then(Path::file_stem)
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "text".to_string());
-                PathBuf::from("runs").join(stem)
-            })
-    }
+/// The run directory: `--run-dir`, else `run.dir`, else `runs/<config stem>`.
+pub fn run_dir(args: &ConfigArgs, cfg: &TextConfig) -> PathBuf {
+    args.run_dir(cfg.run.dir.as_deref(), "text")
 }
 
 pub use diffusion_core::backend::device;

@@ -89,9 +89,9 @@ fn finish(
 
 /// `text train`.
 pub fn run(args: &ConfigArgs) -> Result<Trained> {
-    let mut cfg = args.load()?;
+    let mut cfg = super::load_config(args)?;
     let dev = device(cfg.run.backend.as_deref())?;
-    let dir = RunDir::open(&args.run_dir(&cfg), args.resume)?;
+    let dir = RunDir::open(&super::run_dir(args, &cfg), args.resume)?;
     if args.resume {
         let mut t = Trainer::<Generator>::resume(&dir.checkpoint(), &dev)?;
         let tok = from_vocabulary(&t.vocabulary)?;
