@@ -132,6 +132,10 @@ fn parse() -> Result<Args, String> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--help" || flag == "-h" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
         if flag == "--skip-sampling" {
             a.skip_sampling = true;
             continue;
@@ -177,6 +181,19 @@ fn parse() -> Result<Args, String> {
     }
     Ok(a)
 }
+
+const USAGE: &str = "gdd-bench: training and sampling throughput of the core DiT (release builds)
+
+Options (defaults in parentheses are the QM9-size configuration):
+  --backend NAME        flex | ndarray | wgpu | cuda (the build's CPU backend)
+  --steps N             timed training steps
+  --batch N  --seq-len N  --vocab N  --hidden N  --blocks N  --heads N  --dropout P
+  --sample-steps N      reverse steps T of the sampling benchmarks
+  --samples N           sequences per sampling benchmark
+  --sample-kinds LIST   mdlm, mdlm-cache, udlm, ar, none
+  --exact-samples N     sequences for exact D-CBG   --clf-blocks N  classifier depth
+  --skip-training  --skip-sampling  --skip-guidance  --json
+  -h, --help";
 
 fn main() {
     diffusion_core::allocator::tune_for_tensors();
