@@ -1,7 +1,7 @@
 //! The three model types (spec §1) on one backbone: the noise, parameterisation and loss that
 //! turn a DiT into an MDLM, a UDLM or an AR model.
 
-use crate::dit::Dit;
+use crate::denoiser::Denoiser;
 use crate::error::{CoreError, Result};
 use crate::forward::{Noise, q_xt};
 use crate::loss;
@@ -249,7 +249,7 @@ impl Diffusion {
     /// log x_θ(z_t, t) [B, L, N] (spec §3) from noisy ids [B, L] and network time input [B].
     pub fn log_x_theta(
         &self,
-        model: &Dit,
+        model: &dyn Denoiser,
         z_t: Tensor<2, Int>,
         sigma: Tensor<1>,
         labels: Option<Tensor<1, Int>>,
@@ -334,7 +334,7 @@ impl Diffusion {
     /// options (pads in the loss, simple CE) apply; otherwise it is the evaluation NELBO.
     pub fn loss(
         &self,
-        model: &Dit,
+        model: &dyn Denoiser,
         x: &[i64],
         labels: Option<&[i64]>,
         rng: &mut Rng,
@@ -344,9 +344,9 @@ impl Diffusion {
         let cfg = &self.config;
         let l = cfg.seq_len;
         let b = x.len() / l;
-        let label_tensor = match (labels, model.label_embed.is_some()) {
+        let label_tensor = match (labels, model.is_conditional()) {
             (Some(y), true) => {
-                let y = self.drop_labels(rng, y, model.num_classes, training);
+                let y = self.drop_labels(rng, y, model.num_classes(), training);
                 Some(Tensor::<1, Int>::from_data(TensorData::new(y, [b]), device))
             }
             _ => None,

@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod classifier;
 pub mod cli;
 pub mod config_file;
+pub mod denoiser;
 pub mod diffusion;
 pub mod dit;
 pub mod domain;

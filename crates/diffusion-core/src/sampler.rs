@@ -4,7 +4,7 @@
 
 use crate::categorical::{sample_rows_f32, sample_rows_f64};
 use crate::diffusion::{Diffusion, ModelKind};
-use crate::dit::Dit;
+use crate::denoiser::Denoiser;
 use crate::error::{CoreError, Result};
 use crate::forward::{Noise, sample_prior};
 use crate::guidance::{CbgTerm, FudgeTerm, Guidance, cbg_scores, cfg_combine};
@@ -101,7 +101,7 @@ impl Samples {
 /// (infilled) positions.
 pub struct Sampler<'a> {
     pub diffusion: &'a Diffusion,
-    pub model: &'a Dit,
+    pub model: &'a dyn Denoiser,
     pub config: SamplerConfig,
     pub device: Device,
     pub guidance: Guidance<'a>,
@@ -127,7 +127,7 @@ struct StepCache {
 impl<'a> Sampler<'a> {
     pub fn new(
         diffusion: &'a Diffusion,
-        model: &'a Dit,
+        model: &'a dyn Denoiser,
         config: SamplerConfig,
         device: &Device,
     ) -> Result<Self> {
@@ -178,7 +178,7 @@ impl<'a> Sampler<'a> {
             if !g.is_finite() {
                 return Err(CoreError::config("guidance.cfg_gamma", "must be finite"));
             }
-            if self.model.label_embed.is_none() {
+            if !self.model.is_conditional() {
                 return Err(CoreError::config(
                     "guidance.cfg_gamma",
                     "classifier-free guidance needs a class-conditional model (trained with labels)",
@@ -186,6 +186,12 @@ impl<'a> Sampler<'a> {
             }
         }
         if let Some(nos) = &guidance.nos {
+            if self.model.as_dit().is_none() {
+                return Err(CoreError::config(
+                    "guidance.nos",
+                    "NOS works on the hidden states of a DiT generator",
+                ));
+            }
             if self.diffusion.kind() == ModelKind::Ar
                 || !guidance.cbg.is_empty()
                 || guidance.cfg_gamma.is_some()
@@ -302,7 +308,7 @@ impl<'a> Sampler<'a> {
             }
             if let Some(bad) = y
                 .iter()
-                .find(|&&v| v < 0 || v as usize > self.model.num_classes)
+                .find(|&&v| v < 0 || v as usize > self.model.num_classes())
             {
                 return Err(CoreError::config(
                     "sampling.labels",
@@ -374,7 +380,7 @@ impl<'a> Sampler<'a> {
         let cfg = &self.diffusion.config;
         let l = cfg.seq_len;
         let sigma = self.diffusion.sigma_input(&vec![t; b]);
-        let null = self.model.num_classes as i64;
+        let null = self.model.num_classes() as i64;
         match (labels, self.guidance.cfg_gamma) {
             (Some(y), Some(g)) if g != 0.0 && g != 1.0 => {
                 let mut z2 = z.to_vec();
@@ -538,7 +544,12 @@ impl<'a> Sampler<'a> {
         let nos = self.guidance.nos.as_ref().map(|term| {
             let ad = self.device.clone().autodiff();
             (
-                self.model.clone().to_device(&ad).no_grad(),
+                self.model
+                    .as_dit()
+                    .expect("with_guidance admits NOS only for a DiT")
+                    .clone()
+                    .to_device(&ad)
+                    .no_grad(),
                 term.head.clone().to_device(&ad).no_grad(),
                 term.config,
             )
@@ -683,7 +694,7 @@ impl<'a> Sampler<'a> {
         }
         self.apply_pins(&mut z);
         let gamma = self.guidance.cfg_gamma;
-        let null = self.model.num_classes as i64;
+        let null = self.model.num_classes() as i64;
         for i in 1..l {
             let prefix: Vec<i64> = z.chunks(l).flat_map(|r| r[..i].to_vec()).collect();
             // Next-token log-probs [rows, 1, N] at position i − 1.
