@@ -1,0 +1,222 @@
+//! Command-line interface of the `images` binary: the same shape as `molecules` and `text`
+//! (configs, `--set` overrides, run directories), plus what images need (grids, inpainting,
+//! image metrics).
+
+mod demo;
+mod eval;
+mod sample;
+mod sweep;
+mod train;
+
+use anyhow::{Context, Result, bail};
+use burn::prelude::Device;
+use clap::{Args, Parser, Subcommand};
+use diffusion_core::classifier::Classifier;
+use diffusion_core::cli::{RunArgs, require_file};
+use diffusion_core::train::{Loaded, LoadedModel, load_for_inference, load_objective};
+use images::config::{DataConfig, ImagesConfig};
+use images::dataset::{ImageData, prepare};
+use images::features::ClassifierFeatures;
+use images::tokenizer::PixelTokenizer;
+use serde_json::Value;
+use std::path::Path;
+
+#[derive(Parser)]
+#[command(
+    name = "images",
+    version,
+    about = "Guided discrete diffusion on discretised pixels (MNIST, Fashion-MNIST, CIFAR-10, image folders)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Train a generator (MDLM / UDLM; class-conditional unless `data.conditional = false`).
+    Train(TrainArgs),
+    /// Train a classifier: noisy for D-CBG (`classifier.noise = "absorbing" | "uniform"`) or
+    /// clean for evaluation (no `classifier.noise`).
+    TrainClassifier(TrainArgs),
+    /// Generate images (unguided, D-CFG, D-CBG; optional inpainting) into a grid, an IDX file
+    /// and, with an evaluation classifier, metrics.
+    Sample(sample::SampleArgs),
+    /// Score an IDX file of generated images with an evaluation classifier.
+    Eval(eval::EvalArgs),
+    /// Sample over guidance strengths γ and step counts T: table and plots.
+    Sweep(sweep::SweepArgs),
+    /// Draw a run directory's training curves and print its summary.
+    Report(ReportArgs),
+    /// End to end on the shipped MNIST subset in minutes: small MDLM and UDLM models, an
+    /// evaluation classifier, sample grids and the metrics table.
+    Demo(demo::DemoArgs),
+}
+
+/// Config file, overrides and run directory of `train` and `train-classifier`.
+#[derive(Args, Clone, Debug, Default)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Shortcut for `--set diffusion.kind=K` (mdlm | udlm).
+    #[arg(long)]
+    pub kind: Option<String>,
+}
+
+impl TrainArgs {
+    pub fn load(&self) -> Result<ImagesConfig> {
+        let extra: Vec<String> = self
+            .kind
+            .iter()
+            .map(|k| format!("diffusion.kind=\"{k}\""))
+            .collect();
+        Ok(self.run.load(&extra)?)
+    }
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct ReportArgs {
+    /// A run directory written by `train` or `train-classifier`.
+    pub run_dir: std::path::PathBuf,
+}
+
+pub use diffusion_core::backend::device;
+
+/// The metadata every images checkpoint carries.
+pub fn metadata(data: &DataConfig, d: &ImageData, role: &str) -> Value {
+    serde_json::json!({
+        "domain": "images",
+        "role": role,
+        "data": data,
+        "class_names": d.report.class_names,
+    })
+}
+
+/// What an images checkpoint says about its data.
+pub struct Provenance {
+    pub tokenizer: PixelTokenizer,
+    pub data: DataConfig,
+    pub class_names: Vec<String>,
+}
+
+fn provenance(path: &Path, vocabulary: &[String], meta: &Value) -> Result<Provenance> {
+    if meta.get("domain").and_then(Value::as_str) != Some("images") {
+        bail!(
+            "{}: not an images checkpoint (its metadata has no `domain = \"images\"`)",
+            path.display()
+        );
+    }
+    let tokenizer = PixelTokenizer::from_vocabulary(vocabulary)
+        .with_context(|| format!("{}: vocabulary", path.display()))?;
+    let data: DataConfig = match meta.get("data") {
+        Some(v) => serde_json::from_value(v.clone())
+            .with_context(|| format!("{}: metadata field `data`", path.display()))?,
+        None => DataConfig::default(),
+    };
+    let class_names: Vec<String> = match meta.get("class_names") {
+        Some(v) => serde_json::from_value(v.clone())
+            .with_context(|| format!("{}: metadata field `class_names`", path.display()))?,
+        None => Vec::new(),
+    };
+    Ok(Provenance {
+        tokenizer,
+        data,
+        class_names,
+    })
+}
+
+/// A generator checkpoint with its tokenizer and data settings.
+pub struct ImagesGenerator {
+    pub loaded: LoadedModel,
+    pub info: Provenance,
+}
+
+impl ImagesGenerator {
+    pub fn num_classes(&self) -> usize {
+        self.loaded
+            .model_config
+            .num_classes
+            .unwrap_or(self.info.class_names.len())
+    }
+}
+
+pub fn load_generator(path: &Path, dev: &Device) -> Result<ImagesGenerator> {
+    require_file(path, "generator checkpoint")?;
+    let loaded = load_for_inference(path, dev, true, None)?;
+    let info = provenance(path, &loaded.vocabulary, &loaded.metadata)?;
+    Ok(ImagesGenerator { loaded, info })
+}
+
+/// A classifier checkpoint (noisy or clean) with its provenance.
+pub struct ImagesClassifier {
+    pub loaded: Loaded<Classifier>,
+    pub info: Provenance,
+}
+
+pub fn load_classifier(path: &Path, dev: &Device) -> Result<ImagesClassifier> {
+    require_file(path, "classifier checkpoint")?;
+    let loaded = load_objective::<Classifier>(path, dev, true)?;
+    let info = provenance(path, &loaded.vocabulary, &loaded.metadata)?;
+    Ok(ImagesClassifier { loaded, info })
+}
+
+/// An evaluation network from a clean classifier checkpoint, with the real held-out images
+/// of its data set (tokenised) as the reference for FID.
+pub struct EvalNet {
+    pub net: ClassifierFeatures,
+    pub info: Provenance,
+    pub reference: images::frechet::Gaussian,
+    pub reference_size: usize,
+    /// Held-out accuracy of the evaluation classifier on the same real images.
+    pub real_accuracy: f64,
+}
+
+/// Load an evaluation classifier and fit the reference Gaussian on (at most `max_reference`)
+/// real validation images of its data set.
+pub fn load_eval_net(path: &Path, dev: &Device, max_reference: Option<usize>) -> Result<EvalNet> {
+    use images::features::FeatureNetwork;
+    let c = load_classifier(path, dev)?;
+    if c.loaded.objective.config.noise.is_some() {
+        bail!(
+            "{}: a noisy (D-CBG) classifier; evaluation needs a clean one (train-classifier with configs/mnist-eval-classifier.toml)",
+            path.display()
+        );
+    }
+    let data = prepare(&c.info.data, Some(c.info.tokenizer.clone()))
+        .with_context(|| format!("reference images of {}", path.display()))?;
+    let mut val = data.val;
+    if let Some(m) = max_reference
+        && m < diffusion_core::domain::SequenceDataset::len(&val)
+    {
+        val = val.subset(&(0..m).collect::<Vec<_>>());
+    }
+    let net = ClassifierFeatures::new(c.loaded.model, dev);
+    let ev = net.evaluate(&val.tokens, val.seq_len)?;
+    let labels: Vec<usize> = val
+        .labels
+        .as_ref()
+        .map(|l| l.iter().map(|&y| y as usize).collect())
+        .unwrap_or_default();
+    let preds = ev.predictions();
+    let real_accuracy = labels.iter().zip(&preds).filter(|(a, b)| a == b).count() as f64
+        / labels.len().max(1) as f64;
+    Ok(EvalNet {
+        reference: images::frechet::Gaussian::fit(&ev.features)?,
+        reference_size: ev.features.len(),
+        net,
+        info: c.info,
+        real_accuracy,
+    })
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train(a) => train::train_generator(&a).map(|_| ()),
+        Command::TrainClassifier(a) => train::train_classifier(&a).map(|_| ()),
+        Command::Sample(a) => sample::run(&a),
+        Command::Eval(a) => eval::run(&a),
+        Command::Sweep(a) => sweep::run(&a),
+        Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
+        Command::Demo(a) => demo::run(&a),
+    }
+}

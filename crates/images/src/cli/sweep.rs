@@ -1,0 +1,192 @@
+//! `sweep`: one generator sampled over guidance strengths γ and step counts T (spec Table E
+//! varies T), each setting scored with the evaluation classifier. Writes `sweep.csv`,
+//! `sweep.md`, a grid per setting and plots of FID, IS and accuracy over γ (one line per T).
+
+use super::eval::score_images;
+use super::sample::{GuidanceKind, Request, generate, write_images};
+use super::{device, load_classifier, load_eval_net, load_generator};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use diffusion_core::cli::parse_list;
+use diffusion_core::plot::{Series, lines};
+use diffusion_core::run_dir::RunDir;
+use diffusion_core::sampler::SamplerConfig;
+use images::features::FeatureNetwork;
+use images::sample_metrics::SampleMetrics;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Clone, Debug)]
+pub struct SweepArgs {
+    /// Generator checkpoint.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// cfg (needs a conditional generator) or cbg (needs --classifier).
+    #[arg(long, value_enum)]
+    pub guidance: GuidanceKind,
+    /// Noisy classifier for D-CBG.
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// Comma-separated γ values.
+    #[arg(long, default_value = "0,1,2,4")]
+    pub gammas: String,
+    /// Comma-separated numbers of reverse steps T.
+    #[arg(long, default_value = "64")]
+    pub steps: String,
+    /// Clean evaluation classifier (FID / IS features, accuracy).
+    #[arg(long)]
+    pub eval_classifier: PathBuf,
+    /// Images per class and setting.
+    #[arg(short = 'n', long, default_value_t = 10)]
+    pub per_class: usize,
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long)]
+    pub exact: bool,
+    #[arg(long, default_value_t = 1000)]
+    pub reference_max: usize,
+    #[arg(long, default_value_t = 3)]
+    pub scale: usize,
+    #[arg(long, default_value = "runs/images-sweep")]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub backend: Option<String>,
+}
+
+/// One setting of a sweep and its scores.
+pub struct SweepRow {
+    pub gamma: f64,
+    pub steps: usize,
+    pub metrics: SampleMetrics,
+}
+
+pub fn run(a: &SweepArgs) -> Result<()> {
+    if a.guidance == GuidanceKind::None {
+        bail!("a sweep varies γ: use --guidance cfg or cbg");
+    }
+    let dev = device(a.backend.as_deref())?;
+    let g = load_generator(&a.checkpoint, &dev)?;
+    let clf = match &a.classifier {
+        Some(p) => Some(load_classifier(p, &dev)?),
+        None => None,
+    };
+    let eval = load_eval_net(&a.eval_classifier, &dev, Some(a.reference_max))?;
+    let gammas = parse_list(&a.gammas)?;
+    let steps: Vec<usize> = parse_list(&a.steps)?
+        .into_iter()
+        .map(|s| {
+            (s >= 1.0 && s.fract() == 0.0)
+                .then_some(s as usize)
+                .with_context(|| format!("--steps: `{s}` is not a positive whole number"))
+        })
+        .collect::<Result<_>>()?;
+    let tok = &g.info.tokenizer;
+    let mut rows = Vec::new();
+    println!("{}", SampleMetrics::table_header());
+    for &t in &steps {
+        for &gamma in &gammas {
+            let req = Request {
+                guidance: a.guidance,
+                gamma,
+                classifier: clf.as_ref().map(|c| &c.loaded.model),
+                exact: a.exact,
+                classes: (0..g.num_classes() as i64).collect(),
+                per_class: a.per_class,
+                sampler: SamplerConfig {
+                    steps: t,
+                    batch_size: a.batch_size,
+                    seed: a.seed,
+                    ..Default::default()
+                },
+                pins: Vec::new(),
+                progress: false,
+            };
+            let out = generate(&g, &req, &dev)?;
+            let pixels = tok.decode_image(&out.tokens);
+            let sub = a.out.join(format!("T{t}-gamma{gamma}"));
+            write_images(
+                &sub,
+                "grid.png",
+                tok,
+                &pixels,
+                out.intended.as_deref(),
+                a.per_class,
+                a.scale,
+            )?;
+            let m = score_images(&eval, &pixels, out.intended.as_deref())?;
+            println!(
+                "{}   ({:.1} s)",
+                m.table_row(&format!("T = {t}, γ = {gamma}")),
+                out.seconds
+            );
+            rows.push(SweepRow {
+                gamma,
+                steps: t,
+                metrics: m,
+            });
+        }
+    }
+    write_sweep(&a.out, &rows, a.guidance.label(a.exact), eval.net.name())
+}
+
+/// `sweep.csv`, `sweep.md` and the plots `fid`, `is`, `accuracy` (`.svg` and `.png`).
+pub fn write_sweep(out: &Path, rows: &[SweepRow], label: &str, net: &str) -> Result<()> {
+    let dir = RunDir {
+        path: out.to_path_buf(),
+    };
+    let mut csv = format!("gamma,steps,{}\n", SampleMetrics::csv_header());
+    let mut md = format!(
+        "{label} sweep; FID / IS on {net} features\n\n{}\n",
+        SampleMetrics::table_header()
+    );
+    for r in rows {
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            r.gamma,
+            r.steps,
+            r.metrics.csv_row()
+        ));
+        md.push_str(
+            &r.metrics
+                .table_row(&format!("T = {}, γ = {}", r.steps, r.gamma)),
+        );
+        md.push('\n');
+    }
+    dir.write("sweep.csv", csv.as_bytes())?;
+    dir.write("sweep.md", md.as_bytes())?;
+    let mut ts: Vec<usize> = rows.iter().map(|r| r.steps).collect();
+    ts.dedup();
+    type Pick = fn(&SampleMetrics) -> Option<f64>;
+    let plots: [(&str, &str, Pick); 3] = [
+        ("fid", "FID (project classifier features)", |m| Some(m.fid)),
+        ("is", "IS (project classifier)", |m| Some(m.inception_score)),
+        (
+            "accuracy",
+            "eval-classifier accuracy on intended class",
+            |m| m.accuracy,
+        ),
+    ];
+    for (stem, name, pick) in plots {
+        let series: Vec<Series> = ts
+            .iter()
+            .map(|&t| {
+                Series::line(
+                    &format!("T = {t}"),
+                    rows.iter()
+                        .filter(|r| r.steps == t)
+                        .filter_map(|r| pick(&r.metrics).map(|v| (r.gamma, v))),
+                )
+            })
+            .collect();
+        lines(
+            &dir.file(stem),
+            &format!("{label}: {name}"),
+            "guidance strength γ",
+            name,
+            &series,
+        )?;
+    }
+    println!("sweep written to {}", out.display());
+    Ok(())
+}
