@@ -100,17 +100,27 @@ pub struct DitClassifier {
 }
 
 impl DitClassifier {
-    /// Pooled features [B, H] → class logits [B, C], from embedded input [B, L, H].
-    pub fn logits_from_embedding(&self, emb: Tensor<3>, sigma: Tensor<1>) -> Tensor<2> {
+    /// Pooled encoder features [B, H] from embedded input [B, L, H]: what the head sees, and
+    /// the feature space of project-trained evaluation metrics (FID-style scores).
+    pub fn pooled_from_embedding(&self, emb: Tensor<3>, sigma: Tensor<1>) -> Tensor<2> {
         let (h, _) = self.backbone.hidden(emb, sigma, None); // [B, L, H], no final LN
         let [b, _, d] = h.dims();
-        let pooled = match self.pooling {
+        match self.pooling {
             1 => h.max_dim(1),
             2 => h.narrow(1, 0, 1),
             _ => h.mean_dim(1),
         }
-        .reshape([b, d]);
-        self.head.forward(pooled)
+        .reshape([b, d])
+    }
+
+    /// Pooled features [B, H] of ids [B, L] at network time input σ [B].
+    pub fn pooled_features(&self, z: Tensor<2, Int>, sigma: Tensor<1>) -> Tensor<2> {
+        self.pooled_from_embedding(self.backbone.embed(z), sigma)
+    }
+
+    /// Pooled features [B, H] → class logits [B, C], from embedded input [B, L, H].
+    pub fn logits_from_embedding(&self, emb: Tensor<3>, sigma: Tensor<1>) -> Tensor<2> {
+        self.head.forward(self.pooled_from_embedding(emb, sigma))
     }
 
     /// Per-position class log-probabilities [B, L, C] of a causal (FUDGE) classifier: position i
