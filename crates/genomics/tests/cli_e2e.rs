@@ -303,7 +303,12 @@ fn train_sample_guide_and_score_end_to_end() {
         &sweep,
     ]);
     let md = std::fs::read_to_string(tmp.join("sweep/sweep.md")).expect("sweep table");
-    assert!(md.contains("| Random |") && md.contains("CFG γ=3"), "{md}");
+    assert!(
+        md.contains("| Random |")
+            && md.contains("| Real (test windows) |")
+            && md.contains("CFG γ=3"),
+        "{md}"
+    );
     assert!(md.contains("Oracle held-out accuracy: 0."), "{md}");
 
     // AR with D-CFG.

@@ -107,6 +107,9 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     write_samples(a.out.join("random.fa"), &samples)?;
     table.push(s.table_row("Random", "–"));
     println!("{}", table.last().map(String::as_str).unwrap_or_default());
+    let s = super::sweep::real_row(&scorer, a.per_species, disc, &dev)?;
+    table.push(s.table_row("Real (test windows)", "–"));
+    println!("{}", table.last().map(String::as_str).unwrap_or_default());
     for kind in a.kinds.split(',').map(str::trim) {
         let g_path = obtain(
             a,

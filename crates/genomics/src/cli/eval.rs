@@ -43,6 +43,8 @@ pub struct Scorer {
     pub meta: Meta,
     pub seq_len: usize,
     pub val: Vec<Vec<Vec<u8>>>,
+    /// Test windows (bases) per species: the "real" reference row.
+    pub test: Vec<Vec<Vec<u8>>>,
     /// The oracle's own held-out report, as stored in its checkpoint by `train-classifier`.
     pub held_out: Option<serde_json::Value>,
 }
@@ -69,7 +71,9 @@ impl Scorer {
             );
         }
         let val = bases_by_class(&data.val, data.classes.len());
+        let test = bases_by_class(&data.test, data.classes.len());
         Ok(Self {
+            test,
             held_out: c.metadata.get("held_out").cloned(),
             seq_len: c.objective.config.seq_len,
             oracle: c.model,

@@ -51,7 +51,9 @@ pub struct SweepArgs {
     /// Skip the discriminator AUROC.
     #[arg(long)]
     pub no_discriminator: bool,
-    /// Add the §9.4 "Random" reference row.
+    /// Add the §9.4 "Random" reference row and a "Real" row: as many held-out test windows per
+    /// species, scored the same way (the floor of the JS columns at this sample size and the
+    /// oracle's ceiling).
     #[arg(long)]
     pub random_row: bool,
     /// Model name in the table (default: the generator's kind).
@@ -61,6 +63,26 @@ pub struct SweepArgs {
     pub out: PathBuf,
     #[arg(long)]
     pub backend: Option<String>,
+}
+
+/// The "Real" row: `per_species` held-out test windows of every species, scored like samples.
+pub fn real_row(
+    scorer: &Scorer,
+    per_species: usize,
+    disc: Option<&DiscriminatorConfig>,
+    dev: &Device,
+) -> Result<SpeciesScores> {
+    let mut samples = Vec::new();
+    for (c, name) in scorer.meta.classes.iter().enumerate() {
+        for seq in scorer.test[c].iter().take(per_species) {
+            samples.push(GeneratedSample {
+                species: name.clone(),
+                class: c,
+                seq: seq.clone(),
+            });
+        }
+    }
+    Ok(scorer.score(&samples, disc, dev)?)
 }
 
 /// The "Random" row: i.i.d. bases with the pooled validation composition, as many per species
@@ -120,6 +142,12 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         md.push(s.table_row("Random", "–"));
         println!("{}", md.last().map(String::as_str).unwrap_or_default());
         rows.push(json!({"model": "Random", "guidance": "–", "gamma": null, "scores": s}));
+        let s = real_row(&scorer, a.per_species, disc, &dev)?;
+        md.push(s.table_row("Real (test windows)", "–"));
+        println!("{}", md.last().map(String::as_str).unwrap_or_default());
+        rows.push(
+            json!({"model": "Real (test windows)", "guidance": "–", "gamma": null, "scores": s}),
+        );
     }
     let mut points = Vec::new();
     for &gamma in &gammas {
