@@ -71,3 +71,32 @@ pub fn default_device() -> Device {
         .expect("diffusion-core was built without any backend feature");
     device_by_name(name).expect("compiled backend")
 }
+
+/// `n` devices of the backend named `name` (or the default backend) for data-parallel training:
+/// `cuda:0 … cuda:n−1` for CUDA; on a CPU backend every "device" is the same CPU (threads on
+/// one machine — it exercises the multi-device path, it is not faster). wgpu picks its device
+/// itself, so only one is supported.
+pub fn devices(name: Option<&str>, n: usize) -> Result<Vec<Device>> {
+    if n == 0 {
+        return Err(CoreError::config("devices", "must be at least 1"));
+    }
+    let first = device(name)?;
+    if n == 1 {
+        return Ok(vec![first]);
+    }
+    let chosen = name.map(str::to_string).unwrap_or_else(|| {
+        std::env::var("DIFFUSION_BACKEND")
+            .ok()
+            .filter(|b| available_backends().contains(&b.as_str()))
+            .unwrap_or_else(|| available_backends().first().copied().unwrap_or("").to_string())
+    });
+    match chosen.as_str() {
+        #[cfg(feature = "cuda")]
+        "cuda" => Ok((0..n).map(Device::cuda).collect()),
+        "wgpu" => Err(CoreError::config(
+            "devices",
+            "wgpu selects its own adapter; use one device (or the cuda backend for several GPUs)",
+        )),
+        _ => Ok(vec![first; n]),
+    }
+}

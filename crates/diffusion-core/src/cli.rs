@@ -47,9 +47,26 @@ pub struct RunArgs {
     /// Shortcut for `--set run.backend=B`.
     #[arg(long)]
     pub backend: Option<String>,
+    /// Data-parallel training on N devices (cuda:0..N−1; on a CPU backend N threads share the
+    /// CPU). Each device runs `train.grad_accum` micro-batches of `train.batch_size` per step.
+    #[arg(long)]
+    pub devices: Option<usize>,
 }
 
 impl RunArgs {
+    /// Put `trainer` on `--devices N` devices of `backend` (nothing without the flag).
+    pub fn apply_devices<O: crate::train::Objective>(
+        &self,
+        trainer: &mut crate::train::Trainer<O>,
+        backend: Option<&str>,
+    ) -> Result<()> {
+        if let Some(n) = self.devices {
+            trainer.set_devices(crate::backend::devices(backend, n)?)?;
+            tracing::info!(devices = n, "data-parallel training");
+        }
+        Ok(())
+    }
+
     /// The config file: `--config`, or the run directory's `config.toml` when resuming.
     pub fn config_path(&self) -> Option<PathBuf> {
         match (&self.config, &self.run_dir) {

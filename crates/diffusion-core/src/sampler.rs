@@ -3,8 +3,8 @@
 //! the AR sampler.
 
 use crate::categorical::{sample_rows_f32, sample_rows_f64};
-use crate::diffusion::{Diffusion, ModelKind};
 use crate::denoiser::Denoiser;
+use crate::diffusion::{Diffusion, ModelKind};
 use crate::error::{CoreError, Result};
 use crate::forward::{Noise, sample_prior};
 use crate::guidance::{CbgTerm, FudgeTerm, Guidance, cbg_scores, cfg_combine};

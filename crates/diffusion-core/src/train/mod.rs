@@ -4,6 +4,14 @@
 //! Determinism: everything random in step k (batch choice, times, forward noise, label dropout,
 //! dropout masks) is derived from (seed, k), so a run resumed from a checkpoint at step k
 //! produces exactly the losses the uninterrupted run would have produced.
+//!
+//! Large batches: an optimizer step averages the gradients of M = `grad_accum` × devices
+//! micro-batches of `batch_size` sequences (burn's `GradientsAccumulator`). With several devices
+//! (`Trainer::set_devices`, the binaries' `--devices N`) the micro-batches of a round run in
+//! parallel, one per device, on a copy of the model moved there (`Module::fork`), and their
+//! gradients are moved back (`GradientsParams::to_device`) — burn's own multi-device pieces, no
+//! collective layer of ours. Micro-batch j of step k draws its data and noise from (seed, k, j)
+//! whatever device runs it, so 2 devices × 1 micro-batch trains exactly like 1 device × 2.
 
 pub mod clip;
 pub mod ema;
@@ -17,7 +25,7 @@ use crate::domain::SequenceDataset;
 use crate::dropout::DropoutScope;
 use crate::error::{CoreError, Result};
 use crate::rng::Rng;
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use ema::Ema;
 use lr::LrSchedule;
@@ -28,6 +36,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 const STREAM_EPOCH: u64 = 1 << 40;
+/// Noise streams of micro-batches j > 0 (j = 0 keeps the single-batch stream (seed, k)).
+const STREAM_MICRO: u64 = 1 << 43;
 const STREAM_VALID: u64 = 1 << 41;
 const STREAM_DROPOUT: u64 = 1 << 42;
 
@@ -87,6 +97,14 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
     #[serde(default = "d_seed")]
     pub seed: u64,
+    /// Micro-batches per device whose gradients are averaged into one optimizer step (the global
+    /// batch is `batch_size` × `grad_accum` × devices).
+    #[serde(default = "d_one")]
+    pub grad_accum: usize,
+}
+
+fn d_one() -> usize {
+    1
 }
 
 impl TrainConfig {
@@ -106,12 +124,16 @@ impl TrainConfig {
             val_batches: None,
             checkpoint_every: 0,
             seed: 1,
+            grad_accum: 1,
         }
     }
 
     pub fn validate(&self) -> Result<()> {
         if self.batch_size == 0 {
             return Err(CoreError::config("train.batch_size", "must be positive"));
+        }
+        if self.grad_accum == 0 {
+            return Err(CoreError::config("train.grad_accum", "must be at least 1"));
         }
         if self.lr.is_nan() || self.lr <= 0.0 {
             return Err(CoreError::config("train.lr", "must be positive"));
@@ -168,6 +190,8 @@ pub struct Trainer<O: Objective = Generator> {
     /// a checkpoint is enough to sample and decode; the core does not interpret it.
     pub metadata: serde_json::Value,
     pub device: Device,
+    /// Devices of data-parallel training (default: `device` alone); see the module docs.
+    devices: Vec<Device>,
     perm_cache: Option<(u64, Vec<usize>)>,
 }
 
@@ -218,13 +242,29 @@ impl<O: Objective> Trainer<O> {
             vocabulary,
             metadata: serde_json::Value::Null,
             device: device.clone(),
+            devices: vec![device.clone()],
             perm_cache: None,
         })
     }
 
+    /// Train data-parallel on `devices` (the first should be the trainer's own device). On a CPU
+    /// backend the "devices" share the CPU: useful to test, not faster.
+    pub fn set_devices(&mut self, devices: Vec<Device>) -> Result<()> {
+        if devices.is_empty() {
+            return Err(CoreError::config("devices", "at least one device is needed"));
+        }
+        self.devices = devices;
+        Ok(())
+    }
+
+    /// Micro-batches per optimizer step.
+    pub fn micro_batches(&self) -> usize {
+        self.config.grad_accum.max(1) * self.devices.len()
+    }
+
     /// Indices of the batch used at optimizer step `k`: epochs of a seeded permutation.
     fn batch_indices(&mut self, k: usize, n: usize) -> Vec<usize> {
-        let bsz = self.config.batch_size;
+        let bsz = self.config.batch_size * self.micro_batches();
         (0..bsz)
             .map(|j| {
                 let g = k * bsz + j;
@@ -261,23 +301,62 @@ impl<O: Objective> Trainer<O> {
         let start = Instant::now();
         let k = self.step;
         let idx = self.batch_indices(k, data.len());
-        let (x, y) = gather(data, &idx);
-        let mut rng = Rng::stream(self.config.seed, k as u64);
+        let m = self.micro_batches();
+        let bsz = self.config.batch_size;
         let ad = self.device.clone().autodiff();
-        let dropout_seed = Rng::stream(self.config.seed, STREAM_DROPOUT + k as u64).next_u64();
-        let scope = DropoutScope::new(dropout_seed);
-        let out = self
-            .objective
-            .loss(&self.model, &x, y.as_deref(), &mut rng, true, &ad);
-        let loss_value: f32 = out.loss.clone().into_scalar();
-        if !loss_value.is_finite() {
-            return Err(CoreError::Data(format!(
-                "non-finite training loss {loss_value} at step {k}"
-            )));
+        let mut accumulator = GradientsAccumulator::<O::Model>::new();
+        let mut loss_value = 0.0f64;
+        let nd = self.devices.len();
+        let (objective, seed) = (&self.objective, self.config.seed);
+        for (r, round) in idx.chunks(bsz * nd).enumerate() {
+            // One micro-batch per device in this round, run in parallel when there are several.
+            let jobs: Vec<(usize, Vec<i64>, Option<Vec<i64>>)> = round
+                .chunks(bsz)
+                .enumerate()
+                .map(|(d, ids)| {
+                    let (x, y) = gather(data, ids);
+                    (r * nd + d, x, y)
+                })
+                .collect();
+            let results: Vec<Result<(f32, GradientsParams)>> = if jobs.len() == 1 {
+                let (j, x, y) = &jobs[0];
+                vec![micro_step(objective, seed, k, *j, m, x, y.as_deref(), &self.model, &ad)]
+            } else {
+                let main = &self.model;
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = jobs
+                        .iter()
+                        .zip(&self.devices)
+                        .map(|((j, x, y), dev)| {
+                            let dev_ad = dev.clone().autodiff();
+                            let model = main.clone().fork(&dev_ad);
+                            scope.spawn(move || {
+                                micro_step(
+                                    objective, seed, k, *j, m, x, y.as_deref(), &model, &dev_ad,
+                                )
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| {
+                            h.join()
+                                .unwrap_or_else(|_| {
+                                    Err(CoreError::Data("a training thread panicked".into()))
+                                })
+                                // Gradients back to the main device, where the optimizer is.
+                                .map(|(loss, g)| (loss, g.to_device(&ad, main)))
+                        })
+                        .collect()
+                })
+            };
+            for r in results {
+                let (loss, grads) = r?;
+                loss_value += loss as f64;
+                accumulator.accumulate(&self.model, grads);
+            }
         }
-        drop(scope);
-        let grads = out.loss.backward();
-        let mut grads = GradientsParams::from_grads(grads, &self.model);
+        let mut grads = accumulator.grads();
         let grad_norm = match self.config.grad_clip {
             Some(c) => clip::clip_grad_norm(&self.model, &mut grads, c),
             None => clip::global_grad_norm(&self.model, &grads),
@@ -292,12 +371,13 @@ impl<O: Objective> Trainer<O> {
         let secs = start.elapsed().as_secs_f64().max(1e-9);
         Ok(StepStats {
             step: self.step,
-            loss: loss_value as f64,
+            loss: loss_value,
             grad_norm,
             lr,
-            tokens_per_s: x.len() as f64 / secs,
+            tokens_per_s: (idx.len() * data.seq_len()) as f64 / secs,
         })
     }
+
 
     /// Validation NELBO of `model` on `data` with a fixed noise stream (comparable across steps).
     pub fn evaluate(&self, model: &O::Model, data: &dyn SequenceDataset) -> ValStats {
@@ -490,6 +570,43 @@ impl<O: Objective> Trainer<O> {
 }
 
 /// Tokens (and labels) of the sequences at `idx`, concatenated.
+/// Loss (already divided by the `m` micro-batches of the step) and gradients of micro-batch
+/// `j` of step `k` (row-major ids `x`, labels `y`), on the device `model` lives on.
+#[allow(clippy::too_many_arguments)]
+fn micro_step<O: Objective>(
+    objective: &O,
+    seed: u64,
+    k: usize,
+    j: usize,
+    m: usize,
+    x: &[i64],
+    y: Option<&[i64]>,
+    model: &O::Model,
+    ad: &Device,
+) -> Result<(f32, GradientsParams)> {
+    // Micro-batch 0 keeps the single-batch streams, so grad_accum = 1 trains as before.
+    let stream = if j == 0 {
+        k as u64
+    } else {
+        STREAM_MICRO + (k * m + j) as u64
+    };
+    let mut rng = Rng::stream(seed, stream);
+    let dropout_seed = Rng::stream(seed, STREAM_DROPOUT + stream).next_u64();
+    let scope = DropoutScope::new(dropout_seed);
+    let out = objective.loss(model, x, y, &mut rng, true, ad);
+    drop(scope);
+    let loss = out.loss.div_scalar(m as f64);
+    let loss_value: f32 = loss.clone().into_scalar();
+    if !loss_value.is_finite() {
+        return Err(CoreError::Data(format!(
+            "non-finite training loss {} at step {k}",
+            loss_value * m as f32
+        )));
+    }
+    let grads = loss.backward();
+    Ok((loss_value, GradientsParams::from_grads(grads, model)))
+}
+
 fn gather(data: &dyn SequenceDataset, idx: &[usize]) -> (Vec<i64>, Option<Vec<i64>>) {
     let mut x = Vec::with_capacity(idx.len() * data.seq_len());
     let mut y = Vec::new();

@@ -9,7 +9,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// A trainable objective: a serialisable description that builds its model and scores batches.
-pub trait Objective: Clone + std::fmt::Debug + Serialize + DeserializeOwned {
+pub trait Objective: Clone + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync {
     type Model: Module + Clone;
     /// Stored in checkpoint headers so a generator is never loaded as a classifier.
     const KIND: &'static str;

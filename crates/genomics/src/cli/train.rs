@@ -135,6 +135,7 @@ pub fn train_generator(args: &TrainArgs) -> Result<Trained> {
         let data = load_data(&cfg)?;
         t.set_total_steps(cfg.train.steps);
         tracing::info!(step = t.step, "resuming {}", dir.checkpoint().display());
+        args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
         return finish(t, &data, &dir, None);
     }
     let data = load_data(&cfg)?;
@@ -162,6 +163,7 @@ pub fn train_generator(args: &TrainArgs) -> Result<Trained> {
         t.init_from(p)
             .with_context(|| format!("--init-from {}", p.display()))?;
     }
+    args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
     finish(t, &data, &dir, None)
 }
 
@@ -183,6 +185,7 @@ pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
         DnaTokenizer::from_vocabulary(&t.vocabulary)?;
         t.set_total_steps(cfg.train.steps);
         let clean = t.objective.config.noise.is_none();
+        args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
         return finish(t, &data, &dir, clean.then_some(&oracle_report as _));
     }
     let tok = DnaTokenizer;
@@ -210,6 +213,7 @@ pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
         t.init_from(p)
             .with_context(|| format!("--init-from {}", p.display()))?;
     }
+    args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
     finish(t, &data, &dir, clean.then_some(&oracle_report as _))
 }
 

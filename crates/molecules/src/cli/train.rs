@@ -101,6 +101,7 @@ pub fn train_generator(args: &ConfigArgs) -> Result<Trained> {
         report_data(&data);
         t.set_total_steps(cfg.train.steps);
         tracing::info!(step = t.step, "resuming {}", dir.checkpoint().display());
+        args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
         return finish(t, &data, &dir);
     }
     let data = prepare(&cfg.data, None)?;
@@ -136,6 +137,7 @@ pub fn train_generator(args: &ConfigArgs) -> Result<Trained> {
         t.init_from(p)
             .with_context(|| format!("--init-from {}", p.display()))?;
     }
+    args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
     finish(t, &data, &dir)
 }
 
@@ -156,6 +158,7 @@ pub fn train_classifier(args: &ConfigArgs) -> Result<Trained> {
         let data = prepare(&cfg.data, Some(tok))?;
         report_data(&data);
         t.set_total_steps(cfg.train.steps);
+        args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
         return finish(t, &data, &dir);
     }
     let data = prepare(&cfg.data, None)?;
@@ -186,6 +189,7 @@ pub fn train_classifier(args: &ConfigArgs) -> Result<Trained> {
         t.init_from(p)
             .with_context(|| format!("--init-from {}", p.display()))?;
     }
+    args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
     finish(t, &data, &dir)
 }
 

@@ -100,6 +100,7 @@ pub fn run(args: &ConfigArgs) -> Result<Trained> {
         tracing::info!("data: {}", data.report.summary());
         t.set_total_steps(cfg.train.steps);
         tracing::info!(step = t.step, "resuming {}", dir.checkpoint().display());
+        args.apply_devices(&mut t, cfg.run.backend.as_deref())?;
         return finish(t, &cfg, &data, &dir);
     }
     let data = prepare(&cfg.data, None)?;
@@ -123,5 +124,6 @@ pub fn run(args: &ConfigArgs) -> Result<Trained> {
         &dev,
     )?;
     t.metadata = json!({ "domain": "text", "data": cfg.data });
+    args.apply_devices(&mut t, cfg.run.backend.as_deref())?;
     finish(t, &cfg, &data, &dir)
 }
