@@ -323,6 +323,10 @@ fn train_sample_guide_and_score_end_to_end() {
             &ar,
             "--steps",
             "2",
+            "--devices",
+            "2",
+            "--set",
+            "train.grad_accum=2",
         ],
         &ae,
     ));
