@@ -13,7 +13,7 @@ B=${CARGO_TARGET_DIR:-target}/release/genomics
 C=${CKPT:-checkpoints/genomics}
 OUT=${OUT:-runs/species-results}
 PER=${PER_SPECIES:-32}
-STEPS=${STEPS:-128}
+STEPS=${STEPS:-64}
 GAMMAS=${GAMMAS:-1,2,3}
 mkdir -p "$OUT"
 common=(--oracle "$C/species-oracle.ckpt" --per-species "$PER" --steps "$STEPS" --gammas "$GAMMAS")

@@ -51,11 +51,11 @@ BIN=$(binary genomics)
 OUT=checkpoints/genomics
 mkdir -p "$OUT"
 train species-oracle train-classifier configs/species-oracle.toml
-for kind in ar mdlm udlm; do
+for kind in udlm mdlm; do
+  noise=$([ $kind = mdlm ] && echo absorbing || echo uniform)
   train "species-$kind" train "configs/species-$kind.toml"
-done
-for noise in absorbing uniform; do
   train "species-classifier-$noise" train-classifier "configs/species-classifier-$noise.toml"
 done
+train species-ar train configs/species-ar.toml
 ls -la "$OUT"
 fi

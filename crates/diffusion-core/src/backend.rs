@@ -88,7 +88,13 @@ pub fn devices(name: Option<&str>, n: usize) -> Result<Vec<Device>> {
         std::env::var("DIFFUSION_BACKEND")
             .ok()
             .filter(|b| available_backends().contains(&b.as_str()))
-            .unwrap_or_else(|| available_backends().first().copied().unwrap_or("").to_string())
+            .unwrap_or_else(|| {
+                available_backends()
+                    .first()
+                    .copied()
+                    .unwrap_or("")
+                    .to_string()
+            })
     });
     match chosen.as_str() {
         #[cfg(feature = "cuda")]

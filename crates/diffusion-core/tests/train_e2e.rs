@@ -108,10 +108,7 @@ fn two_devices_equal_two_accumulated_micro_batches() {
         assert_eq!(t.micro_batches(), 2);
         let losses: Vec<f64> = (0..3).map(|_| t.train_step(&train).unwrap().loss).collect();
         // A loss at the end on fixed data pins down the weights as well.
-        losses
-            .into_iter()
-            .chain([t.validate(&train).nll])
-            .collect()
+        losses.into_iter().chain([t.validate(&train).nll]).collect()
     };
     let parallel = run(2, 1);
     let accumulated = run(1, 2);
@@ -122,6 +119,8 @@ fn two_devices_equal_two_accumulated_micro_batches() {
     let mut c = cfg.clone();
     c.grad_accum = 1;
     let mut single = Trainer::new(d, m, c, tok.vocabulary(), &device).unwrap();
-    let one: Vec<f64> = (0..3).map(|_| single.train_step(&train).unwrap().loss).collect();
+    let one: Vec<f64> = (0..3)
+        .map(|_| single.train_step(&train).unwrap().loss)
+        .collect();
     assert!((one[2] - accumulated[2]).abs() > 1e-7);
 }

@@ -251,7 +251,10 @@ impl<O: Objective> Trainer<O> {
     /// backend the "devices" share the CPU: useful to test, not faster.
     pub fn set_devices(&mut self, devices: Vec<Device>) -> Result<()> {
         if devices.is_empty() {
-            return Err(CoreError::config("devices", "at least one device is needed"));
+            return Err(CoreError::config(
+                "devices",
+                "at least one device is needed",
+            ));
         }
         self.devices = devices;
         Ok(())
@@ -320,7 +323,17 @@ impl<O: Objective> Trainer<O> {
                 .collect();
             let results: Vec<Result<(f32, GradientsParams)>> = if jobs.len() == 1 {
                 let (j, x, y) = &jobs[0];
-                vec![micro_step(objective, seed, k, *j, m, x, y.as_deref(), &self.model, &ad)]
+                vec![micro_step(
+                    objective,
+                    seed,
+                    k,
+                    *j,
+                    m,
+                    x,
+                    y.as_deref(),
+                    &self.model,
+                    &ad,
+                )]
             } else {
                 let main = &self.model;
                 std::thread::scope(|scope| {
@@ -332,7 +345,15 @@ impl<O: Objective> Trainer<O> {
                             let model = main.clone().fork(&dev_ad);
                             scope.spawn(move || {
                                 micro_step(
-                                    objective, seed, k, *j, m, x, y.as_deref(), &model, &dev_ad,
+                                    objective,
+                                    seed,
+                                    k,
+                                    *j,
+                                    m,
+                                    x,
+                                    y.as_deref(),
+                                    &model,
+                                    &dev_ad,
                                 )
                             })
                         })
@@ -377,7 +398,6 @@ impl<O: Objective> Trainer<O> {
             tokens_per_s: (idx.len() * data.seq_len()) as f64 / secs,
         })
     }
-
 
     /// Validation NELBO of `model` on `data` with a fixed noise stream (comparable across steps).
     pub fn evaluate(&self, model: &O::Model, data: &dyn SequenceDataset) -> ValStats {
