@@ -4,6 +4,7 @@
 //! tokenizer, never typed into the file.
 
 use crate::folder::SizePolicy;
+use crate::unet::UnetConfig;
 use diffusion_core::classifier::ClassifierConfig;
 use diffusion_core::cli::RunConfig;
 use diffusion_core::diffusion::DiffusionConfig;
@@ -110,8 +111,8 @@ impl Default for DataConfig {
     }
 }
 
-/// One file trains one generator (`[diffusion]` + `[model]`) or one classifier
-/// (`[classifier]`).
+/// One file trains one generator (`[diffusion]` + `[model]` for a DiT, or `[diffusion]` +
+/// `[unet]` for the image UNet) or one classifier (`[classifier]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImagesConfig {
@@ -121,6 +122,9 @@ pub struct ImagesConfig {
     pub diffusion: Option<DiffusionConfig>,
     #[serde(default)]
     pub model: Option<DitConfig>,
+    /// The image UNet with the discretised-logistic head (spec §7.3) instead of the DiT.
+    #[serde(default)]
+    pub unet: Option<UnetConfig>,
     #[serde(default)]
     pub classifier: Option<ClassifierConfig>,
     pub train: TrainConfig,

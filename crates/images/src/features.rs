@@ -83,14 +83,8 @@ impl FeatureNetwork for ClassifierFeatures {
             let b = chunk.len() / seq_len;
             let z = ids_tensor(chunk, b, seq_len, &self.device);
             let sigma = Tensor::<1>::zeros([b], &self.device);
-            let (h, _) = m.backbone.hidden(m.backbone.embed(z), sigma, None); // [B, L, H]
-            let d = h.dims()[2];
-            let pooled = match m.pooling {
-                1 => h.max_dim(1),
-                2 => h.narrow(1, 0, 1),
-                _ => h.mean_dim(1),
-            }
-            .reshape([b, d]); // [B, H]
+            let pooled = m.pooled_features(z, sigma); // [B, H], the head's input
+            let d = pooled.dims()[1];
             let probs = softmax(m.head.forward(pooled.clone()), 1); // [B, C]
             let c = probs.dims()[1];
             let f = to_vec_f32(pooled);

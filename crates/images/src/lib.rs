@@ -1,11 +1,12 @@
 //! Discretised-pixel images for guided discrete diffusion (spec §7.3, §8 CIFAR row, §9.6):
 //! loaders (IDX, the CIFAR-10 JPEG pack, a folder per class), a pixel tokenizer with
-//! configurable levels, sample grids, the truncated discretised logistic of the reference's
-//! UNet head, and image metrics (FID and IS on a project-trained evaluation network, accuracy /
-//! F1 of an evaluation classifier).
+//! configurable levels, sample grids, the reference's image UNet with its truncated
+//! discretised-logistic head (a core `Denoiser`, trained through the `UnetGenerator`
+//! objective), and image metrics (FID and IS on a project-trained evaluation network, accuracy
+//! / F1 of an evaluation classifier).
 //!
-//! Everything model-related (process, DiT, classifiers, trainer, sampler, guidance) comes from
-//! `diffusion-core`; this crate turns images into token sequences and back, and scores them.
+//! Everything else model-related (process, DiT, classifiers, trainer, sampler, guidance) comes
+//! from `diffusion-core`; this crate turns images into token sequences and back, and scores them.
 
 pub mod cifar_pack;
 pub mod config;
@@ -23,5 +24,7 @@ pub mod inpaint;
 pub mod sample_metrics;
 pub mod symmetric_eigen;
 pub mod tokenizer;
+pub mod unet;
+pub mod unet_generator;
 
 pub use error::{ImageError, Result};

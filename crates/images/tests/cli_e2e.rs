@@ -368,3 +368,171 @@ fn bad_inputs_are_errors_naming_the_file_or_key() {
     assert!(e.contains("/nonexistent/eval.ckpt"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The UNet backbone through the whole CLI: train (14×14, two scales, ch 8) and resume, sample
+/// unguided and with D-CFG, score, sweep T, report; DiT-only and bad settings are errors.
+#[test]
+fn unet_train_resume_sample_cfg_sweep_report() {
+    let dir = std::env::temp_dir().join(format!("images-cli-unet-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = dir.join("udlm-unet");
+    let tiny = [
+        "--set",
+        "data.max_images=60",
+        "--set",
+        "data.val_fraction=0.2",
+        "--set",
+        "train.batch_size=4",
+        "--set",
+        "unet.ch=8",
+    ];
+    let mut args = vec![
+        "train",
+        "--config",
+        "configs/mnist-udlm-unet.toml",
+        "--steps",
+        "2",
+        "--run-dir",
+    ];
+    let run_s = s(&run);
+    args.push(&run_s);
+    args.extend(tiny);
+    let out = ok(&args);
+    assert!(
+        out.contains("Udlm (UNet) step 2") && out.contains("L = 196"),
+        "{out}"
+    );
+    let cfg = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(
+        cfg.contains("[unet]") && cfg.contains("height = 14"),
+        "{cfg}"
+    );
+    // Resume continues the same UNet run (the checkpoint says it is one).
+    let mut again = args.clone();
+    again[4] = "3";
+    again.push("--resume");
+    let out = ok(&again);
+    assert!(out.contains("Udlm (UNet) step 3"), "{out}");
+
+    // A clean evaluation classifier at the same size.
+    let eval_dir = dir.join("eval");
+    let mut c = vec![
+        "train-classifier",
+        "--config",
+        "configs/mnist-eval-classifier.toml",
+        "--steps",
+        "2",
+        "--run-dir",
+    ];
+    let eval_s = s(&eval_dir);
+    c.push(&eval_s);
+    c.extend(&tiny[..6]);
+    c.extend(CLF);
+    ok(&c);
+    let eval = s(&eval_dir.join("model.ckpt"));
+
+    let ckpt = s(&run.join("model.ckpt"));
+    let cfg_out = dir.join("cfg");
+    let out = ok(&[
+        "sample",
+        "--checkpoint",
+        &ckpt,
+        "--guidance",
+        "cfg",
+        "--gamma",
+        "3",
+        "-n",
+        "2",
+        "--steps",
+        "4",
+        "--eval-classifier",
+        &eval,
+        "--out",
+        &s(&cfg_out),
+        "--quiet",
+    ]);
+    assert!(out.contains("20 images"), "{out}");
+    let imgs = read_idx(&cfg_out.join("samples-images-idx3-ubyte")).unwrap();
+    assert_eq!(imgs.dims, vec![20, 14, 14]);
+    assert!(imgs.data.iter().all(|v| [32, 96, 160, 224].contains(v)));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cfg_out.join("metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["run"]["backbone"], "UNet");
+    assert!(m["metrics"]["fid"].as_f64().unwrap().is_finite());
+    ok(&[
+        "sample",
+        "--checkpoint",
+        &ckpt,
+        "-n",
+        "1",
+        "--steps",
+        "3",
+        "--out",
+        &s(&dir.join("none")),
+        "--quiet",
+    ]);
+    ok(&[
+        "eval",
+        "--samples",
+        &s(&cfg_out),
+        "--eval-classifier",
+        &eval,
+    ]);
+    let sweep = dir.join("sweep");
+    ok(&[
+        "sweep",
+        "--checkpoint",
+        &ckpt,
+        "--guidance",
+        "cfg",
+        "--gammas",
+        "1",
+        "--steps",
+        "2,3",
+        "-n",
+        "1",
+        "--eval-classifier",
+        &eval,
+        "--out",
+        &s(&sweep),
+    ]);
+    let md = std::fs::read_to_string(sweep.join("sweep.md")).unwrap();
+    assert!(md.contains("T = 2") && md.contains("T = 3"), "{md}");
+    let out = ok(&["report", &s(&run)]);
+    assert!(!out.is_empty());
+
+    // A UNet that the image size cannot take, and a config with both backbones, name the key.
+    let mut bad = vec![
+        "train",
+        "--config",
+        "configs/mnist-udlm-unet.toml",
+        "--steps",
+        "1",
+        "--set",
+        "unet.ch_mult=[1,2,2,2]",
+        "--run-dir",
+    ];
+    let bad_dir = s(&dir.join("bad"));
+    bad.push(&bad_dir);
+    bad.extend(tiny);
+    let err = fails(&bad);
+    assert!(err.contains("unet.ch_mult"), "{err}");
+    let both_dir = s(&dir.join("both"));
+    let err = fails(&[
+        "train",
+        "--config",
+        "configs/mnist-udlm-unet.toml",
+        "--set",
+        "model.hidden_size=16",
+        "--set",
+        "model.n_blocks=1",
+        "--set",
+        "model.n_heads=2",
+        "--run-dir",
+        &both_dir,
+    ]);
+    assert!(err.contains("[unet]"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,7 +1,8 @@
-//! `demo`: the whole pipeline on the shipped MNIST subset in minutes on a 2-core CPU. It trains
-//! (or reuses, from an earlier demo run) an evaluation classifier and small class-conditional
-//! MDLM and UDLM models from `configs/mnist-*.toml` shrunk by overrides, samples each model
-//! unguided and with D-CFG, and writes sample grids and the metrics table.
+//! `demo`: the whole pipeline on the shipped MNIST subset in minutes on a 2-core CPU. It takes
+//! the evaluation classifier and the class-conditional MDLM and UDLM models from
+//! `checkpoints/images/` (written by `scripts/images-release-checkpoints.sh`), else from an
+//! earlier demo run, else trains small ones now (`--retrain` forces that); then samples each
+//! model unguided and with D-CFG, and writes sample grids and the metrics table.
 
 use super::eval::score_images;
 use super::sample::{GuidanceKind, Request, generate, write_images};
@@ -23,7 +24,13 @@ pub struct DemoArgs {
     /// Where runs, grids and the table go.
     #[arg(long, default_value = "runs/images-demo")]
     pub out: PathBuf,
-    /// Training steps per generator.
+    /// Shipped checkpoints (`eval-classifier.ckpt`, `<kind>.ckpt`), used when present.
+    #[arg(long, default_value = "checkpoints/images")]
+    pub checkpoints: PathBuf,
+    /// Backbone of generators trained now (shipped ones are what they are).
+    #[arg(long, value_enum, default_value = "unet")]
+    pub backbone: Backbone,
+    /// Training steps per generator trained now.
     #[arg(long, default_value_t = 800)]
     pub train_steps: usize,
     /// Training steps of the evaluation classifier.
@@ -44,11 +51,20 @@ pub struct DemoArgs {
     /// Extra overrides for every model, e.g. `--set model.hidden_size=96`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Train again even if an earlier demo run holds a model.
+    /// Train every model now, even if a shipped checkpoint or an earlier demo run holds one.
     #[arg(long)]
     pub retrain: bool,
     #[arg(long)]
     pub backend: Option<String>,
+}
+
+/// The generator network trained when no checkpoint is found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backbone {
+    /// `configs/mnist-<kind>.toml` shrunk to 64 hidden × 2 blocks.
+    Dit,
+    /// `configs/mnist-<kind>-unet.toml` as it is.
+    Unet,
 }
 
 /// The configs' models shrunk to train in a couple of minutes each on two cores.
@@ -62,7 +78,7 @@ const SMALL: [&str; 6] = [
 ];
 const SMALL_CLASSIFIER: [&str; 2] = ["train.val_every=0", "train.checkpoint_every=0"];
 
-/// A model of an earlier demo run, or a fresh one.
+/// A shipped checkpoint, a model of an earlier demo run, or a fresh one.
 fn obtain(
     a: &DemoArgs,
     name: &str,
@@ -70,6 +86,11 @@ fn obtain(
     set: &[&str],
     classifier: bool,
 ) -> Result<PathBuf> {
+    let shipped = resolve_path(&a.checkpoints.join(format!("{name}.ckpt")));
+    if !a.retrain && shipped.is_file() {
+        println!("using shipped {}", shipped.display());
+        return Ok(shipped);
+    }
     let run = a.out.join("train").join(name);
     let done = run.join("model.ckpt");
     if done.is_file() && !a.retrain {
@@ -146,13 +167,22 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     )?;
     let mut generators = Vec::new();
     for kind in a.kinds.split(',').map(str::trim) {
-        let p = obtain(
-            a,
-            kind,
-            &format!("configs/mnist-{kind}.toml"),
-            &SMALL,
-            false,
-        )?;
+        let p = match a.backbone {
+            Backbone::Dit => obtain(
+                a,
+                kind,
+                &format!("configs/mnist-{kind}.toml"),
+                &SMALL,
+                false,
+            )?,
+            Backbone::Unet => obtain(
+                a,
+                kind,
+                &format!("configs/mnist-{kind}-unet.toml"),
+                &SMALL_CLASSIFIER,
+                false,
+            )?,
+        };
         generators.push((kind.to_string(), p));
     }
     let eval = load_eval_net(&eval_path, &dev, None)?;
@@ -185,13 +215,24 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         a.per_class,
         4,
     )?;
+    let mut described = Vec::new();
     for (kind, path) in &generators {
         let g = load_generator(path, &dev)?;
-        let summary: serde_json::Value =
-            std::fs::read_to_string(path.with_file_name("summary.json"))
-                .ok()
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or_default();
+        described.push(format!(
+            "{kind}: {} of {:.2} M parameters, {} training steps",
+            g.backbone(),
+            g.num_params() as f64 / 1e6,
+            g.step
+        ));
+        // The run's summary.json, or `<name>.summary.json` next to a shipped checkpoint.
+        let summary: serde_json::Value = [
+            path.with_file_name("summary.json"),
+            path.with_extension("summary.json"),
+        ]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
         let bpd = summary["validation"]["bpc"].as_f64();
         let settings = [
             (GuidanceKind::None, 0.0, "unguided (null class)".to_string()),
@@ -248,15 +289,14 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     }
     let c = &eval.info.data;
     let setting = format!(
-        "MNIST subset (datasets/images), {}×{} pixels ({}×{} average of 28×28), {} grey levels, L = {}; generators: DiT 64 hidden × 2 blocks, {} steps of batch 32; evaluation classifier: clean DiT, {} steps, held-out accuracy {:.3} on {} real images; sampling T = {}, {} images per class per row.",
+        "MNIST subset (datasets/images), {}×{} pixels ({}×{} average of 28×28), {} grey levels, L = {}; generators trained at batch 32 ({}); evaluation classifier: clean DiT, held-out accuracy {:.3} on {} real images; sampling T = {}, {} images per class per row.",
         tok.height,
         tok.width,
         c.downsample,
         c.downsample,
         tok.levels,
         tok.seq_len(),
-        a.train_steps,
-        a.classifier_steps,
+        described.join("; "),
         eval.real_accuracy,
         eval.reference_size,
         a.steps,

@@ -11,13 +11,17 @@ mod train;
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::{Args, Parser, Subcommand};
+use diffusion_core::checkpoint::CheckpointFile;
 use diffusion_core::classifier::Classifier;
 use diffusion_core::cli::{RunArgs, require_file};
-use diffusion_core::train::{Loaded, LoadedModel, load_for_inference, load_objective};
+use diffusion_core::denoiser::Denoiser;
+use diffusion_core::diffusion::Diffusion;
+use diffusion_core::train::{Loaded, Objective, load_for_inference, load_objective};
 use images::config::{DataConfig, ImagesConfig};
 use images::dataset::{ImageData, prepare};
 use images::features::ClassifierFeatures;
 use images::tokenizer::PixelTokenizer;
+use images::unet_generator::UnetGenerator;
 use serde_json::Value;
 use std::path::Path;
 
@@ -125,26 +129,88 @@ fn provenance(path: &Path, vocabulary: &[String], meta: &Value) -> Result<Proven
     })
 }
 
-/// A generator checkpoint with its tokenizer and data settings.
+/// The network of a generator checkpoint: the core's DiT or this crate's UNet.
+pub enum GeneratorNet {
+    Dit(Box<diffusion_core::dit::Dit>),
+    Unet(Box<images::unet::Unet>),
+}
+
+/// A generator checkpoint (DiT or UNet) with its process, tokenizer and data settings.
 pub struct ImagesGenerator {
-    pub loaded: LoadedModel,
+    pub diffusion: Diffusion,
+    pub net: GeneratorNet,
+    pub vocabulary: Vec<String>,
+    pub step: usize,
     pub info: Provenance,
 }
 
 impl ImagesGenerator {
+    /// What losses and samplers call.
+    pub fn denoiser(&self) -> &dyn Denoiser {
+        match &self.net {
+            GeneratorNet::Dit(m) => m.as_ref(),
+            GeneratorNet::Unet(m) => m.as_ref(),
+        }
+    }
+
+    /// Whether the network takes class labels (D-CFG needs it).
+    pub fn is_conditional(&self) -> bool {
+        self.denoiser().is_conditional()
+    }
+
     pub fn num_classes(&self) -> usize {
-        self.loaded
-            .model_config
-            .num_classes
-            .unwrap_or(self.info.class_names.len())
+        match self.denoiser().num_classes() {
+            0 => self.info.class_names.len(),
+            c => c,
+        }
+    }
+
+    /// Number of weights of the network.
+    pub fn num_params(&self) -> usize {
+        use burn::module::Module;
+        match &self.net {
+            GeneratorNet::Dit(m) => m.num_params(),
+            GeneratorNet::Unet(m) => m.num_params(),
+        }
+    }
+
+    /// "DiT" or "UNet", for tables.
+    pub fn backbone(&self) -> &'static str {
+        match self.net {
+            GeneratorNet::Dit(_) => "DiT",
+            GeneratorNet::Unet(_) => "UNet",
+        }
     }
 }
 
+/// The objective kind stored in a checkpoint's header ("generator" for a DiT, "unet-generator",
+/// "classifier", …).
+pub fn checkpoint_kind(path: &Path) -> Result<String> {
+    let ck = CheckpointFile::load(path)?;
+    Ok(ck.field::<String>("kind", path)?)
+}
+
+/// Load a DiT or UNet generator checkpoint (EMA weights).
 pub fn load_generator(path: &Path, dev: &Device) -> Result<ImagesGenerator> {
     require_file(path, "generator checkpoint")?;
-    let loaded = load_for_inference(path, dev, true, None)?;
-    let info = provenance(path, &loaded.vocabulary, &loaded.metadata)?;
-    Ok(ImagesGenerator { loaded, info })
+    let kind = checkpoint_kind(path)?;
+    let (diffusion, net, vocabulary, metadata, step) = if kind == UnetGenerator::KIND {
+        let l = load_objective::<UnetGenerator>(path, dev, true)?;
+        let net = GeneratorNet::Unet(Box::new(l.model));
+        (l.objective.process(), net, l.vocabulary, l.metadata, l.step)
+    } else {
+        let l = load_for_inference(path, dev, true, None)?;
+        let net = GeneratorNet::Dit(Box::new(l.model));
+        (l.diffusion, net, l.vocabulary, l.metadata, l.step)
+    };
+    let info = provenance(path, &vocabulary, &metadata)?;
+    Ok(ImagesGenerator {
+        diffusion,
+        net,
+        vocabulary,
+        step,
+        info,
+    })
 }
 
 /// A classifier checkpoint (noisy or clean) with its provenance.

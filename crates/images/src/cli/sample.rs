@@ -129,11 +129,9 @@ fn make_sampler<'a>(
         seed,
         ..req.sampler.clone()
     };
-    Ok(
-        Sampler::new(&g.loaded.diffusion, &g.loaded.model, config, dev)?
-            .with_guidance(guidance)?
-            .with_pinned(req.pins.clone())?,
-    )
+    Ok(Sampler::new(&g.diffusion, g.denoiser(), config, dev)?
+        .with_guidance(guidance)?
+        .with_pinned(req.pins.clone())?)
 }
 
 /// Sample per `req`.
@@ -160,7 +158,7 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
             (s.tokens, s.nfe, None)
         }
         GuidanceKind::Cfg => {
-            if g.loaded.model_config.num_classes.is_none() {
+            if !g.is_conditional() {
                 bail!(
                     "D-CFG needs a class-conditional generator (trained with data.conditional = true)"
                 );
@@ -279,7 +277,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let clf = match &a.classifier {
         Some(p) => {
             let c = load_classifier(p, &dev)?;
-            if c.loaded.vocabulary != g.loaded.vocabulary {
+            if c.loaded.vocabulary != g.vocabulary {
                 bail!(
                     "classifier {} was trained on other tokens ({:?}) than the generator ({:?})",
                     p.display(),
@@ -344,6 +342,9 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         &a.out,
         json!({
             "checkpoint": a.checkpoint,
+            "backbone": g.backbone(),
+            "generator_step": g.step,
+            "generator_parameters": g.num_params(),
             "guidance": a.guidance.label(a.exact),
             "gamma": a.gamma,
             "steps": a.steps,
@@ -360,9 +361,22 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         println!("{}", SampleMetrics::table_header());
         println!(
             "{}",
-            m.table_row(&format!("{} γ={}", a.guidance.label(a.exact), a.gamma))
+            m.table_row(&match a.guidance {
+                GuidanceKind::None => a.guidance.label(a.exact).to_string(),
+                _ => format!("{} γ={}", a.guidance.label(a.exact), a.gamma),
+            })
         );
     }
+    println!(
+        "generator: {}, {:.2} M parameters, {} training steps; {}×{}×{} at {} levels",
+        g.backbone(),
+        g.num_params() as f64 / 1e6,
+        g.step,
+        tok.channels,
+        tok.height,
+        tok.width,
+        tok.levels
+    );
     println!(
         "{n} images in {:.1} s ({} network evaluations); grid and IDX files in {}",
         gen_out.seconds,
