@@ -120,6 +120,18 @@ impl Scorer {
             intended.push(c);
         }
         let seqs: Vec<Vec<u8>> = samples.iter().map(|s| s.seq.clone()).collect();
+        let window = self.seq_len - 1;
+        let (longer, shorter) = (
+            seqs.iter().filter(|s| s.len() > window).count(),
+            seqs.iter().filter(|s| s.len() < window).count(),
+        );
+        if longer + shorter > 0 {
+            // The oracle and the discriminator see windows of the oracle's length; k-mer JS uses
+            // every base.
+            tracing::warn!(
+                "{longer} sequences longer than the oracle's {window} bp are truncated and {shorter} shorter ones padded for the oracle and the discriminator"
+            );
+        }
         let reference = Reference {
             val: &self.val,
             oracle: &self.oracle,
