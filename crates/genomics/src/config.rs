@@ -2,6 +2,7 @@
 //! generator or classifier, training and run sections. N, L and the special ids come from the
 //! tokenizer and `data.windows.length`, never from the file.
 
+use crate::conv::ConvConfig;
 use crate::windows::{Balance, SplitScope, WindowConfig};
 use diffusion_core::classifier::ClassifierConfig;
 use diffusion_core::cli::RunConfig;
@@ -75,7 +76,7 @@ impl DataConfig {
     }
 }
 
-/// One file trains one generator (`[diffusion]` + `[model]`) or one classifier (`[classifier]`).
+/// One file trains one generator (`[diffusion]` + `[model]` (DiT) or `[conv]`) or one classifier (`[classifier]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenomicsConfig {
@@ -85,6 +86,9 @@ pub struct GenomicsConfig {
     pub diffusion: Option<DiffusionConfig>,
     #[serde(default)]
     pub model: Option<DitConfig>,
+    /// A dilated-convolution generator (MDLM / UDLM) instead of the DiT `[model]`.
+    #[serde(default)]
+    pub conv: Option<ConvConfig>,
     #[serde(default)]
     pub classifier: Option<ClassifierConfig>,
     pub train: TrainConfig,

@@ -155,7 +155,7 @@ pub fn generate(
     req: &Request,
     dev: &Device,
 ) -> Result<(Vec<GeneratedSample>, usize)> {
-    let conditional = g.loaded.model_config.num_classes.is_some();
+    let conditional = g.loaded.denoiser().is_conditional();
     match req.guidance {
         GuidanceKind::None | GuidanceKind::Cfg if !conditional => bail!(
             "{} needs a species-conditional generator (trained with data.conditional = true); \
@@ -213,7 +213,7 @@ pub fn generate(
         } else {
             pins.clone()
         };
-        let sampler = Sampler::new(d, &g.loaded.model, scs, dev)?
+        let sampler = Sampler::new(d, g.loaded.denoiser(), scs, dev)?
             .with_guidance(guidance)?
             .with_pinned(pinned)?;
         let s = sampler.sample(req.per_species, labels.as_deref(), req.progress)?;
@@ -251,7 +251,7 @@ pub fn load_guidance(
             m.nos = Some(diffusion_core::nos::load_head(
                 p,
                 dev,
-                g.loaded.model.hidden_size(),
+                g.loaded.dit("NOS")?.hidden_size(),
                 &g.loaded.vocabulary,
             )?);
         }

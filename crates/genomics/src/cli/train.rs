@@ -8,11 +8,12 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use diffusion_core::classifier::{Classifier, DitClassifier};
 use diffusion_core::config_file::to_toml;
-use diffusion_core::diffusion::ModelKind;
+use diffusion_core::diffusion::{DiffusionConfig, ModelKind};
 use diffusion_core::domain::{SequenceDataset, TokenSequences, Tokenizer};
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::train::{Generator, Objective, Trainer};
 use genomics::config::GenomicsConfig;
+use genomics::conv_generator::ConvGenerator;
 use genomics::data::{GenomicsData, prepare};
 use genomics::evaluate::classify;
 use genomics::metrics::{ClassificationReport, classification_report};
@@ -124,11 +125,35 @@ fn finish<O: Objective>(
     Ok(Trained { model })
 }
 
-/// `genomics train`.
+/// The `[diffusion]` section with N, L and the special ids filled in from the tokenizer and
+/// `data.windows.length`.
+fn resolve_diffusion(cfg: &GenomicsConfig) -> Result<DiffusionConfig> {
+    let tok = DnaTokenizer;
+    let sp = tok.special_ids();
+    let Some(mut diffusion) = cfg.diffusion.clone() else {
+        bail!("the config has no [diffusion] section (kind = \"mdlm\" | \"udlm\" | \"ar\")");
+    };
+    diffusion.vocab_size = tok.vocab_size();
+    diffusion.seq_len = cfg.data.seq_len();
+    diffusion.mask_id = sp.mask;
+    diffusion.pad_id = sp.pad;
+    Ok(diffusion)
+}
+
+/// `genomics train`: a DiT generator, or a dilated-convolution one when the config has
+/// `[conv]` (on `--resume`, whichever the checkpoint holds).
 pub fn train_generator(args: &TrainArgs) -> Result<Trained> {
     let mut cfg = args.load()?;
     let dev = device(cfg.run.backend.as_deref())?;
     let dir = RunDir::open(&args.run_dir(&cfg, "train"), args.run.resume)?;
+    let conv = if args.run.resume {
+        super::checkpoint_kind(&dir.checkpoint())? == ConvGenerator::KIND
+    } else {
+        cfg.conv.is_some()
+    };
+    if conv {
+        return train_conv(args, cfg, &dir, &dev);
+    }
     if args.run.resume {
         let mut t = Trainer::<Generator>::resume(&dir.checkpoint(), &dev)?;
         DnaTokenizer::from_vocabulary(&t.vocabulary)?;
@@ -140,17 +165,12 @@ pub fn train_generator(args: &TrainArgs) -> Result<Trained> {
     }
     let data = load_data(&cfg)?;
     let tok = DnaTokenizer;
-    let sp = tok.special_ids();
-    let Some(mut diffusion) = cfg.diffusion.clone() else {
-        bail!("the config has no [diffusion] section (kind = \"mdlm\" | \"udlm\" | \"ar\")");
-    };
+    let diffusion = resolve_diffusion(&cfg)?;
     let Some(mut model) = cfg.model.clone() else {
-        bail!("the config has no [model] section (hidden_size, n_blocks, n_heads)");
+        bail!(
+            "the config has no [model] section (DiT: hidden_size, n_blocks, n_heads) and no [conv] section"
+        );
     };
-    diffusion.vocab_size = tok.vocab_size();
-    diffusion.seq_len = cfg.data.seq_len();
-    diffusion.mask_id = sp.mask;
-    diffusion.pad_id = sp.pad;
     model.vocab_size = diffusion.vocab_size;
     model.num_classes = cfg.data.conditional.then_some(data.classes.len());
     model.causal = diffusion.kind == ModelKind::Ar;
@@ -165,6 +185,60 @@ pub fn train_generator(args: &TrainArgs) -> Result<Trained> {
     }
     args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
     finish(t, &data, &dir, None)
+}
+
+/// `genomics train` with `[conv]`: an MDLM / UDLM generator on the dilated-convolution
+/// denoiser (linear in L, for long windows).
+fn train_conv(
+    args: &TrainArgs,
+    mut cfg: GenomicsConfig,
+    dir: &RunDir,
+    dev: &Device,
+) -> Result<Trained> {
+    if args.run.resume {
+        let mut t = Trainer::<ConvGenerator>::resume(&dir.checkpoint(), dev)?;
+        DnaTokenizer::from_vocabulary(&t.vocabulary)?;
+        let data = load_data(&cfg)?;
+        t.set_total_steps(cfg.train.steps);
+        tracing::info!(step = t.step, "resuming {}", dir.checkpoint().display());
+        args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
+        return finish(t, &data, dir, None);
+    }
+    if cfg.model.is_some() {
+        bail!("the config has both [model] (a DiT) and [conv]; keep the one backbone to train");
+    }
+    let diffusion = resolve_diffusion(&cfg)?;
+    if diffusion.kind == ModelKind::Ar {
+        bail!(
+            "diffusion.kind = \"ar\": the [conv] backbone is bidirectional and trains MDLM or UDLM only; use a [model] (DiT) section for AR"
+        );
+    }
+    let data = load_data(&cfg)?;
+    let tok = DnaTokenizer;
+    let mut conv = cfg.conv.clone().context("[conv] section")?;
+    conv.vocab_size = diffusion.vocab_size;
+    conv.num_classes = cfg.data.conditional.then_some(data.classes.len());
+    tracing::info!(
+        blocks = conv.dilations().len(),
+        receptive_field = conv.receptive_field(),
+        "dilated-convolution denoiser"
+    );
+    cfg.diffusion = Some(diffusion.clone());
+    cfg.conv = Some(conv.clone());
+    dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
+    let mut t = Trainer::with_objective(
+        ConvGenerator::new(diffusion, conv),
+        cfg.train.clone(),
+        tok.vocabulary(),
+        dev,
+    )?;
+    t.metadata = metadata(&cfg.data, &data.classes);
+    if let Some(p) = &args.run.init_from {
+        t.init_from(p)
+            .with_context(|| format!("--init-from {}", p.display()))?;
+    }
+    args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
+    finish(t, &data, dir, None)
 }
 
 /// `genomics train-classifier`.
@@ -231,7 +305,7 @@ fn train_nos(
     let classes = data.classes.len();
     let (head, acc) = diffusion_core::nos::train_nos_head(
         &g.loaded.diffusion,
-        &g.loaded.model,
+        g.loaded.dit("a NOS head (--nos-for)")?,
         &data.train,
         classes,
         cfg.train.steps,
@@ -245,7 +319,7 @@ fn train_nos(
     diffusion_core::nos::save_head(
         &model,
         &head,
-        g.loaded.model.hidden_size(),
+        g.loaded.dit("a NOS head (--nos-for)")?.hidden_size(),
         classes,
         &g.loaded.vocabulary,
         metadata(&g.meta.data, &g.meta.classes),
