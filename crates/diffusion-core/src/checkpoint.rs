@@ -99,6 +99,30 @@ impl CheckpointFile {
         Ok(())
     }
 
+    /// The JSON header alone (magic, length and header bytes; blobs and checksum are not read):
+    /// enough to see what a checkpoint holds before loading it. A full [`Self::load`] still
+    /// verifies the whole file.
+    pub fn read_header(path: &Path) -> Result<serde_json::Value> {
+        use std::io::Read;
+        let bad = |why: String| CoreError::checkpoint(path, why);
+        let mut f = std::fs::File::open(path).map_err(|e| CoreError::io(path, e))?;
+        let mut head = [0u8; 16];
+        f.read_exact(&mut head)
+            .map_err(|_| bad("not a checkpoint file (bad magic or too short)".into()))?;
+        if &head[..8] != MAGIC {
+            return Err(bad("not a checkpoint file (bad magic or too short)".into()));
+        }
+        let hlen = u64::from_le_bytes(head[8..].try_into().expect("8 bytes")) as usize;
+        let mut header = Vec::new();
+        f.take(hlen as u64)
+            .read_to_end(&mut header)
+            .map_err(|e| CoreError::io(path, e))?;
+        if header.len() != hlen {
+            return Err(bad("truncated record".into()));
+        }
+        serde_json::from_slice(&header).map_err(|e| bad(format!("header is not valid JSON: {e}")))
+    }
+
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| CoreError::io(path, e))?;
         Self::from_bytes(&bytes, path)
@@ -123,6 +147,17 @@ impl CheckpointFile {
 }
 
 /// Load a module's parameters from a burnpack blob, with errors naming the checkpoint.
+/// The `kind` a checkpoint header names (`generator`, `classifier`, a domain's own objective,
+/// `nos-head`), read without loading the weights; domains dispatch on it to pick the loader.
+pub fn checkpoint_kind(path: &Path) -> Result<String> {
+    let header = CheckpointFile::read_header(path)?;
+    header
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| CoreError::checkpoint(path, "header has no field `kind`"))
+}
+
 pub fn load_module_blob<M: burn::module::Module>(
     module: M,
     blob: &[u8],
@@ -164,6 +199,9 @@ mod tests {
         assert_eq!(back.header["step"], 3);
         assert_eq!(back.blob("model", &path).unwrap(), &[1, 2, 3, 4]);
         assert!(!path.with_extension("tmp").exists());
+        assert_eq!(CheckpointFile::read_header(&path).unwrap()["step"], 3);
+        let err = checkpoint_kind(&path).unwrap_err().to_string();
+        assert!(err.contains("kind") && err.contains("a.ckpt"), "{err}");
 
         let mut bytes = std::fs::read(&path).unwrap();
         let mid = bytes.len() / 2;
@@ -174,6 +212,10 @@ mod tests {
 
         std::fs::write(&path, &bytes[..10]).unwrap();
         assert!(CheckpointFile::load(&path).is_err());
+        assert!(CheckpointFile::read_header(&path).is_err());
+        std::fs::write(&path, &bytes[..20]).unwrap();
+        let err = CheckpointFile::read_header(&path).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
     }
 }

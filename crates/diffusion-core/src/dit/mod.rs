@@ -6,15 +6,15 @@
 //! `output_layer`) so checkpoints can be mapped.
 
 pub mod block;
+pub mod conditioning;
 pub mod rotary;
 pub mod timestep;
 
 use crate::error::{CoreError, Result};
-use block::{BiasFreeLayerNorm, DitBlock, linear3, modulate};
+use block::{BiasFreeLayerNorm, DitBlock};
 use burn::module::Param;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::silu;
 use serde::{Deserialize, Serialize};
 use timestep::TimestepEmbedder;
 
@@ -169,22 +169,13 @@ impl Dit {
     /// Conditioning vector c = SiLU(TimeEmb(σ)) (+ SiLU(LabelEmb(y))) [B, cond]. Missing labels on
     /// a conditional model mean the null class.
     pub fn conditioning(&self, sigma: Tensor<1>, labels: Option<Tensor<1, Int>>) -> Tensor<2> {
-        let [b] = sigma.dims();
-        let device = sigma.device();
-        let c = silu(self.sigma_map.forward(sigma));
-        match &self.label_embed {
-            Some(emb) => {
-                let y = labels.unwrap_or_else(|| {
-                    Tensor::from_data(
-                        TensorData::new(vec![self.num_classes as i64; b], [b]),
-                        &device,
-                    )
-                });
-                let e = emb.forward(y.reshape([b, 1])).reshape([b, c.dims()[1]]);
-                c + silu(e)
-            }
-            None => c,
-        }
+        conditioning::adaln_conditioning(
+            &self.sigma_map,
+            self.label_embed.as_ref(),
+            self.num_classes,
+            sigma,
+            labels,
+        )
     }
 
     /// Token embedding by lookup: ids [B, L] → [B, L, H].
@@ -221,18 +212,13 @@ impl Dit {
 
     /// Output layer: LN → adaLN (shift, scale) → Linear(H → N). [B, L, H] → logits [B, L, N].
     pub fn output(&self, x: Tensor<3>, c: Tensor<2>) -> Tensor<3> {
-        let [b, _, h] = x.dims();
-        let mods = self
-            .output_adaln
-            .forward(c)
-            .reshape([b, 1, 2 * h])
-            .chunk(2, 2);
-        let x = modulate(
-            self.output_norm.forward(x),
-            mods[0].clone(),
-            mods[1].clone(),
-        );
-        linear3(&self.output_linear, x)
+        conditioning::adaln_output(
+            &self.output_norm,
+            &self.output_adaln,
+            &self.output_linear,
+            x,
+            c,
+        )
     }
 
     /// Logits [B, L, N] for ids [B, L], noise level σ [B] and optional labels [B].

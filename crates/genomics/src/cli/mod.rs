@@ -9,7 +9,6 @@ mod train;
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::{Args, Parser, Subcommand};
-use diffusion_core::checkpoint::CheckpointFile;
 use diffusion_core::classifier::Classifier;
 use diffusion_core::cli::{RunArgs, require_file};
 use diffusion_core::denoiser::Denoiser;
@@ -163,17 +162,10 @@ pub struct GenModel {
     pub meta: Meta,
 }
 
-/// The objective kind stored in a checkpoint's header ("generator" for a DiT,
-/// "conv-generator", "classifier", …).
-pub fn checkpoint_kind(path: &Path) -> Result<String> {
-    let ck = CheckpointFile::load(path)?;
-    Ok(ck.field::<String>("kind", path)?)
-}
-
 /// Load a DiT or dilated-convolution generator checkpoint (EMA weights).
 pub fn load_generator(path: &Path, dev: &Device) -> Result<GenModel> {
     require_file(path, "generator checkpoint")?;
-    let loaded = if checkpoint_kind(path)? == ConvGenerator::KIND {
+    let loaded = if diffusion_core::checkpoint::checkpoint_kind(path)? == ConvGenerator::KIND {
         let l = load_objective::<ConvGenerator>(path, dev, true)?;
         LoadedGenerator {
             diffusion: l.objective.process(),

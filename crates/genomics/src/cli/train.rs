@@ -147,7 +147,7 @@ pub fn train_generator(args: &TrainArgs) -> Result<Trained> {
     let dev = device(cfg.run.backend.as_deref())?;
     let dir = RunDir::open(&args.run_dir(&cfg, "train"), args.run.resume)?;
     let conv = if args.run.resume {
-        super::checkpoint_kind(&dir.checkpoint())? == ConvGenerator::KIND
+        diffusion_core::checkpoint::checkpoint_kind(&dir.checkpoint())? == ConvGenerator::KIND
     } else {
         cfg.conv.is_some()
     };

@@ -16,9 +16,9 @@ pub mod block;
 use block::DilatedBlock;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::silu;
 use diffusion_core::denoiser::Denoiser;
-use diffusion_core::dit::block::{BiasFreeLayerNorm, linear3, modulate};
+use diffusion_core::dit::block::BiasFreeLayerNorm;
+use diffusion_core::dit::conditioning::{adaln_conditioning, adaln_output};
 use diffusion_core::dit::timestep::TimestepEmbedder;
 use diffusion_core::error::{CoreError, Result};
 use serde::{Deserialize, Serialize};
@@ -183,22 +183,13 @@ impl ConvDenoiser {
     /// c = SiLU(TimeEmb(σ)) (+ SiLU(LabelEmb(y))) [B, cond], as the DiT; missing labels on a
     /// conditional model mean the null class.
     pub fn conditioning(&self, sigma: Tensor<1>, labels: Option<Tensor<1, Int>>) -> Tensor<2> {
-        let [b] = sigma.dims();
-        let device = sigma.device();
-        let c = silu(self.sigma_map.forward(sigma));
-        match &self.label_embed {
-            Some(emb) => {
-                let y = labels.unwrap_or_else(|| {
-                    Tensor::from_data(
-                        TensorData::new(vec![self.num_classes as i64; b], [b]),
-                        &device,
-                    )
-                });
-                let e = emb.forward(y.reshape([b, 1])).reshape([b, c.dims()[1]]);
-                c + silu(e)
-            }
-            None => c,
-        }
+        adaln_conditioning(
+            &self.sigma_map,
+            self.label_embed.as_ref(),
+            self.num_classes,
+            sigma,
+            labels,
+        )
     }
 }
 
@@ -215,18 +206,13 @@ impl Denoiser for ConvDenoiser {
         for block in &self.blocks {
             x = block.forward(x, &c);
         }
-        let [b, _, h] = x.dims();
-        let mods = self
-            .output_adaln
-            .forward(c)
-            .reshape([b, 1, 2 * h])
-            .chunk(2, 2);
-        let x = modulate(
-            self.output_norm.forward(x),
-            mods[0].clone(),
-            mods[1].clone(),
-        );
-        linear3(&self.output_linear, x) // [B, L, N]
+        adaln_output(
+            &self.output_norm,
+            &self.output_adaln,
+            &self.output_linear,
+            x,
+            c,
+        ) // [B, L, N]
     }
 
     fn num_classes(&self) -> usize {

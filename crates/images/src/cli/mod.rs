@@ -11,7 +11,6 @@ mod train;
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::{Args, Parser, Subcommand};
-use diffusion_core::checkpoint::CheckpointFile;
 use diffusion_core::classifier::Classifier;
 use diffusion_core::cli::{RunArgs, require_file};
 use diffusion_core::denoiser::Denoiser;
@@ -183,17 +182,10 @@ impl ImagesGenerator {
     }
 }
 
-/// The objective kind stored in a checkpoint's header ("generator" for a DiT, "unet-generator",
-/// "classifier", …).
-pub fn checkpoint_kind(path: &Path) -> Result<String> {
-    let ck = CheckpointFile::load(path)?;
-    Ok(ck.field::<String>("kind", path)?)
-}
-
 /// Load a DiT or UNet generator checkpoint (EMA weights).
 pub fn load_generator(path: &Path, dev: &Device) -> Result<ImagesGenerator> {
     require_file(path, "generator checkpoint")?;
-    let kind = checkpoint_kind(path)?;
+    let kind = diffusion_core::checkpoint::checkpoint_kind(path)?;
     let (diffusion, net, vocabulary, metadata, step) = if kind == UnetGenerator::KIND {
         let l = load_objective::<UnetGenerator>(path, dev, true)?;
         let net = GeneratorNet::Unet(Box::new(l.model));

@@ -153,7 +153,7 @@ pub fn train_generator(args: &TrainArgs) -> Result<Trained> {
         args.run.resume,
     )?;
     let unet = if args.run.resume {
-        super::checkpoint_kind(&dir.checkpoint())? == UnetGenerator::KIND
+        diffusion_core::checkpoint::checkpoint_kind(&dir.checkpoint())? == UnetGenerator::KIND
     } else {
         cfg.unet.is_some()
     };

@@ -30,6 +30,7 @@ use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, Initializer, PaddingConfig
 use burn::prelude::*;
 use burn::tensor::activation::silu;
 use diffusion_core::denoiser::Denoiser;
+use diffusion_core::dit::conditioning::class_embedding;
 use diffusion_core::error::{CoreError, Result};
 use norm::group_norm;
 use resample::{Downsample, Upsample};
@@ -301,16 +302,7 @@ impl Unet {
         let device = sigma.device();
         let t = self.temb.forward(sigma);
         match &self.label_embed {
-            Some(emb) => {
-                let y = labels.unwrap_or_else(|| {
-                    Tensor::from_data(
-                        TensorData::new(vec![self.num_classes as i64; b], [b]),
-                        &device,
-                    )
-                });
-                let d = t.dims()[1];
-                t + emb.forward(y.reshape([b, 1])).reshape([b, d])
-            }
+            Some(emb) => t + class_embedding(emb, labels, self.num_classes, b, &device),
             None => t,
         }
     }
