@@ -1,6 +1,7 @@
 //! The `text` binary end to end on a small slice of the shipped corpus with tiny models: train
 //! two steps (AR, MDLM, UDLM), validate (prints the BPC `train` recorded), sample n lines,
-//! resume, and reject unknown config keys by name.
+//! resume, and reject unknown config keys by name; `demo` on the shipped f16 checkpoints and
+//! `demo --train` on tiny models.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -160,5 +161,188 @@ fn train_validate_sample_resume_and_reject_unknown_keys() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("stpes"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The rows `| kind | … | BPC | paper |` of a demo table: (kind, BPC).
+fn table_rows(table: &str) -> Vec<(String, f64)> {
+    table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| model"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let n = cells.len();
+            (cells[1].to_string(), cells[n - 3].parse().unwrap())
+        })
+        .collect()
+}
+
+/// `demo` reads the shipped checkpoints (f16 files), validates each on the held-out split of
+/// the given text and samples from each; its BPC is the one `validate` prints for the file.
+#[test]
+fn demo_reports_the_shipped_checkpoints() {
+    let dir = std::env::temp_dir().join(format!("text-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let corpus = small_corpus(&dir).display().to_string();
+    for kind in ["ar", "mdlm", "udlm"] {
+        let header = diffusion_core::checkpoint::CheckpointFile::read_header(
+            &repo().join(format!("checkpoints/text/{kind}.ckpt")),
+        )
+        .unwrap();
+        assert_eq!(header["weights_dtype"], "f16", "{kind}");
+    }
+    let out = dir.join("demo").display().to_string();
+    let stdout = ok(&[
+        "demo",
+        "--data",
+        &corpus,
+        "--samples",
+        "2",
+        "--sample-steps",
+        "4",
+        "--out",
+        &out,
+    ]);
+    assert!(stdout.contains("shipped checkpoints"), "{stdout}");
+    let table = std::fs::read_to_string(dir.join("demo/table.md")).unwrap();
+    let rows = table_rows(&table);
+    assert_eq!(
+        rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["ar", "mdlm", "udlm"],
+        "{table}"
+    );
+    // Trained models beat the uniform guess over 27 characters by a wide margin.
+    for (kind, b) in &rows {
+        assert!(
+            b.is_finite() && *b > 0.5 && *b < 4.0,
+            "{kind}: {b}\n{table}"
+        );
+    }
+    let samples = std::fs::read_to_string(dir.join("demo/samples.txt")).unwrap();
+    assert_eq!(samples.lines().count(), 6, "{samples}");
+    let validated = ok(&[
+        "validate",
+        "--checkpoint",
+        "checkpoints/text/mdlm.ckpt",
+        "--data",
+        &corpus,
+    ]);
+    assert!(
+        (bpc(&validated) - rows[1].1).abs() < 1e-3,
+        "{validated}\n{table}"
+    );
+
+    // Missing checkpoints are an error naming the file and the way out.
+    let err = text(&[
+        "demo",
+        "--checkpoints",
+        &dir.join("none").display().to_string(),
+        "--out",
+        &out,
+    ]);
+    assert!(!err.status.success());
+    let e = String::from_utf8_lossy(&err.stderr);
+    assert!(e.contains("ar.ckpt") && e.contains("--train"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `demo --train` trains its own tiny models and reports them the same way.
+#[test]
+fn demo_trains_its_own_tiny_models() {
+    let dir = std::env::temp_dir().join(format!("text-demo-train-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = format!("data.path={}", small_corpus(&dir).display());
+    let out = dir.join("demo").display().to_string();
+    let mut args = vec![
+        "demo",
+        "--train",
+        "--steps",
+        "2",
+        "--kinds",
+        "mdlm,udlm",
+        "--samples",
+        "1",
+        "--sample-steps",
+        "2",
+        "--out",
+        &out,
+        "--set",
+        &data,
+    ];
+    args.extend(TINY);
+    ok(&args);
+    let table = std::fs::read_to_string(dir.join("demo/table.md")).unwrap();
+    assert!(table.contains("train s"), "{table}");
+    let rows = table_rows(&table);
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows.iter().all(|r| r.1.is_finite()), "{table}");
+    assert!(dir.join("demo/mdlm/model.ckpt").is_file());
+    // The tiny MDLM trains on the plain masked cross-entropy (see the demo's TINY_MDLM).
+    let config = std::fs::read_to_string(dir.join("demo/mdlm/config.toml")).unwrap();
+    assert!(config.contains("simple_ce = true"), "{config}");
+    // A second run into the same folder needs --retrain.
+    let again = text(&args);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--retrain"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `train --init-from` a shipped f16 checkpoint: the run starts from its weights (step 0's
+/// loss is the shipped model's, far below a fresh model's) and a config of another shape is
+/// refused, naming the field.
+#[test]
+fn fine_tune_from_a_shipped_f16_checkpoint() {
+    let dir = std::env::temp_dir().join(format!("text-finetune-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = format!("data.path={}", small_corpus(&dir).display());
+    let run = dir.join("ft").display().to_string();
+    let common = [
+        "--set",
+        &data,
+        "--set",
+        "train.val_every=0",
+        "--set",
+        "train.val_batches=1",
+        "--set",
+        "train.checkpoint_every=0",
+        "--steps",
+        "1",
+    ];
+    let mut args = vec![
+        "train",
+        "--config",
+        "configs/text8-release-udlm.toml",
+        "--init-from",
+        "checkpoints/text/udlm.ckpt",
+        "--run-dir",
+        &run,
+    ];
+    args.extend(common);
+    let out = ok(&args);
+    // One step of lr warm-up barely moves the shipped weights: the BPC stays that of a
+    // trained model (a fresh one is near log2(32) = 5).
+    assert!(bpc(&out) < 4.0, "{out}");
+
+    let mut args = vec![
+        "train",
+        "--config",
+        "configs/text8-udlm.toml",
+        "--init-from",
+        "checkpoints/text/udlm.ckpt",
+        "--run-dir",
+    ];
+    let other = dir.join("other").display().to_string();
+    args.push(&other);
+    args.extend(common);
+    let out = text(&args);
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("udlm.ckpt") && e.contains("model.dropout"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -32,7 +32,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Generate text from a checkpoint, one sample per line.
     Sample(sample::SampleArgs),
-    /// Train tiny AR, MDLM and UDLM models for a few hundred steps and print a BPC table.
+    /// Validation BPC and samples of the shipped AR, MDLM and UDLM checkpoints (`--train`: of
+    /// tiny models trained for a few hundred steps instead).
     Demo(demo::DemoArgs),
 }
 

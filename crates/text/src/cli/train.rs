@@ -1,14 +1,15 @@
 //! `train`: one config → one run directory with `config.toml`, `metrics.csv` / `metrics.jsonl`,
 //! loss curves, `checkpoints/last.ckpt` (resumable), `model.ckpt` (EMA weights only) and
-//! `summary.json` with the validation BPC over the whole validation split.
+//! `summary.json` with the validation BPC over the whole validation split. `--init-from` starts
+//! from the weights of a checkpoint of the same shape (e.g. a shipped `checkpoints/text/*.ckpt`).
 
 use super::{ConfigArgs, device, load_model};
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use diffusion_core::config_file::to_toml;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::domain::Tokenizer;
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::train::{Generator, Trainer, ValStats};
+use diffusion_core::train::{Generator, Trainer};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -17,12 +18,9 @@ use text::data::{TextData, prepare};
 use text::eval::{paper_bpc, validation_bpc};
 use text::tokenizer::from_vocabulary;
 
-/// What a training run leaves behind.
+/// What a training run leaves behind (its validation BPC is in `summary.json`).
 pub struct Trained {
     pub model: PathBuf,
-    pub kind: ModelKind,
-    pub steps: usize,
-    pub val: ValStats,
     pub train_seconds: f64,
 }
 
@@ -80,9 +78,6 @@ fn finish(
     );
     Ok(Trained {
         model,
-        kind,
-        steps: t.step,
-        val: v,
         train_seconds,
     })
 }
@@ -93,6 +88,9 @@ pub fn run(args: &ConfigArgs) -> Result<Trained> {
     let dev = device(cfg.run.backend.as_deref())?;
     let dir = RunDir::open(&super::run_dir(args, &cfg), args.resume)?;
     if args.resume {
+        if args.init_from.is_some() {
+            bail!("--init-from starts a new run; it cannot be combined with --resume");
+        }
         let mut t = Trainer::<Generator>::resume(&dir.checkpoint(), &dev)?;
         let tok = from_vocabulary(&t.vocabulary)?;
         cfg.data.seq_len = t.objective.diffusion.seq_len;
@@ -124,6 +122,10 @@ pub fn run(args: &ConfigArgs) -> Result<Trained> {
         &dev,
     )?;
     t.metadata = json!({ "domain": "text", "data": cfg.data });
+    if let Some(p) = &args.init_from {
+        t.init_from(p)
+            .with_context(|| format!("--init-from {}", p.display()))?;
+    }
     args.apply_devices(&mut t, cfg.run.backend.as_deref())?;
     finish(t, &cfg, &data, &dir)
 }
