@@ -1,12 +1,11 @@
 //! One DiT block: pre-LN attention and MLP with adaLN-Zero modulation (spec §7.1).
 
+use super::attention::self_attention;
 use super::rotary::Rotary;
 use crate::dropout::dropout;
 use burn::module::Param;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 
 /// LayerNorm with a weight and no bias, eps 1e-5, in fp32.
 #[derive(Module, Debug)]
@@ -38,6 +37,8 @@ pub fn linear3(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
 /// GELU with the tanh approximation, computed as x · σ(2u) = x / (1 + exp(−2u)),
 /// u = √(2/π)(x + 0.044715 x³): identical to 0.5 x (1 + tanh u) and several times faster than
 /// the backend's tanh on CPU. The exponent is clamped at 30 so gradients stay finite.
+/// (Measured: the form `x · sigmoid(2u)` with the backend's sigmoid is ≈ 4 % slower per
+/// training step on `flex`; its backward recomputes the sigmoid with a scalar branch.)
 pub fn gelu_tanh(x: Tensor<3>) -> Tensor<3> {
     const TWO_SQRT_2_OVER_PI: f64 = 1.595_769_121_605_730_7;
     let cube = x.clone() * x.clone() * x.clone();
@@ -125,12 +126,7 @@ impl DitBlock {
         let q = qk.clone().narrow(1, 0, heads); // [B, heads, L, dh]
         let k = qk.narrow(1, heads, heads);
         let v = qkv.narrow(1, 2 * heads, heads);
-        let options = AttentionModuleOptions {
-            scale: None,
-            softcap: None,
-            is_causal: self.causal,
-        };
-        let att = attention(q, k, v, None, None, options) // [B, heads, L, dh]
+        let att = self_attention(q, k, v, self.causal) // [B, heads, L, dh]
             .swap_dims(1, 2)
             .reshape([b, l, h]);
         let att = dropout(linear3(&self.attn_out, att), self.dropout);
@@ -171,6 +167,26 @@ mod tests {
                 * x
                 * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh());
             assert!((g as f64 - want).abs() < 1e-5, "x={x}: {g} vs {want}");
+        }
+    }
+
+    #[test]
+    fn gelu_tanh_gradient_matches_the_derivative_and_stays_finite() {
+        let ad = device().autodiff();
+        let xs: Vec<f32> = (-400..=400).map(|i| i as f32 * 0.1).collect();
+        let n = xs.len();
+        let x = float_tensor(xs.clone(), [1, 1, n], &ad).require_grad();
+        let grads = gelu_tanh(x.clone()).sum().backward();
+        let got = to_vec_f32(x.grad(&grads).expect("gradient").inner());
+        let c = (2.0 / std::f64::consts::PI).sqrt();
+        for (x, g) in xs.iter().zip(got) {
+            let x = *x as f64;
+            let u = c * (x + 0.044715 * x * x * x);
+            let du = c * (1.0 + 3.0 * 0.044715 * x * x);
+            let t = u.tanh();
+            let want = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du;
+            assert!(g.is_finite(), "x={x}: gradient {g}");
+            assert!((g as f64 - want).abs() < 1e-4, "x={x}: {g} vs {want}");
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Tensor names follow the reference HF layout (`vocab_embed`, `sigma_map`, `blocks.N.attn_qkv`,
 //! `output_layer`) so checkpoints can be mapped.
 
+pub mod attention;
 pub mod block;
 pub mod conditioning;
 pub mod rotary;
