@@ -502,9 +502,9 @@ fn nos_moves_udlm_samples_toward_the_target() {
         &g.ema.model,
         &train,
         2,
-        300,
+        600,
         32,
-        1e-2,
+        3e-2,
         5,
         &device,
     )
@@ -526,7 +526,7 @@ fn nos_moves_udlm_samples_toward_the_target() {
     let plain = property_fraction(&tok, &run(None), 0);
     let strong = NosConfig {
         steps: 4,
-        step_size: 1.0,
+        step_size: 4.0,
         stability: 0.01,
         target: 0,
     };
@@ -537,5 +537,5 @@ fn nos_moves_udlm_samples_toward_the_target() {
         "NOS sampling is not reproducible"
     );
     let guided = property_fraction(&tok, &a, 0);
-    assert!(guided > plain + 0.05, "NOS: {plain} -> {guided}");
+    assert!(guided > plain + 0.1, "NOS: {plain} -> {guided}");
 }

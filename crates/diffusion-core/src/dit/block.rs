@@ -1,6 +1,7 @@
 //! One DiT block: pre-LN attention and MLP with adaLN-Zero modulation (spec §7.1).
 
 use super::attention::self_attention;
+use super::host_kernels::{gelu_tanh_host, is_host_device};
 use super::rotary::Rotary;
 use crate::dropout::dropout;
 use burn::module::Param;
@@ -39,7 +40,11 @@ pub fn linear3(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
 /// the backend's tanh on CPU. The exponent is clamped at 30 so gradients stay finite.
 /// (Measured: the form `x · sigmoid(2u)` with the backend's sigmoid is ≈ 4 % slower per
 /// training step on `flex`; its backward recomputes the sigmoid with a scalar branch.)
+/// Outside autodiff on a CPU backend it is one fused in-place pass ([`super::host_kernels`]).
 pub fn gelu_tanh(x: Tensor<3>) -> Tensor<3> {
+    if !x.is_autodiff() && x.dtype() == burn::tensor::DType::F32 && is_host_device(&x.device()) {
+        return gelu_tanh_host(x);
+    }
     const TWO_SQRT_2_OVER_PI: f64 = 1.595_769_121_605_730_7;
     let cube = x.clone() * x.clone() * x.clone();
     let arg = (x.clone() + cube.mul_scalar(0.044715))
@@ -156,17 +161,27 @@ mod tests {
     use crate::testing::device;
 
     #[test]
+    fn the_default_cpu_device_uses_the_host_kernels() {
+        assert!(is_host_device(&device()));
+        assert!(is_host_device(&device().autodiff()));
+    }
+
+    #[test]
     fn gelu_tanh_matches_the_tanh_formula() {
-        let d = device();
-        let xs: Vec<f32> = (-200..=200).map(|i| i as f32 * 0.1).collect();
-        let n = xs.len();
-        let got = to_vec_f32(gelu_tanh(float_tensor(xs.clone(), [1, 1, n], &d)));
-        for (x, g) in xs.iter().zip(got) {
-            let x = *x as f64;
-            let want = 0.5
-                * x
-                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh());
-            assert!((g as f64 - want).abs() < 1e-5, "x={x}: {g} vs {want}");
+        // The plain device takes the fused host kernel, the autodiff one the tensor-op form.
+        for d in [device(), device().autodiff()] {
+            let xs: Vec<f32> = (-200..=200).map(|i| i as f32 * 0.1).collect();
+            let n = xs.len();
+            let got = to_vec_f32(gelu_tanh(float_tensor(xs.clone(), [1, 1, n], &d)));
+            for (x, g) in xs.iter().zip(got) {
+                let x = *x as f64;
+                let want = 0.5
+                    * x
+                    * (1.0
+                        + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x))
+                            .tanh());
+                assert!((g as f64 - want).abs() < 1e-5, "x={x}: {g} vs {want}");
+            }
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod attention;
 pub mod block;
 pub mod conditioning;
+pub mod host_kernels;
 pub mod rotary;
 pub mod timestep;
 
