@@ -8,7 +8,7 @@
 pub mod attention;
 pub mod block;
 pub mod conditioning;
-pub mod host_kernels;
+pub mod fused_gelu;
 pub mod rotary;
 pub mod timestep;
 
