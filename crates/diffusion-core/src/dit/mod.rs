@@ -8,6 +8,7 @@
 pub mod attention;
 pub mod block;
 pub mod conditioning;
+pub mod fused_attention;
 pub mod fused_gelu;
 pub mod rotary;
 pub mod timestep;
