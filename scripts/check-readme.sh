@@ -3,7 +3,8 @@
 #   scripts/check-readme.sh           # static check (seconds; .ci/run runs it after the tests):
 #       each `cargo run -p CRATE [--bin B] -- SUB --flag …` names a subcommand and flags that the
 #       built binary accepts (`SUB --help`), every repository path it mentions exists, every
-#       script exists and parses (`bash -n`), and `$M`-style variables expand.
+#       script exists and parses (`bash -n`), `$M`-style variables expand, and the speed table
+#       between the bench-results markers is scripts/bench/results.md.
 #   scripts/check-readme.sh --run     # run every command as written, in order, in a scratch clone
 #       of the repository (long: it trains the README's models).
 # Binaries are looked up in $CARGO_TARGET_DIR (or target/), debug or release, as the tests build them.
@@ -100,5 +101,17 @@ while IFS= read -r cmd; do
     *) bad "\`$cmd\`: no check for this kind of command";;
   esac
 done < <(commands)
+# The speed table is the benchmark runner's output, copied by a full `scripts/bench/run.sh`.
+python3 - <<'PY' || fail=1
+import sys
+readme, results = open("README.md").read(), open("scripts/bench/results.md").read()
+begin, end = "<!-- bench-results:begin -->", "<!-- bench-results:end -->"
+i, j = readme.find(begin), readme.find(end)
+if i < 0 or j < i:
+    sys.exit(f"README: no {begin} ... {end} block (the speed table from scripts/bench/results.md)")
+if readme[i + len(begin):j].strip("\n") != results.split("\n", 1)[1].strip("\n"):
+    sys.exit("README: the bench-results block differs from scripts/bench/results.md "
+             "(a full scripts/bench/run.sh copies it)")
+PY
 [ $fail = 0 ] || exit 1
 echo "README: $n command lines checked"

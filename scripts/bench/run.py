@@ -26,6 +26,15 @@ checks the machinery in a few minutes; its figures are not measurements):
                   to unguided: D-CFG, first-order D-CBG, exact D-CBG (2 samples, 2 timed steps,
                   per sample-step)                                           (quick: 4 samples, T 4, 1 exact sample)
 
+  gemm-*          the compute ceiling: GFLOP/s of one fp32 matmul at the DiT's MLP shapes for a QM9
+                  batch of 64 ([2048, 256]·[256, 1024] and [2048, 1024]·[1024, 256]), burn and torch
+
+Below the table, "Compute" converts the training and uncached sampling figures to model GFLOP/s
+(analytic forward FLOPs per token: blocks · (24 H² + 4 L H) + 2 H N, multiply-add = 2; training
+counts 3× forward; a sample costs L tokens × T network calls) and compares them with the matmul
+ceiling measured in the same run. A full run (all groups, not --quick, default --out) also copies
+the result into README.md between the `bench-results` markers (`--no-readme` to skip).
+
 The PyTorch interpreter is $PYTHON (default `python3`); it needs `torch` (see
 scripts/bench/torch/README.md).
 """
@@ -48,6 +57,15 @@ QM9 = dict(seq_len=32, vocab=40, hidden=256, blocks=8, heads=8)
 GENOMICS = dict(seq_len=1024, vocab=8, hidden=256, blocks=8, heads=8)
 
 
+def fwd_flops_per_token(d):
+    """Analytic forward FLOPs per token of the DiT (see the module docs)."""
+    h, l = d["hidden"], d["seq_len"]
+    return d["blocks"] * (24 * h * h + 4 * l * h) + 2 * h * d["vocab"]
+
+
+GEMMS = [(2048, 256, 1024, "MLP up-projection"), (2048, 1024, 256, "MLP down-projection")]
+
+
 def suite(quick):
     """The fixed configurations: (id, group, label, flags for both programs, rust-only flags, torch?)."""
     steps = 1 if quick else 10
@@ -59,12 +77,17 @@ def suite(quick):
     out = [
         dict(id="train-qm9", group="train",
              label=f"training, QM9 size (L 32, vocab 40, batch 64), tokens/s",
-             args=model(QM9) + ["--batch", "64", "--steps", str(steps), "--skip-sampling"], torch=True),
+             args=model(QM9) + ["--batch", "64", "--steps", str(steps), "--skip-sampling"], torch=True,
+             flops=3 * fwd_flops_per_token(QM9)),
         dict(id="train-genomics", group="train",
              label=f"training, genomics size (L 1024, vocab 8, batch {gen_batch}), tokens/s",
              args=model(GENOMICS) + ["--batch", str(gen_batch), "--steps", str(steps), "--skip-sampling"],
-             torch=True),
+             torch=True, flops=3 * fwd_flops_per_token(GENOMICS)),
     ]
+    for m, k, n, what in GEMMS:
+        out.append(dict(id=f"gemm-{m}x{k}x{n}", group="gemm",
+                        label=f"matmul [{m}×{k}]·[{k}×{n}] fp32 (QM9 batch, {what}), GFLOP/s",
+                        args=["--gemm", f"{m},{k},{n}"], torch=True))
     names = {"mdlm": "MDLM, no cache", "mdlm-cache": "MDLM, cache", "udlm": "UDLM"}
     for t in (t_lo, t_hi):
         for kind in ("mdlm", "mdlm-cache", "udlm"):
@@ -72,7 +95,8 @@ def suite(quick):
                             label=f"sampling {names[kind]}, T = {t}, {samples} samples, samples/s",
                             args=model(QM9) + ["--skip-training", "--skip-guidance", "--sample-kinds", kind,
                                                "--sample-steps", str(t), "--samples", str(samples)],
-                            torch=True))
+                            torch=True,
+                            flops=None if kind == "mdlm-cache" else fwd_flops_per_token(QM9) * QM9["seq_len"] * t))
     out.append(dict(id="sample-ar", group="sample",
                     label=f"sampling AR (L − 1 = 31 passes, no KV cache; any T), {samples} samples, samples/s",
                     args=model(QM9) + ["--skip-training", "--skip-guidance", "--sample-kinds", "ar",
@@ -151,12 +175,13 @@ def main():
     ap.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", "2")),
                     help="threads for both programs (default 2, or $BENCH_THREADS)")
     ap.add_argument("--quick", action="store_true", help="few steps and samples: checks the runner, not figures")
-    ap.add_argument("--only", default="train,sample,guidance",
+    ap.add_argument("--only", default="train,gemm,sample,guidance",
                     help="comma-separated groups or configuration ids to run (default: all)")
     ap.add_argument("--backend", default=None, help="gdd-bench --backend (default: its own default)")
     ap.add_argument("--no-build", action="store_true", help="use the existing release gdd-bench")
     ap.add_argument("--no-torch", action="store_true", help="Rust only; PyTorch columns say –")
     ap.add_argument("--out", default=os.path.join("scripts", "bench", "results.md"))
+    ap.add_argument("--no-readme", action="store_true", help="do not copy a full run's result into README.md")
     a = ap.parse_args()
     os.chdir(ROOT)
     command_line = "scripts/bench/run.sh" + "".join(" " + shlex.quote(x) for x in sys.argv[1:])
@@ -194,7 +219,7 @@ def main():
     rust_backend = None
     print(f"machine: {cores} cores, {cpu}; threads per program: {a.threads}", flush=True)
 
-    rows, failures = [], []
+    rows, failures, measured = [], [], {}
     for c in configs:
         rust_cmd = [rust_bin, "--json"] + c["args"] + c.get("rust_args", [])
         if a.backend:
@@ -221,16 +246,79 @@ def main():
                 if r.get("bench") == "config" and r.get("threads") != a.threads:
                     failures.append(f"{c['id']}: PyTorch reports {r.get('threads')} threads, not {a.threads}")
         rows.extend(table_rows(c, rust, torch))
+        measured[c["id"]] = (c, headline(c, rust), headline(c, torch))
 
     finished = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    md = render(a, command_line, started, finished, cores, cpu, rust_backend, torch_version, rows, failures)
+    md = render(a, command_line, started, finished, cores, cpu, rust_backend, torch_version, rows,
+                compute_lines(measured), failures)
     with open(a.out, "w") as f:
         f.write(md)
     print()
     print(md, end="")
     print(f"\n(written to {a.out})")
+    full = (not a.quick and not failures and selected == set(ap.get_default("only").split(","))
+            and a.out == ap.get_default("out"))
+    if full and not a.no_readme:
+        update_readme(md)
+        print(f"(copied into README.md between the {README_BEGIN} markers)")
     if failures:
         sys.exit(1)
+
+
+README_BEGIN = "<!-- bench-results:begin -->"
+README_END = "<!-- bench-results:end -->"
+
+
+def readme_block(md):
+    """What README.md holds between the markers: results.md without its title."""
+    body = md.split("\n", 1)[1].strip("\n")
+    return f"{README_BEGIN}\n{body}\n{README_END}"
+
+
+def update_readme(md):
+    path = os.path.join(ROOT, "README.md")
+    with open(path) as f:
+        text = f.read()
+    i, j = text.find(README_BEGIN), text.find(README_END)
+    if i < 0 or j < i:
+        sys.exit(f"bench: README.md has no {README_BEGIN} … {README_END} block")
+    text = text[:i] + readme_block(md) + text[j + len(README_END):]
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def headline(c, side):
+    """The configuration's main figure from one program's records (None if absent)."""
+    key = {"train": "tokens_per_s", "sample": "samples_per_s", "gemm": "gflops"}.get(c["group"])
+    r = pick(side["recs"], bench=c["group"]) if key else None
+    return r.get(key) if r else None
+
+
+def compute_lines(measured):
+    """Model GFLOP/s of training and uncached sampling against the matmul ceiling of this run."""
+    ceil = {side: max((v[1 + side] or 0) for k, v in measured.items() if k.startswith("gemm-"))
+            if any(k.startswith("gemm-") for k in measured) else 0 for side in (0, 1)}
+    rows = []
+    for cid, (c, rv, tv) in measured.items():
+        if not c.get("flops") or (rv is None and tv is None):
+            continue
+        r = rv * c["flops"] / 1e9 if rv else None
+        t = tv * c["flops"] / 1e9 if tv else None
+        pct = lambda x, side: f"{100 * x / ceil[side]:.0f} %" if x and ceil[side] else "–"
+        rows.append(f"| {c['label'].rsplit(',', 1)[0]} | {fmt_num(r)} ({pct(r, 0)}) | {fmt_num(t)} ({pct(t, 1)}) |")
+    if not rows:
+        return []
+    out = ["", "Compute: model GFLOP/s (analytic FLOPs, see `scripts/bench/run.py`) and, in brackets, the share of "
+           f"the program's best matmul rate in this run (burn {fmt_num(ceil[0] or None)}, torch "
+           f"{fmt_num(ceil[1] or None)} GFLOP/s).", "",
+           "| config | Rust GFLOP/s | PyTorch GFLOP/s |", "|---|---|---|"] + rows
+    two_x = [2 * tv * c["flops"] / 1e9 for (c, rv, tv) in measured.values()
+             if c.get("flops") and c["group"] == "sample" and tv]
+    if two_x and ceil[0]:
+        out += ["", f"Twice the PyTorch sampling rate needs {fmt_num(min(two_x))}–{fmt_num(max(two_x))} model "
+                f"GFLOP/s: {100 * min(two_x) / ceil[0]:.0f}–{100 * max(two_x) / ceil[0]:.0f} % of burn's best plain "
+                "matmul in this run, with nothing else (attention, norms, sampling) taking any time."]
+    return out
 
 
 def pick(recs, **kw):
@@ -243,13 +331,8 @@ def pick(recs, **kw):
 def table_rows(c, rust, torch):
     """[config, Rust, PyTorch, ratio, RSS Rust, RSS PyTorch] rows for one configuration."""
     err = lambda side: "error" if side["ran"] and not side["ok"] else "–"
-    if c["group"] in ("train", "sample"):
-        key, unit = ("tokens_per_s", "tokens/s") if c["group"] == "train" else ("samples_per_s", "samples/s")
-        sel = {"bench": c["group"]}
-        r = pick(rust["recs"], **sel)
-        t = pick(torch["recs"], **sel)
-        rv = r.get(key) if r else None
-        tv = t.get(key) if t else None
+    if c["group"] in ("train", "sample", "gemm"):
+        rv, tv = headline(c, rust), headline(c, torch)
         ratio = f"{rv / tv:.2f}" if rv and tv else "–"
         return [[c["label"],
                  fmt_num(rv) if rv is not None else err(rust),
@@ -281,7 +364,7 @@ def table_rows(c, rust, torch):
     return out
 
 
-def render(a, command_line, started, finished, cores, cpu, rust_backend, torch_version, rows, failures):
+def render(a, command_line, started, finished, cores, cpu, rust_backend, torch_version, rows, compute, failures):
     lines = [
         "# Benchmark results",
         "",
@@ -300,6 +383,7 @@ def render(a, command_line, started, finished, cores, cpu, rust_backend, torch_v
         "|---|---|---|---|---|---|",
     ]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += compute
     if failures:
         lines += ["", "Failures:", ""] + [f"- {f}" for f in failures]
     return "\n".join(lines) + "\n"

@@ -128,6 +128,7 @@ def main():
                     help="comma-separated subset of mdlm,mdlm-cache,udlm,ar, or none")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
     ap.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
+    ap.add_argument("--gemm", default=None, help="M,K,N: only time an [M,K]@[K,N] fp32 matmul, GFLOP/s")
     a = ap.parse_args()
     kinds = [] if a.sample_kinds == "none" else [k.strip() for k in a.sample_kinds.split(",")]
     for k in kinds:
@@ -148,6 +149,20 @@ def main():
           "batch": a.batch, "L": l, "vocab": n, "hidden": a.hidden, "blocks": a.blocks, "heads": a.heads,
           "dropout": a.dropout, "train_steps": a.steps, "sample_T": a.sample_steps, "samples": a.samples,
           "threads": torch.get_num_threads()})
+    if a.gemm:
+        m_, k_, n_ = (int(d) for d in a.gemm.split(","))
+        x, w = torch.rand(m_, k_) - 0.5, torch.rand(k_, n_) - 0.5
+        times = []
+        for i in range(23):
+            t0 = time.perf_counter()
+            x @ w
+            if i >= 3:
+                times.append(time.perf_counter() - t0)
+        med = sorted(times)[len(times) // 2]
+        gflops = 2 * m_ * k_ * n_ / med / 1e9
+        emit(f"gemm {m_}x{k_}x{n_}: {gflops:.1f} GFLOP/s (median of 20)",
+             {"bench": "gemm", "m": m_, "k": k_, "n": n_, "gflops": gflops})
+        return
     model = DiT(n, a.hidden, a.blocks, a.heads, p=a.dropout)
     eps = 1e-3
 

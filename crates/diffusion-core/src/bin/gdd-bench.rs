@@ -43,6 +43,8 @@ struct Args {
     json: bool,
     skip_training: bool,
     sample_kinds: Vec<SampleKind>,
+    /// `--gemm M,K,N`: only time an [M, K]·[K, N] f32 matmul (the compute ceiling).
+    gemm: Option<[usize; 3]>,
 }
 
 /// One sampling measurement: a model kind and, for MDLM, whether the cache is on.
@@ -129,6 +131,7 @@ fn parse() -> Result<Args, String> {
         json: false,
         skip_training: false,
         sample_kinds: SampleKind::ALL.to_vec(),
+        gemm: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -176,6 +179,17 @@ fn parse() -> Result<Args, String> {
             "--exact-samples" => a.exact_samples = num()?.max(1),
             "--clf-blocks" => a.clf_blocks = num()?.max(1),
             "--sample-kinds" => a.sample_kinds = SampleKind::parse_list(&v)?,
+            "--gemm" => {
+                let dims: Vec<usize> = v
+                    .split(',')
+                    .map(|d| d.trim().parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| format!("--gemm: `{v}` is not M,K,N"))?;
+                let dims: [usize; 3] = dims
+                    .try_into()
+                    .map_err(|_| format!("--gemm: `{v}` is not M,K,N"))?;
+                a.gemm = Some(dims);
+            }
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -192,6 +206,7 @@ Options (defaults in parentheses are the QM9-size configuration):
   --samples N           sequences per sampling benchmark
   --sample-kinds LIST   mdlm, mdlm-cache, udlm, ar, none
   --exact-samples N     sequences for exact D-CBG   --clf-blocks N  classifier depth
+  --gemm M,K,N          only time an [M,K]·[K,N] f32 matmul, GFLOP/s (the compute ceiling)
   --skip-training  --skip-sampling  --skip-guidance  --json
   -h, --help";
 
@@ -245,6 +260,10 @@ fn main() {
             "threads": threads(),
         }),
     );
+    if let Some(dims) = a.gemm {
+        gemm(&a, dims, &device);
+        return;
+    }
     let mask = (a.vocab - 1) as i64;
     let m = DitConfig {
         dropout: a.dropout,
@@ -318,6 +337,34 @@ fn train(a: &Args, m: &DitConfig, mask: i64, device: &burn::prelude::Device) {
             "tokens_per_s": tokens_per_s,
             "ms_per_step": 1000.0 * median,
         }),
+    );
+}
+
+/// GFLOP/s of one f32 matmul through burn (2·M·K·N flops), median of 20 after 3 warm-ups.
+fn gemm(a: &Args, [m, k, n]: [usize; 3], device: &burn::prelude::Device) {
+    use burn::prelude::*;
+    let mut rng = Rng::seed_from_u64(0);
+    let mut random = |r: usize, c: usize| {
+        let v: Vec<f32> = (0..r * c).map(|_| rng.uniform_f32() - 0.5).collect();
+        Tensor::<2>::from_data(TensorData::new(v, [r, c]), device)
+    };
+    let (x, w) = (random(m, k), random(k, n));
+    let mut times = Vec::new();
+    for i in 0..23 {
+        let t0 = Instant::now();
+        let y = x.clone().matmul(w.clone());
+        let _ = y.slice([0..1, 0..1]).into_data(); // wait for the result
+        if i >= 3 {
+            times.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let gflops = 2.0 * (m * k * n) as f64 / median / 1e9;
+    emit(
+        a,
+        format!("gemm {m}x{k}x{n}: {gflops:.1} GFLOP/s (median of 20)"),
+        serde_json::json!({"bench": "gemm", "m": m, "k": k, "n": n, "gflops": gflops}),
     );
 }
 

@@ -5,8 +5,11 @@
 //! Tensor names follow the reference HF layout (`vocab_embed`, `sigma_map`, `blocks.N.attn_qkv`,
 //! `output_layer`) so checkpoints can be mapped.
 
+pub mod attention;
 pub mod block;
 pub mod conditioning;
+pub mod fused_attention;
+pub mod fused_gelu;
 pub mod rotary;
 pub mod timestep;
 
