@@ -72,6 +72,24 @@ pub fn default_device() -> Device {
     device_by_name(name).expect("compiled backend")
 }
 
+/// Whether `device` keeps tensors in host memory (the `flex` and `ndarray` backends, with or
+/// without autodiff), so the fused CPU operations of `dit::fused_gelu` and `dit::fused_attention`
+/// apply.
+pub fn is_host_device(device: &Device) -> bool {
+    let inner = device.clone().inner();
+    #[cfg(feature = "flex")]
+    if inner == Device::flex() {
+        return true;
+    }
+    #[cfg(feature = "ndarray")]
+    #[allow(deprecated)] // kept as the comparison backend
+    if inner == Device::ndarray() {
+        return true;
+    }
+    let _ = inner;
+    false
+}
+
 /// `n` devices of the backend named `name` (or the default backend) for data-parallel training:
 /// `cuda:0 … cuda:n−1` for CUDA; on a CPU backend every "device" is the same CPU (threads on
 /// one machine — it exercises the multi-device path, it is not faster). wgpu picks its device
@@ -104,5 +122,16 @@ pub fn devices(name: Option<&str>, n: usize) -> Result<Vec<Device>> {
             "wgpu selects its own adapter; use one device (or the cuda backend for several GPUs)",
         )),
         _ => Ok(vec![first; n]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_cpu_device_is_a_host_device() {
+        assert!(is_host_device(&default_device()));
+        assert!(is_host_device(&default_device().autodiff()));
     }
 }

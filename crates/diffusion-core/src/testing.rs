@@ -26,3 +26,11 @@ pub fn softmax_host(logits: &[f32]) -> Vec<f32> {
     let s: f64 = e.iter().sum();
     e.iter().map(|v| (v / s) as f32).collect()
 }
+
+/// A [D]-shaped tensor of values uniform in [−2, 2), from a seeded RNG.
+pub fn uniform_tensor<const D: usize>(shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
+    let mut rng = crate::rng::Rng::seed_from_u64(seed);
+    let n = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|_| (rng.uniform() * 4.0 - 2.0) as f32).collect();
+    crate::tensor_util::float_tensor(v, shape, device)
+}

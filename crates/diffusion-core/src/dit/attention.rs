@@ -27,7 +27,7 @@ pub fn self_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, causal: bool) ->
     if q.is_autodiff()
         && b * heads * l * l >= RECOMPUTE_FROM
         && q.dtype() == burn::tensor::DType::F32
-        && super::fused_gelu::is_host_device(&q.device())
+        && crate::backend::is_host_device(&q.device())
     {
         return super::fused_attention::attention_fused(q, k, v, causal);
     }
@@ -57,29 +57,27 @@ pub fn lean_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, causal: bool) ->
     e.matmul(v) / z // [B, heads, L, d_h]
 }
 
-/// [1, 1, L, L]: 0 where key ≤ query, −∞ where key > query.
-fn causal_bias(l: usize, device: &Device) -> Tensor<4> {
+/// The L × L causal bias, row-major: 0 where key ≤ query, −∞ where key > query.
+pub(crate) fn causal_bias_values(l: usize) -> Vec<f32> {
     let mut bias = vec![0f32; l * l];
     for i in 0..l {
         for j in i + 1..l {
             bias[i * l + j] = f32::NEG_INFINITY;
         }
     }
-    Tensor::<4>::from_data(TensorData::new(bias, [1, 1, l, l]), device)
+    bias
+}
+
+/// [1, 1, L, L]: [`causal_bias_values`] as a tensor.
+fn causal_bias(l: usize, device: &Device) -> Tensor<4> {
+    Tensor::<4>::from_data(TensorData::new(causal_bias_values(l), [1, 1, l, l]), device)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tensor_util::{float_tensor, to_vec_f32};
-    use crate::testing::device;
-
-    fn random(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
-        let mut rng = crate::rng::Rng::seed_from_u64(seed);
-        let n = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| (rng.uniform() * 4.0 - 2.0) as f32).collect();
-        float_tensor(v, shape, device)
-    }
+    use crate::tensor_util::to_vec_f32;
+    use crate::testing::{device, uniform_tensor as random};
 
     #[test]
     fn lean_attention_equals_the_fused_kernel() {

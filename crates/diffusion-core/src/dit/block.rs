@@ -1,8 +1,9 @@
 //! One DiT block: pre-LN attention and MLP with adaLN-Zero modulation (spec §7.1).
 
 use super::attention::self_attention;
-use super::fused_gelu::{gelu_tanh_fused, is_host_device};
+use super::fused_gelu::gelu_tanh_fused;
 use super::rotary::Rotary;
+use crate::backend::is_host_device;
 use crate::dropout::dropout;
 use burn::module::Param;
 use burn::nn::{Initializer, Linear, LinearConfig};

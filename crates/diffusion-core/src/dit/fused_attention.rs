@@ -11,7 +11,7 @@
 //!
 //! with s = c q kᵀ (+ −∞ above the diagonal when causal), c = 1/√d_h. Without autodiff it is
 //! the backend's fused kernel. GPU backends are not routed here (callers check
-//! [`super::fused_gelu::is_host_device`]).
+//! [`crate::backend::is_host_device`]).
 
 // burn-ndarray is deprecated upstream; it stays selectable here as the comparison backend.
 #![allow(deprecated)]
@@ -75,14 +75,8 @@ fn scores<B: Backend>(
         return s;
     }
     let [.., l, _] = s.shape().dims::<4>();
-    let mut bias = vec![0f32; l * l];
-    for i in 0..l {
-        for j in i + 1..l {
-            bias[i * l + j] = f32::NEG_INFINITY;
-        }
-    }
-    let device = s.device();
-    let bias = B::float_from_data(TensorData::new(bias, [1, 1, l, l]), &device);
+    let bias = super::attention::causal_bias_values(l);
+    let bias = B::float_from_data(TensorData::new(bias, [1, 1, l, l]), &s.device());
     B::float_add(s, bias)
 }
 
@@ -180,15 +174,8 @@ impl<B: Backend + FusedAttention, C: CheckpointStrategy> FusedAttention for Auto
 mod tests {
     use super::*;
     use crate::dit::attention::lean_attention;
-    use crate::tensor_util::{float_tensor, to_vec_f32};
-    use crate::testing::device;
-
-    fn random(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
-        let mut rng = crate::rng::Rng::seed_from_u64(seed);
-        let n = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| (rng.uniform() * 4.0 - 2.0) as f32).collect();
-        float_tensor(v, shape, device)
-    }
+    use crate::tensor_util::to_vec_f32;
+    use crate::testing::{device, uniform_tensor as random};
 
     /// Output and the gradients of q, k, v against the lean tensor-op form (whose gradients are
     /// tested against burn's generic graph), causal and not, with and without tracking.

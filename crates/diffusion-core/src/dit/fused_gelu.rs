@@ -11,7 +11,7 @@
 //! - autodiff over either: the forward keeps x, the backward is one fused pass
 //!   g · (σ + x σ(1 − σ) a′) with σ = σ(a), a = 2u.
 //!
-//! GPU backends are not routed here (callers check [`is_host_device`]) and keep the tensor-op
+//! GPU backends are not routed here (callers check [`crate::backend::is_host_device`]) and keep the tensor-op
 //! form in `block.rs`.
 
 // burn-ndarray is deprecated upstream; it stays selectable here as the comparison backend.
@@ -29,24 +29,8 @@ use burn::prelude::*;
 const C2: f32 = 1.595_769_2;
 const K: f32 = 0.044715;
 
-/// Whether `device` keeps tensors in host memory (the `flex` and `ndarray` backends, with or
-/// without autodiff), so the fused CPU kernels apply.
-pub fn is_host_device(device: &Device) -> bool {
-    let inner = device.clone().inner();
-    #[cfg(feature = "flex")]
-    if inner == Device::flex() {
-        return true;
-    }
-    #[cfg(feature = "ndarray")]
-    if inner == Device::ndarray() {
-        return true;
-    }
-    let _ = inner;
-    false
-}
-
 /// GELU-tanh of `x` through the fused operation; `x` must be f32 on a host device
-/// ([`is_host_device`]).
+/// ([`crate::backend::is_host_device`]).
 pub fn gelu_tanh_fused<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(<Dispatch as FusedGelu>::gelu_tanh(x.into_dispatch()))
 }
@@ -364,12 +348,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn the_default_cpu_device_is_a_host_device() {
-        assert!(is_host_device(&device()));
-        assert!(is_host_device(&device().autodiff()));
     }
 
     #[test]
