@@ -2,6 +2,7 @@
 
 use super::attention::self_attention;
 use super::fused_gelu::gelu_tanh_fused;
+use super::fused_rotary_attention::{MAX_LEN, rotary_attention_fused};
 use super::rotary::Rotary;
 use crate::backend::is_host_device;
 use crate::dropout::dropout;
@@ -128,18 +129,26 @@ impl DitBlock {
         }
         let heads = self.n_heads;
         let dh = h / heads;
-        // [B, L, 3H] → [B, 3·heads, L, dh] with one transpose; q, k, v are contiguous slices.
-        let qkv = linear3(&self.attn_qkv, hn)
-            .reshape([b, l, 3 * heads, dh])
-            .swap_dims(1, 2);
-        // Rotary on q and k together.
-        let qk = rotary.apply(qkv.clone().narrow(1, 0, 2 * heads));
-        let q = qk.clone().narrow(1, 0, heads); // [B, heads, L, dh]
-        let k = qk.narrow(1, heads, heads);
-        let v = qkv.narrow(1, 2 * heads, heads);
-        let att = self_attention(q, k, v, self.causal) // [B, heads, L, dh]
-            .swap_dims(1, 2)
-            .reshape([b, l, h]);
+        let qkv = linear3(&self.attn_qkv, hn); // [B, L, 3H]
+        let att = if !qkv.is_autodiff()
+            && l <= MAX_LEN
+            && qkv.dtype() == burn::tensor::DType::F32
+            && is_host_device(&qkv.device())
+        {
+            // Inference on the CPU: rotary, attention and the head merge in one pass.
+            rotary_attention_fused(qkv, heads, self.causal)
+        } else {
+            // [B, L, 3H] → [B, 3·heads, L, dh] with one transpose; q, k, v are contiguous slices.
+            let qkv = qkv.reshape([b, l, 3 * heads, dh]).swap_dims(1, 2);
+            // Rotary on q and k together.
+            let qk = rotary.apply(qkv.clone().narrow(1, 0, 2 * heads));
+            let q = qk.clone().narrow(1, 0, heads); // [B, heads, L, dh]
+            let k = qk.narrow(1, heads, heads);
+            let v = qkv.narrow(1, 2 * heads, heads);
+            self_attention(q, k, v, self.causal) // [B, heads, L, dh]
+                .swap_dims(1, 2)
+                .reshape([b, l, h])
+        };
         let att = dropout(linear3(&self.attn_out, att), self.dropout);
         let x = match &mods {
             Some(m) => x + m[2].clone() * att,

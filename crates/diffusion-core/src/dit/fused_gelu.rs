@@ -137,6 +137,21 @@ impl<B: Backend + FusedGelu, C: CheckpointStrategy> FusedGelu for Autodiff<B, C>
     }
 }
 
+/// The vectorisable e^x, shared with the other host kernels.
+#[cfg(feature = "flex")]
+pub(crate) use kernels::exp_f32;
+
+/// The best instruction set this CPU has for the host kernels: 2 AVX-512, 1 AVX2 + FMA,
+/// 0 baseline.
+#[cfg(feature = "flex")]
+pub(crate) fn isa_level() -> u8 {
+    match kernels::isa() {
+        kernels::Isa::Avx512 => 2,
+        kernels::Isa::Avx2 => 1,
+        kernels::Isa::Plain => 0,
+    }
+}
+
 /// The scalar formulas and their vectorised, parallel slice loops.
 #[cfg(feature = "flex")]
 mod kernels {
@@ -149,7 +164,7 @@ mod kernels {
     /// x = n ln 2 + r, |r| ≤ ln 2 / 2, a degree-6 Taylor polynomial for e^r, and 2^n built in
     /// the exponent bits. Branch-free, so the loops vectorise.
     #[inline(always)]
-    pub(super) fn exp_f32(x: f32) -> f32 {
+    pub(crate) fn exp_f32(x: f32) -> f32 {
         const LOG2E: f32 = std::f32::consts::LOG2_E;
         const LN2_HI: f32 = 0.693_145_75;
         const LN2_LO: f32 = 1.428_606_8e-6;

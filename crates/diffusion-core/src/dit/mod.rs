@@ -10,6 +10,7 @@ pub mod block;
 pub mod conditioning;
 pub mod fused_attention;
 pub mod fused_gelu;
+pub mod fused_rotary_attention;
 pub mod rotary;
 pub mod timestep;
 
