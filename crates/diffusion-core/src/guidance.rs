@@ -58,6 +58,25 @@ pub enum CbgMode {
     FirstOrder,
 }
 
+/// Tokens per classifier pass in exact D-CBG by default ([`CbgMode::exact`]). Small passes keep
+/// the activations in cache: with the QM9 classifiers (L = 32) 256 sequences per pass ran
+/// 1.9× faster than 4,096 and used 57 MB instead of 395 MB (measured on `flex`).
+pub const EXACT_CHUNK_TOKENS: usize = 8192;
+
+/// The default number of sequences per exact D-CBG pass for sequences of `seq_len` tokens.
+pub fn exact_chunk(seq_len: usize) -> usize {
+    (EXACT_CHUNK_TOKENS / seq_len.max(1)).max(1)
+}
+
+impl CbgMode {
+    /// Exact D-CBG with the default pass size ([`exact_chunk`]).
+    pub fn exact(seq_len: usize) -> Self {
+        CbgMode::Exact {
+            chunk: exact_chunk(seq_len),
+        }
+    }
+}
+
 /// One classifier-based guidance term: p ∝ p_φ(target | ·)^γ.
 pub struct CbgTerm<'a> {
     pub classifier: &'a dyn GuidanceClassifier,

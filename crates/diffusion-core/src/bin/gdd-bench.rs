@@ -39,6 +39,10 @@ struct Args {
     skip_guidance: bool,
     exact_samples: usize,
     clf_blocks: usize,
+    /// Classifier width (default: the generator's).
+    clf_hidden: Option<usize>,
+    /// Sequences per exact D-CBG pass (default: the core's [`CbgMode::exact`]).
+    exact_chunk: Option<usize>,
     dropout: f64,
     json: bool,
     skip_training: bool,
@@ -127,6 +131,8 @@ fn parse() -> Result<Args, String> {
         skip_guidance: false,
         exact_samples: 2,
         clf_blocks: 3,
+        clf_hidden: None,
+        exact_chunk: None,
         dropout: 0.1,
         json: false,
         skip_training: false,
@@ -178,6 +184,8 @@ fn parse() -> Result<Args, String> {
             "--samples" => a.n_samples = num()?,
             "--exact-samples" => a.exact_samples = num()?.max(1),
             "--clf-blocks" => a.clf_blocks = num()?.max(1),
+            "--clf-hidden" => a.clf_hidden = Some(num()?.max(1)),
+            "--exact-chunk" => a.exact_chunk = Some(num()?.max(1)),
             "--sample-kinds" => a.sample_kinds = SampleKind::parse_list(&v)?,
             "--gemm" => {
                 let dims: Vec<usize> = v
@@ -205,7 +213,8 @@ Options (defaults in parentheses are the QM9-size configuration):
   --sample-steps N      reverse steps T of the sampling benchmarks
   --samples N           sequences per sampling benchmark
   --sample-kinds LIST   mdlm, mdlm-cache, udlm, ar, none
-  --exact-samples N     sequences for exact D-CBG   --clf-blocks N  classifier depth
+  --exact-samples N     sequences for exact D-CBG   --exact-chunk N  sequences per pass
+  --clf-blocks N  --clf-hidden N   classifier depth and width (default 3, the generator's)
   --gemm M,K,N          only time an [M,K]·[K,N] f32 matmul, GFLOP/s (the compute ceiling)
   --skip-training  --skip-sampling  --skip-guidance  --json
   -h, --help";
@@ -447,6 +456,7 @@ fn guidance(a: &Args, m: &DitConfig, mask: i64, device: &burn::prelude::Device) 
     // by default the classifier here has 3 of the generator's 8 blocks (0.375×).
     let backbone = DitConfig {
         n_blocks: a.clf_blocks,
+        hidden_size: a.clf_hidden.unwrap_or(m.hidden_size),
         ..m.clone()
     };
     emit(
@@ -562,9 +572,13 @@ fn guidance(a: &Args, m: &DitConfig, mask: i64, device: &burn::prelude::Device) 
     // Exact D-CBG: L·N edits per sample per step; timed on a few samples for 2 steps and
     // extrapolated linearly (the cost per step does not depend on t for uniform noise).
     let n_exact = a.exact_samples.min(a.n_samples);
+    let exact_mode = match a.exact_chunk {
+        Some(chunk) => CbgMode::Exact { chunk },
+        None => CbgMode::exact(a.seq_len),
+    };
     let exact = time(
         Guidance {
-            cbg: vec![term(CbgMode::Exact { chunk: 2048 })],
+            cbg: vec![term(exact_mode)],
             ..Default::default()
         },
         n_exact,
@@ -574,6 +588,9 @@ fn guidance(a: &Args, m: &DitConfig, mask: i64, device: &burn::prelude::Device) 
     let extrapolated_min = per_sample_step * 1024.0 * a.sample_steps as f64 / 60.0;
     let mut rec = record("cbg_exact", exact, n_exact);
     rec["timed_steps"] = 2.into();
+    if let CbgMode::Exact { chunk } = exact_mode {
+        rec["chunk"] = chunk.into();
+    }
     rec["ms_per_sample_step"] = (1000.0 * per_sample_step).into();
     // Unguided cost per sample and step, for a per-sample ratio.
     rec["x_unguided_per_sample"] = (per_sample_step / (base / a.n_samples as f64)).into();

@@ -8,6 +8,7 @@ use burn::prelude::Device;
 use clap::{Args, ValueEnum};
 use diffusion_core::classifier::DitClassifier;
 use diffusion_core::diffusion::ModelKind;
+use diffusion_core::guidance::exact_chunk;
 use diffusion_core::guidance::{CbgMode, CbgTerm, Guidance, NosTerm};
 use diffusion_core::nos::{NosConfig, NosHead};
 use diffusion_core::sampler::{Sampler, SamplerConfig};
@@ -300,7 +301,9 @@ pub fn run(a: &SampleArgs) -> Result<Vec<GeneratedSample>> {
                 },
             )
         }),
-        exact: a.exact.then_some(4096),
+        exact: a
+            .exact
+            .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
         species: species_ids(&a.species, &g.meta.classes)?,
         per_species: a.per_species,
         sampler: SamplerConfig {

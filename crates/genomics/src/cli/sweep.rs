@@ -8,6 +8,7 @@ use super::sample::{GuidanceKind, Request, generate, load_guidance};
 use anyhow::{Result, bail};
 use burn::prelude::Device;
 use clap::Args;
+use diffusion_core::guidance::exact_chunk;
 use diffusion_core::nos::NosConfig;
 use diffusion_core::plot::{Series, lines};
 use diffusion_core::run_dir::RunDir;
@@ -156,7 +157,9 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             gamma,
             classifier: models.classifier.as_ref(),
             nos: models.nos.as_ref().map(|h| (h, NosConfig::default())),
-            exact: a.exact.then_some(4096),
+            exact: a
+                .exact
+                .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
             species: (0..g.meta.classes.len()).collect(),
             per_species: a.per_species,
             sampler: SamplerConfig {

@@ -183,7 +183,7 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
                         target: class,
                         gamma: req.gamma,
                         mode: if req.exact {
-                            CbgMode::Exact { chunk: 4096 }
+                            CbgMode::exact(g.diffusion.config.seq_len)
                         } else {
                             CbgMode::FirstOrder
                         },

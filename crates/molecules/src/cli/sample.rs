@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::{Args, ValueEnum};
 use diffusion_core::classifier::{Classifier, DitClassifier};
+use diffusion_core::guidance::exact_chunk;
 use diffusion_core::guidance::{CbgMode, CbgTerm, FudgeTerm, Guidance, NosTerm};
 use diffusion_core::nos::{NosConfig, NosHead};
 use diffusion_core::run_dir::RunDir;
@@ -51,9 +52,9 @@ pub struct SampleArgs {
     /// Exact D-CBG (every single-token edit) instead of first-order.
     #[arg(long)]
     pub exact: bool,
-    /// Sequences per classifier pass in exact D-CBG.
-    #[arg(long, default_value_t = 4096)]
-    pub chunk: usize,
+    /// Sequences per classifier pass in exact D-CBG (default: about 8,192 tokens per pass).
+    #[arg(long)]
+    pub chunk: Option<usize>,
     /// Extra D-CBG term `CLASSIFIER:TARGET:GAMMA` (repeatable): multi-objective guidance.
     #[arg(long = "also-cbg", value_name = "CKPT:TARGET:GAMMA")]
     pub also_cbg: Vec<String>,
@@ -330,7 +331,10 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
             .map(|(c, t, gm)| (&c.model, *t, *gm))
             .collect(),
         target: a.target,
-        exact: a.exact.then_some(a.chunk),
+        exact: a.exact.then(|| {
+            a.chunk
+                .unwrap_or_else(|| exact_chunk(g.loaded.diffusion.config.seq_len))
+        }),
         top_k: a.top_k,
         nos: nos_head.as_ref().map(|h| {
             (

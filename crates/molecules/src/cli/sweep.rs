@@ -7,6 +7,7 @@ use super::sample::{
 };
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use diffusion_core::guidance::exact_chunk;
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::sampler::SamplerConfig;
 use molecules::config::Property;
@@ -92,7 +93,9 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             classifier: clf.as_ref().map(|c| &c.model),
             extra_cbg: Vec::new(),
             target: a.target,
-            exact: a.exact.then_some(4096),
+            exact: a
+                .exact
+                .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
             top_k: 40,
             nos: None,
             n: a.num_samples,
