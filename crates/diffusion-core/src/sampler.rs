@@ -39,6 +39,8 @@ pub struct SamplerConfig {
     pub eps: f64,
     /// Reuse the denoiser output when a step changed nothing. Default: on for MDLM (not
     /// time-conditioned), off otherwise. Enabling it for a time-conditioned model is an error.
+    /// Independently, D-CBG scores of a σ-free classifier are reused for rows that did not
+    /// change (exact, both noises) unless this is `Some(false)`.
     #[serde(default)]
     pub use_cache: Option<bool>,
     /// Run the categorical race in f64.
@@ -115,6 +117,13 @@ struct RowCache {
     z: Vec<i64>,
     log_x: Vec<f32>,
     log_x_uncond: Option<Vec<f32>>,
+}
+
+/// Per-sequence D-CBG scores of one term whose classifier ignores σ: the ids each row's
+/// scores [L, N] were computed for.
+struct ScoreRows {
+    z: Vec<i64>,
+    scores: Vec<f32>,
 }
 
 /// Denoiser outputs of one step, reusable while the sequences do not change (MDLM cache).
@@ -471,6 +480,67 @@ impl<'a> Sampler<'a> {
         (to_t(&rc.log_x), rc.log_x_uncond.as_ref().map(to_t))
     }
 
+    /// D-CBG scores of `term` [B, L, N], re-evaluating only the rows whose ids changed since
+    /// `rows` was filled. Only for terms whose classifier ignores σ ([`cacheable`]): a row's
+    /// scores then depend on its ids alone, so reusing them is exact.
+    #[allow(clippy::too_many_arguments)]
+    fn cbg_scores_changed_rows(
+        &self,
+        term: &CbgTerm<'_>,
+        z: &[i64],
+        b: usize,
+        sigma: &[f64],
+        editable: &[bool],
+        rows: &mut Option<ScoreRows>,
+    ) -> Tensor<3> {
+        let cfg = &self.diffusion.config;
+        let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        let changed: Vec<usize> = match rows.as_ref() {
+            Some(sr) => (0..b)
+                .filter(|&r| sr.z[r * l..(r + 1) * l] != z[r * l..(r + 1) * l])
+                .collect(),
+            None => (0..b).collect(),
+        };
+        if changed.len() == b || rows.is_none() {
+            let scores = cbg_scores(term, z, l, n, sigma, Some(editable), &self.device);
+            *rows = Some(ScoreRows {
+                z: z.to_vec(),
+                scores: to_vec_f32(scores.clone()),
+            });
+            return scores;
+        }
+        let sr = rows.as_mut().expect("score rows present");
+        if !changed.is_empty() {
+            let pick = |v: &[i64]| -> Vec<i64> {
+                changed
+                    .iter()
+                    .flat_map(|&r| v[r * l..(r + 1) * l].to_vec())
+                    .collect()
+            };
+            let sub_z = pick(z);
+            let sub_edit: Vec<bool> = changed
+                .iter()
+                .flat_map(|&r| editable[r * l..(r + 1) * l].to_vec())
+                .collect();
+            let sub_sigma: Vec<f64> = changed.iter().map(|&r| sigma[r]).collect();
+            let sub = to_vec_f32(cbg_scores(
+                term,
+                &sub_z,
+                l,
+                n,
+                &sub_sigma,
+                Some(&sub_edit),
+                &self.device,
+            ));
+            let row = l * n;
+            for (j, &r) in changed.iter().enumerate() {
+                sr.scores[r * row..(r + 1) * row].copy_from_slice(&sub[j * row..(j + 1) * row]);
+                sr.z[r * l..(r + 1) * l].copy_from_slice(&z[r * l..(r + 1) * l]);
+            }
+        }
+        Tensor::<3>::from_data(TensorData::new(sr.scores.clone(), [b, l, n]), &self.device)
+    }
+
     /// log of the (guided) reverse-step distribution [B, L, N], unnormalised.
     fn log_step(
         &self,
@@ -541,6 +611,9 @@ impl<'a> Sampler<'a> {
         let pinned_pos: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
         let mut cache: Option<StepCache> = None;
         let mut row_cache: Option<RowCache> = None;
+        // Per-row reuse of D-CBG scores (σ-free classifiers), unless caching is switched off.
+        let reuse_cbg_rows = self.config.use_cache != Some(false);
+        let mut cbg_rows: Vec<Option<ScoreRows>> = self.guidance.cbg.iter().map(|_| None).collect();
         let nos = self.guidance.nos.as_ref().map(|term| {
             let ad = self.device.clone().autodiff();
             (
@@ -602,9 +675,18 @@ impl<'a> Sampler<'a> {
                     })
                     .collect();
                 let sigma = self.diffusion.sigma_input(&vec![t; b]);
-                for (term, slot) in self.guidance.cbg.iter().zip(cbg_cached.iter_mut()) {
+                for ((term, slot), rows) in self
+                    .guidance
+                    .cbg
+                    .iter()
+                    .zip(cbg_cached.iter_mut())
+                    .zip(cbg_rows.iter_mut())
+                {
                     let scores = match slot.take() {
                         Some(sc) => sc,
+                        None if reuse_cbg_rows && cacheable(term) => {
+                            self.cbg_scores_changed_rows(term, &z, b, &sigma, &editable, rows)
+                        }
                         None => cbg_scores(term, &z, l, n, &sigma, Some(&editable), &self.device),
                     };
                     log_p = log_p + scores.clone().mul_scalar(term.gamma);
