@@ -47,7 +47,8 @@ has sweeps && {
     for m in cbg cfg; do
       paste -d, <(tail -n +2 "$OUT/$kind-$m-qed/sweep.csv") <(tail -n +2 "$OUT/$kind-$m-ring_count/sweep.csv") |
         awk -F, -v k="$kind" -v m="$([ $m = cbg ] && echo 'D-CBG (1st order)' || echo D-CFG)" \
-          '{ printf "| %s | %s | %s | %.1f | %.1f | %.3f | %.1f | %.1f | %.2f |\n", k, m, $1, 100*$3, 100*$5, $8, 100*$19, 100*$21, $29 }'
+          '{ printf "| %s | %s | %s | %.1f | %.1f | %.3f | %.1f | %.1f | %.2f |\n", k, m, $1, 100*$3, 100*$5, $8, 100*$19, 100*$21, $29 }' |
+        sed 's/ nan |/ – |/g'  # no valid molecule: no mean
     done
   done
 } >> "$MD"
