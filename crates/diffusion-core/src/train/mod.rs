@@ -29,7 +29,7 @@ use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOpti
 use burn::prelude::*;
 use ema::Ema;
 use lr::LrSchedule;
-pub use objective::{Generator, Objective};
+pub use objective::{BackboneConfig, DenoiserObjective, Generator, Objective};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};

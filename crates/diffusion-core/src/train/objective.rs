@@ -1,6 +1,7 @@
 //! What a [`super::Trainer`] optimises: a model type, how to build it and its loss. The
 //! generator (MDLM / UDLM / AR) and the classifiers of guidance are objectives.
 
+use crate::denoiser::Denoiser;
 use crate::diffusion::{Diffusion, DiffusionConfig, LossOutput};
 use crate::dit::{Dit, DitConfig};
 use crate::error::{CoreError, Result};
@@ -34,16 +35,34 @@ pub trait Objective: Clone + std::fmt::Debug + Serialize + DeserializeOwned + Se
     ) -> LossOutput;
 }
 
-/// The generator objective: a DiT trained as an MDLM, UDLM or AR model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Generator {
-    pub diffusion: DiffusionConfig,
-    pub model: DitConfig,
+/// A backbone configuration that a [`DenoiserObjective`] trains: how to build the model and
+/// check it against the process. The DiT implements it here; domains implement it for their own
+/// backbones (the genomics dilated convolution, the image UNet) without touching the core.
+pub trait BackboneConfig:
+    Clone + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync
+{
+    type Model: Module + Clone + Denoiser;
+    /// The objective's checkpoint kind, so one backbone is never loaded as another.
+    const KIND: &'static str;
+    /// The backbone's own checks and those against the process (vocabulary, AR support, layout).
+    fn validate_for(&self, diffusion: &DiffusionConfig) -> Result<()>;
+    fn build(&self, device: &Device) -> Self::Model;
 }
 
-impl Generator {
-    pub fn new(diffusion: DiffusionConfig, model: DitConfig) -> Self {
+/// A generator objective: a diffusion process (MDLM / UDLM, or AR) and the backbone that
+/// denoises it, trained on the process's loss.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenoiserObjective<C> {
+    pub diffusion: DiffusionConfig,
+    pub model: C,
+}
+
+/// The generator objective: a DiT trained as an MDLM, UDLM or AR model.
+pub type Generator = DenoiserObjective<DitConfig>;
+
+impl<C> DenoiserObjective<C> {
+    pub fn new(diffusion: DiffusionConfig, model: C) -> Self {
         Self { diffusion, model }
     }
 
@@ -54,23 +73,52 @@ impl Generator {
     }
 }
 
-impl Objective for Generator {
-    type Model = Dit;
-    const KIND: &'static str = "generator";
+impl<C: BackboneConfig> Objective for DenoiserObjective<C> {
+    type Model = C::Model;
+    const KIND: &'static str = C::KIND;
 
     fn validate(&self) -> Result<()> {
         self.diffusion.validate()?;
-        self.model.validate()?;
-        if self.model.vocab_size != self.diffusion.vocab_size {
+        self.model.validate_for(&self.diffusion)
+    }
+
+    fn seq_len(&self) -> usize {
+        self.diffusion.seq_len
+    }
+
+    fn init(&self, device: &Device) -> C::Model {
+        self.model.build(device)
+    }
+
+    fn loss(
+        &self,
+        model: &C::Model,
+        x: &[i64],
+        y: Option<&[i64]>,
+        rng: &mut Rng,
+        training: bool,
+        device: &Device,
+    ) -> LossOutput {
+        self.process().loss(model, x, y, rng, training, device)
+    }
+}
+
+impl BackboneConfig for DitConfig {
+    type Model = Dit;
+    const KIND: &'static str = "generator";
+
+    fn validate_for(&self, diffusion: &DiffusionConfig) -> Result<()> {
+        self.validate()?;
+        if self.vocab_size != diffusion.vocab_size {
             return Err(CoreError::config(
                 "model.vocab_size",
                 format!(
                     "{} differs from the tokenizer's {}",
-                    self.model.vocab_size, self.diffusion.vocab_size
+                    self.vocab_size, diffusion.vocab_size
                 ),
             ));
         }
-        if self.model.causal != (self.diffusion.kind == crate::diffusion::ModelKind::Ar) {
+        if self.causal != (diffusion.kind == crate::diffusion::ModelKind::Ar) {
             return Err(CoreError::config(
                 "model.causal",
                 "must be true exactly for AR models",
@@ -79,23 +127,7 @@ impl Objective for Generator {
         Ok(())
     }
 
-    fn seq_len(&self) -> usize {
-        self.diffusion.seq_len
-    }
-
-    fn init(&self, device: &Device) -> Dit {
-        self.model.init(device)
-    }
-
-    fn loss(
-        &self,
-        model: &Dit,
-        x: &[i64],
-        y: Option<&[i64]>,
-        rng: &mut Rng,
-        training: bool,
-        device: &Device,
-    ) -> LossOutput {
-        self.process().loss(model, x, y, rng, training, device)
+    fn build(&self, device: &Device) -> Dit {
+        self.init(device)
     }
 }
