@@ -127,10 +127,10 @@ struct ScoreRows {
 }
 
 /// Denoiser outputs of one step, reusable while the sequences do not change (MDLM cache).
+/// D-CBG scores are reused per row instead ([`ScoreRows`]).
 struct StepCache {
     log_x: Tensor<3>,
     log_x_uncond: Option<Tensor<3>>,
-    cbg: Vec<Option<Tensor<3>>>,
 }
 
 impl<'a> Sampler<'a> {
@@ -440,12 +440,7 @@ impl<'a> Sampler<'a> {
     ) -> (Tensor<3>, Option<Tensor<3>>) {
         let cfg = &self.diffusion.config;
         let (l, n) = (cfg.seq_len, cfg.vocab_size);
-        let changed: Vec<usize> = match row_cache.as_ref() {
-            Some(rc) => (0..b)
-                .filter(|&r| rc.z[r * l..(r + 1) * l] != z[r * l..(r + 1) * l])
-                .collect(),
-            None => (0..b).collect(),
-        };
+        let changed = changed_rows(row_cache.as_ref().map(|rc| rc.z.as_slice()), z, l);
         if changed.len() == b || row_cache.is_none() {
             let (c, u) = self.denoise(z, b, t, y);
             *row_cache = Some(RowCache {
@@ -457,13 +452,13 @@ impl<'a> Sampler<'a> {
         }
         let rc = row_cache.as_mut().expect("row cache present");
         if !changed.is_empty() {
-            let k = changed.len();
-            let sub_z: Vec<i64> = changed
-                .iter()
-                .flat_map(|&r| z[r * l..(r + 1) * l].to_vec())
-                .collect();
-            let sub_y: Option<Vec<i64>> = y.map(|y| changed.iter().map(|&r| y[r]).collect());
-            let (c, u) = self.denoise(&sub_z, k, t, sub_y.as_deref());
+            let sub_y = y.map(|y| pick_rows(y, &changed, 1));
+            let (c, u) = self.denoise(
+                &pick_rows(z, &changed, l),
+                changed.len(),
+                t,
+                sub_y.as_deref(),
+            );
             let (c, u) = (to_vec_f32(c), u.map(to_vec_f32));
             let row = l * n;
             for (j, &r) in changed.iter().enumerate() {
@@ -495,12 +490,7 @@ impl<'a> Sampler<'a> {
     ) -> Tensor<3> {
         let cfg = &self.diffusion.config;
         let (l, n) = (cfg.seq_len, cfg.vocab_size);
-        let changed: Vec<usize> = match rows.as_ref() {
-            Some(sr) => (0..b)
-                .filter(|&r| sr.z[r * l..(r + 1) * l] != z[r * l..(r + 1) * l])
-                .collect(),
-            None => (0..b).collect(),
-        };
+        let changed = changed_rows(rows.as_ref().map(|sr| sr.z.as_slice()), z, l);
         if changed.len() == b || rows.is_none() {
             let scores = cbg_scores(term, z, l, n, sigma, Some(editable), &self.device);
             *rows = Some(ScoreRows {
@@ -511,25 +501,13 @@ impl<'a> Sampler<'a> {
         }
         let sr = rows.as_mut().expect("score rows present");
         if !changed.is_empty() {
-            let pick = |v: &[i64]| -> Vec<i64> {
-                changed
-                    .iter()
-                    .flat_map(|&r| v[r * l..(r + 1) * l].to_vec())
-                    .collect()
-            };
-            let sub_z = pick(z);
-            let sub_edit: Vec<bool> = changed
-                .iter()
-                .flat_map(|&r| editable[r * l..(r + 1) * l].to_vec())
-                .collect();
-            let sub_sigma: Vec<f64> = changed.iter().map(|&r| sigma[r]).collect();
             let sub = to_vec_f32(cbg_scores(
                 term,
-                &sub_z,
+                &pick_rows(z, &changed, l),
                 l,
                 n,
-                &sub_sigma,
-                Some(&sub_edit),
+                &pick_rows(sigma, &changed, 1),
+                Some(&pick_rows(editable, &changed, l)),
                 &self.device,
             ));
             let row = l * n;
@@ -636,8 +614,8 @@ impl<'a> Sampler<'a> {
             let s = t - dt;
             let z_t = ids_tensor(&z, b, l, &self.device);
             let cached = cache.take();
-            let (log_x, log_x_u, mut cbg_cached) = match cached {
-                Some(c) => (c.log_x, c.log_x_uncond, c.cbg),
+            let (log_x, log_x_u) = match cached {
+                Some(c) => (c.log_x, c.log_x_uncond),
                 None => {
                     nfe += 1;
                     // NOS runs its own (perturbed) pass below; the plain denoiser is not needed.
@@ -648,7 +626,7 @@ impl<'a> Sampler<'a> {
                     } else {
                         self.denoise(&z, b, t, y)
                     };
-                    (c, u, vec![None; self.guidance.cbg.len()])
+                    (c, u)
                 }
             };
             let mut log_p = match &nos {
@@ -675,24 +653,13 @@ impl<'a> Sampler<'a> {
                     })
                     .collect();
                 let sigma = self.diffusion.sigma_input(&vec![t; b]);
-                for ((term, slot), rows) in self
-                    .guidance
-                    .cbg
-                    .iter()
-                    .zip(cbg_cached.iter_mut())
-                    .zip(cbg_rows.iter_mut())
-                {
-                    let scores = match slot.take() {
-                        Some(sc) => sc,
-                        None if reuse_cbg_rows && cacheable(term) => {
-                            self.cbg_scores_changed_rows(term, &z, b, &sigma, &editable, rows)
-                        }
-                        None => cbg_scores(term, &z, l, n, &sigma, Some(&editable), &self.device),
+                for (term, rows) in self.guidance.cbg.iter().zip(cbg_rows.iter_mut()) {
+                    let scores = if reuse_cbg_rows && cacheable(term) {
+                        self.cbg_scores_changed_rows(term, &z, b, &sigma, &editable, rows)
+                    } else {
+                        cbg_scores(term, &z, l, n, &sigma, Some(&editable), &self.device)
                     };
-                    log_p = log_p + scores.clone().mul_scalar(term.gamma);
-                    if cacheable(term) {
-                        *slot = Some(scores);
-                    }
+                    log_p = log_p + scores.mul_scalar(term.gamma);
                 }
             }
             let probs = softmax(log_p, 2);
@@ -726,7 +693,6 @@ impl<'a> Sampler<'a> {
                 cache = Some(StepCache {
                     log_x,
                     log_x_uncond: log_x_u,
-                    cbg: cbg_cached,
                 });
             }
             z = z_s;
@@ -866,7 +832,25 @@ impl Sampler<'_> {
     }
 }
 
-/// Scores of a term can be cached across unchanged steps when they do not depend on t.
+/// Indices of the rows of `z` [B, L] that differ from `prev` (every row when there is none).
+fn changed_rows(prev: Option<&[i64]>, z: &[i64], l: usize) -> Vec<usize> {
+    let b = z.len() / l;
+    match prev {
+        Some(p) => (0..b)
+            .filter(|&r| p[r * l..(r + 1) * l] != z[r * l..(r + 1) * l])
+            .collect(),
+        None => (0..b).collect(),
+    }
+}
+
+/// The listed rows of a row-major buffer with `width` values per row, concatenated.
+fn pick_rows<T: Copy>(v: &[T], rows: &[usize], width: usize) -> Vec<T> {
+    rows.iter()
+        .flat_map(|&r| v[r * width..(r + 1) * width].iter().copied())
+        .collect()
+}
+
+/// Scores of a term can be reused for an unchanged row when they do not depend on t.
 fn cacheable(term: &CbgTerm<'_>) -> bool {
     !term.classifier.time_conditioned() && !term.reference_sigma_mismatch
 }

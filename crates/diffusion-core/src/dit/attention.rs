@@ -32,14 +32,18 @@ pub fn self_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, causal: bool) ->
         return super::fused_attention::attention_fused(q, k, v, causal);
     }
     if !q.is_autodiff() {
-        let options = AttentionModuleOptions {
-            scale: None,
-            softcap: None,
-            is_causal: causal,
-        };
-        return fused_attention(q, k, v, None, None, options);
+        return fused_attention(q, k, v, None, None, options(causal));
     }
     lean_attention(q, k, v, causal)
+}
+
+/// The backend attention's options: default scale 1/√d_h, no softcap, optionally causal.
+pub(crate) fn options(causal: bool) -> AttentionModuleOptions {
+    AttentionModuleOptions {
+        scale: None,
+        softcap: None,
+        is_causal: causal,
+    }
 }
 
 /// The autodiff-friendly form (see the module docs); public so tests can compare it with the

@@ -23,7 +23,6 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, TensorMetadata, backend_extension};
 use burn::prelude::*;
-use burn::tensor::ops::AttentionModuleOptions;
 
 /// softmax(q kᵀ / √d_h) v through the fused operation; q, k, v [B, heads, L, d_h] f32 on a
 /// host device.
@@ -45,12 +44,7 @@ pub trait FusedAttention: Backend {
         v: FloatTensor<Self>,
         causal: bool,
     ) -> FloatTensor<Self> {
-        let options = AttentionModuleOptions {
-            scale: None,
-            softcap: None,
-            is_causal: causal,
-        };
-        Self::attention(q, k, v, None, None, options)
+        Self::attention(q, k, v, None, None, super::attention::options(causal))
     }
 }
 

@@ -102,18 +102,8 @@ fn rotary_attention_ops<B: Backend>(
     let part = |x: FloatTensor<B>, i: usize| {
         B::float_slice(x, &[full, range(i * heads, (i + 1) * heads), full, full])
     };
-    let (cos, sin) = rotary_tables(l, dh);
     // [cos, cos] and [−sin, sin] as [1, 1, L, d_h].
-    let mut cos2: Vec<f32> = Vec::with_capacity(l * dh);
-    let mut sin2: Vec<f32> = Vec::with_capacity(l * dh);
-    for pos in 0..l {
-        let (c, s) = (
-            &cos[pos * half..(pos + 1) * half],
-            &sin[pos * half..(pos + 1) * half],
-        );
-        cos2.extend(c.iter().chain(c));
-        sin2.extend(s.iter().map(|v| -v).chain(s.iter().copied()));
-    }
+    let (cos2, sin2) = super::rotary::rotate_half_tables(l, dh);
     let cos2 = B::float_from_data(TensorData::new(cos2, [1, 1, l, dh]), &device);
     let sin2 = B::float_from_data(TensorData::new(sin2, [1, 1, l, dh]), &device);
     let rotate = |t: FloatTensor<B>| {
@@ -132,32 +122,11 @@ fn rotary_attention_ops<B: Backend>(
     let q = rotate(part(x.clone(), 0));
     let k = rotate(part(x.clone(), 1));
     let v = part(x, 2);
-    let options = burn::tensor::ops::AttentionModuleOptions {
-        scale: None,
-        softcap: None,
-        is_causal: causal,
-    };
-    let o = B::attention(q, k, v, None, None, options); // [B, heads, L, d_h]
+    let o = B::attention(q, k, v, None, None, super::attention::options(causal)); // [B, heads, L, d_h]
     B::float_reshape(
         B::float_swap_dims(o, 1, 2),
         burn::tensor::Shape::new([b, l, h]),
     )
-}
-
-/// Rotary angles pos · 10000^{−2j/d_h} as (cos, sin) tables [L, d_h / 2], computed in f64
-/// like `rotary.rs`.
-pub(crate) fn rotary_tables(l: usize, dh: usize) -> (Vec<f32>, Vec<f32>) {
-    let half = dh / 2;
-    let mut cos = Vec::with_capacity(l * half);
-    let mut sin = Vec::with_capacity(l * half);
-    for pos in 0..l {
-        for j in 0..half {
-            let a = pos as f64 * 10000f64.powf(-(2.0 * j as f64) / dh as f64);
-            cos.push(a.cos() as f32);
-            sin.push(a.sin() as f32);
-        }
-    }
-    (cos, sin)
 }
 
 /// The host kernel and its instruction-set variants.
@@ -181,7 +150,7 @@ pub(crate) mod kernel {
         if out.is_empty() {
             return out;
         }
-        let (cos, sin) = super::rotary_tables(s.l, s.dh);
+        let (cos, sin) = super::super::rotary::angle_tables(s.l, s.dh);
         let isa = super::super::fused_gelu::isa_level();
         out.par_chunks_mut(s.l * h)
             .zip(qkv.par_chunks(s.l * 3 * h))
@@ -456,7 +425,7 @@ mod tests {
                     dh,
                     causal,
                 };
-                let (cos, sin) = rotary_tables(l, dh);
+                let (cos, sin) = crate::dit::rotary::angle_tables(l, dh);
                 for isa in 0..=2u8 {
                     let mut out = vec![0f32; b * l * heads * dh];
                     let mut scratch = kernel::Scratch::new(s);

@@ -17,19 +17,38 @@ pub struct Rotary {
     swap: Tensor<2>,
 }
 
+/// cos and sin of the angles pos · 10000^{−2j/d} (computed in f64), each [L, d/2] row-major.
+pub(crate) fn angle_tables(seq_len: usize, head_dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let half = head_dim / 2;
+    let mut cos = Vec::with_capacity(seq_len * half);
+    let mut sin = Vec::with_capacity(seq_len * half);
+    for pos in 0..seq_len {
+        for j in 0..half {
+            let a = pos as f64 * 10000f64.powf(-(2.0 * j as f64) / head_dim as f64);
+            cos.push(a.cos() as f32);
+            sin.push(a.sin() as f32);
+        }
+    }
+    (cos, sin)
+}
+
+/// The rotate-half factors [cos, cos] and [−sin, sin] per position, each [L, d] row-major.
+pub(crate) fn rotate_half_tables(seq_len: usize, head_dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let half = head_dim / 2;
+    let (cos, sin) = angle_tables(seq_len, head_dim);
+    let mut cos2 = Vec::with_capacity(seq_len * head_dim);
+    let mut sin2 = Vec::with_capacity(seq_len * head_dim);
+    for (c, s) in cos.chunks(half.max(1)).zip(sin.chunks(half.max(1))) {
+        cos2.extend(c.iter().chain(c));
+        sin2.extend(s.iter().map(|v| -v).chain(s.iter().copied()));
+    }
+    (cos2, sin2)
+}
+
 impl Rotary {
     pub fn new(seq_len: usize, head_dim: usize, device: &Device) -> Self {
         let half = head_dim / 2;
-        let mut cos = Vec::with_capacity(seq_len * head_dim);
-        let mut sin = Vec::with_capacity(seq_len * head_dim);
-        for pos in 0..seq_len {
-            let angles: Vec<f64> = (0..half)
-                .map(|j| pos as f64 * 10000f64.powf(-(2.0 * j as f64) / head_dim as f64))
-                .collect();
-            cos.extend(angles.iter().chain(&angles).map(|a| a.cos() as f32));
-            sin.extend(angles.iter().map(|a| -a.sin() as f32));
-            sin.extend(angles.iter().map(|a| a.sin() as f32));
-        }
+        let (cos, sin) = rotate_half_tables(seq_len, head_dim);
         let mut swap = vec![0f32; head_dim * head_dim];
         for i in 0..head_dim {
             swap[i * head_dim + (i + half) % head_dim] = 1.0; // (x P)[j] = x[(j + half) mod d]
