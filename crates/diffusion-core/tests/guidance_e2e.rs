@@ -423,6 +423,23 @@ fn bad_guidance_settings_are_errors() {
     assert!(cfg_on_unconditional.is_err());
     assert!(s().with_pinned(vec![(SEQ_LEN, 5)]).is_err());
     assert!(s().with_pinned(vec![(0, CharTokenizer::MASK)]).is_err());
+    // Exact D-CBG with an empty pass size is refused, naming the field.
+    let clf = noisy_classifier(Noise::Absorbing, &tok, &train, 1);
+    let zero_chunk = s().with_guidance(Guidance {
+        cbg: vec![CbgTerm {
+            classifier: &clf,
+            target: 0,
+            gamma: 1.0,
+            mode: CbgMode::Exact { chunk: 0 },
+            reference_sigma_mismatch: false,
+        }],
+        ..Default::default()
+    });
+    let err = zero_chunk
+        .err()
+        .expect("chunk 0 must be refused")
+        .to_string();
+    assert!(err.contains("chunk"), "{err}");
 }
 
 /// FUDGE for AR: a causal per-position classifier rescoring the top-k next tokens raises the
