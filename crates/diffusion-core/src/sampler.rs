@@ -652,7 +652,11 @@ impl<'a> Sampler<'a> {
                             && (self.diffusion.noise() == Noise::Uniform || v == cfg.mask_id)
                     })
                     .collect();
-                let sigma = self.diffusion.sigma_input(&vec![t; b]);
+                // The noise level σ(t) of z_t, whatever the generator's own time input: a
+                // time-conditioned classifier guiding an MDLM (whose network takes no σ) sees
+                // σ(t), as in its training and in the reference; each term zeroes it for a
+                // classifier that is not time-conditioned.
+                let sigma = vec![cfg.schedule.sigma(t); b];
                 for (term, rows) in self.guidance.cbg.iter().zip(cbg_rows.iter_mut()) {
                     let scores = if reuse_cbg_rows && cacheable(term) {
                         self.cbg_scores_changed_rows(term, &z, b, &sigma, &editable, rows)

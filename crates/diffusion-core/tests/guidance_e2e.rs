@@ -48,6 +48,88 @@ impl GuidanceClassifier for AffineScorer {
     }
 }
 
+/// A time-conditioned wrapper of [`AffineScorer`] that records the σ it is given.
+struct SigmaRecorder {
+    inner: AffineScorer,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<f32>>>,
+}
+
+impl GuidanceClassifier for SigmaRecorder {
+    fn num_classes(&self) -> usize {
+        2
+    }
+    fn time_conditioned(&self) -> bool {
+        true
+    }
+    fn log_probs(&self, z: Tensor<2, Int>, sigma: Tensor<1>) -> Tensor<2> {
+        self.seen.lock().unwrap().extend(to_vec_f32(sigma.clone()));
+        self.inner.log_probs(z, sigma)
+    }
+    fn log_probs_soft(&self, x: Tensor<3>, sigma: Tensor<1>) -> Tensor<2> {
+        self.seen.lock().unwrap().extend(to_vec_f32(sigma.clone()));
+        self.inner.log_probs_soft(x, sigma)
+    }
+    fn frozen_on(&self, device: &Device) -> Box<dyn GuidanceClassifier> {
+        Box::new(SigmaRecorder {
+            inner: self.inner.clone().to_device(device).no_grad(),
+            seen: self.seen.clone(),
+        })
+    }
+}
+
+/// Regression: a time-conditioned D-CBG classifier guiding an MDLM (whose network takes no σ)
+/// receives σ(t) of the step, not the generator's time input 0 — exact and first-order alike.
+#[test]
+fn time_conditioned_classifier_sees_sigma_t_under_an_mdlm() {
+    let d = default_device();
+    let tok = CharTokenizer::fit(["CCO", "CN"]);
+    let (dc, mc) = configs(ModelKind::Mdlm, &tok, 0.0);
+    let diffusion = diffusion_core::diffusion::Diffusion::new(dc).unwrap();
+    assert!(!diffusion.time_conditioned());
+    let model: Dit = mc.init(&d);
+    let n = tok.vocab_size();
+    for mode in [CbgMode::FirstOrder, CbgMode::Exact { chunk: 64 }] {
+        let rec = SigmaRecorder {
+            inner: AffineScorer {
+                w: burn::module::Param::from_tensor(Tensor::zeros([SEQ_LEN, n], &d)),
+            },
+            seen: Default::default(),
+        };
+        let guidance = Guidance {
+            cbg: vec![CbgTerm {
+                classifier: &rec,
+                target: 1,
+                gamma: 1.0,
+                mode,
+                reference_sigma_mismatch: false,
+            }],
+            ..Default::default()
+        };
+        let cfg = SamplerConfig {
+            steps: 4,
+            batch_size: 2,
+            ..Default::default()
+        };
+        Sampler::new(&diffusion, &model, cfg, &d)
+            .unwrap()
+            .with_guidance(guidance)
+            .unwrap()
+            .sample(2, None, false)
+            .unwrap();
+        let seen = rec.seen.lock().unwrap().clone();
+        assert!(!seen.is_empty(), "{mode:?}: the classifier was called");
+        assert!(
+            seen.iter().all(|&s| s > 0.0),
+            "{mode:?}: σ = 0 given: {seen:?}"
+        );
+        // Steps t = 1, 3/4, 1/2, 1/4: σ(t) falls with t, so several values are seen.
+        let mut distinct = seen.clone();
+        distinct.sort_by(f32::total_cmp);
+        distinct.dedup();
+        assert!(distinct.len() >= 3, "{mode:?}: {distinct:?}");
+    }
+}
+
 #[test]
 fn first_order_equals_exact_for_an_affine_classifier() {
     let d = default_device();
