@@ -11,9 +11,9 @@
 //! loads into the usual f32 model. Only weights-only files (no optimizer state) are stored this
 //! way; `gdd-checkpoint to-f16` converts one.
 
+use crate::atomic_file::write_atomic;
 use crate::error::{CoreError, Result};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"GDDCKPT1";
@@ -248,22 +248,6 @@ impl CheckpointFile {
         serde_json::from_value(v.clone())
             .map_err(|e| CoreError::checkpoint(path, format!("header field `{key}`: {e}")))
     }
-}
-
-/// `bytes` to `path` atomically: `<path>.tmp`, fsync, rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir).map_err(|e| CoreError::io(dir, e))?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| CoreError::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| CoreError::io(&tmp, e))?;
-    f.sync_all().map_err(|e| CoreError::io(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| CoreError::io(path, e))?;
-    Ok(())
 }
 
 /// Re-encode the float tensors of burnpack blob `blob` (named `name` in errors) as `to`:

@@ -63,8 +63,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Usual file names in a Hugging Face model repository.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -765,33 +764,6 @@ fn collect(dit: &Dit, path: &Path) -> Result<Vec<HostTensor>> {
     Ok(out)
 }
 
-/// `path` + ".tmp" in the same directory.
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".tmp");
-    PathBuf::from(s)
-}
-
-fn sync_and_rename(tmp: &Path, path: &Path) -> Result<()> {
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(tmp)
-        .map_err(|e| CoreError::io(tmp, e))?;
-    f.sync_all().map_err(|e| CoreError::io(tmp, e))?;
-    drop(f);
-    std::fs::rename(tmp, path).map_err(|e| CoreError::io(path, e))
-}
-
-fn ensure_parent(path: &Path) -> Result<()> {
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir).map_err(|e| CoreError::io(dir, e))?;
-    }
-    Ok(())
-}
-
 /// Export a DiT in the reference layout: `weights` (`model.safetensors`, F32, names prefixed
 /// `backbone.`) and `config` (`config.json`). Each file is written to `<file>.tmp`, synced and
 /// renamed, so a crash never leaves a torn file. The model must match `cfg` in every shape.
@@ -853,21 +825,14 @@ pub fn export_safetensors(
         .collect::<Result<Vec<_>>>()?;
     let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
 
-    ensure_parent(weights)?;
-    let tmp = tmp_path(weights);
-    safetensors::tensor::serialize_to_file(views, Some(metadata), &tmp)
-        .map_err(|e| CoreError::checkpoint(&tmp, format!("cannot write safetensors: {e}")))?;
-    sync_and_rename(&tmp, weights)?;
+    let out = crate::atomic_file::AtomicFile::create(weights)?;
+    safetensors::tensor::serialize_to_file(views, Some(metadata), out.tmp())
+        .map_err(|e| CoreError::checkpoint(out.tmp(), format!("cannot write safetensors: {e}")))?;
+    out.commit()?;
 
-    ensure_parent(config)?;
-    let tmp = tmp_path(config);
     let mut text = serde_json::to_string_pretty(&cfg.to_json()).expect("config serialises");
     text.push('\n');
-    let mut f = std::fs::File::create(&tmp).map_err(|e| CoreError::io(&tmp, e))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| CoreError::io(&tmp, e))?;
-    drop(f);
-    sync_and_rename(&tmp, config)
+    crate::atomic_file::write_atomic(config, text.as_bytes())
 }
 
 fn bytes_of(values: &[f32]) -> Vec<u8> {

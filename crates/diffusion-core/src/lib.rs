@@ -3,9 +3,10 @@
 //! Domain-free building blocks for guided discrete diffusion (Schiff et al., ICLR 2025):
 //! noise schedules, forward processes, posteriors, losses, the DiT backbone, training,
 //! checkpoints and samplers for masked (MDLM), uniform (UDLM) and autoregressive models.
-//! Section numbers (§) refer to `shared/reference-spec.md`.
+//! Section numbers (§) refer to `docs/spec.md`.
 
 pub mod allocator;
+pub mod atomic_file;
 pub mod backend;
 pub mod categorical;
 pub mod checkpoint;

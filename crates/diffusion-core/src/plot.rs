@@ -137,8 +137,9 @@ fn render(
     }
     let svg = stem.with_extension("svg");
     let plot_err = |p: &Path, m: String| CoreError::io(p, std::io::Error::other(m));
+    let mut svg_text = String::new();
     draw(
-        SVGBackend::new(&svg, SIZE).into_drawing_area(),
+        SVGBackend::with_string(&mut svg_text, SIZE).into_drawing_area(),
         title,
         x_label,
         y_label,
@@ -146,6 +147,7 @@ fn render(
         kind,
     )
     .map_err(|m| plot_err(&svg, m))?;
+    crate::atomic_file::write_atomic(&svg, svg_text.as_bytes())?;
     let png = stem.with_extension("png");
     let mut buf = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
     draw(
@@ -159,7 +161,10 @@ fn render(
     .map_err(|m| plot_err(&png, m))?;
     let img = image::RgbImage::from_raw(SIZE.0, SIZE.1, buf)
         .ok_or_else(|| plot_err(&png, "bitmap size mismatch".into()))?;
-    img.save(&png).map_err(|e| plot_err(&png, e.to_string()))
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| plot_err(&png, e.to_string()))?;
+    crate::atomic_file::write_atomic(&png, bytes.get_ref())
 }
 
 /// Line plot to `<stem>.svg` and `<stem>.png`.

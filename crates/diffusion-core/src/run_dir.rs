@@ -64,23 +64,7 @@ impl RunDir {
     }
 }
 
-/// Write a file atomically: a crash leaves either the old file or the new one, never a torn one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent).map_err(|e| CoreError::io(parent, e))?;
-    }
-    let tmp = path.with_extension(format!(
-        "{}.tmp{}",
-        path.extension()
-            .map(|e| e.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).map_err(|e| CoreError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| CoreError::io(path, e))
-}
+pub use crate::atomic_file::write_atomic;
 
 #[cfg(test)]
 mod tests {

@@ -77,12 +77,17 @@ pub fn save_grid(path: &Path, rows: &[Vec<&[u8]>], shape: CellShape) -> Result<(
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| ImageError::io(parent, e))?;
     }
-    img.save_with_format(path, image::ImageFormat::Png)
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png)
         .map_err(|e| ImageError::Decode {
             path: path.to_path_buf(),
             what: "PNG grid".into(),
             reason: e.to_string(),
-        })
+        })?;
+    diffusion_core::atomic_file::write_atomic(path, bytes.get_ref()).map_err(|e| match e {
+        diffusion_core::CoreError::Io { path, source } => ImageError::io(path, source),
+        other => ImageError::io(path, std::io::Error::other(other.to_string())),
+    })
 }
 
 #[cfg(test)]
