@@ -186,3 +186,60 @@ fn export_metadata_and_init_from() {
     assert!(e.contains("model.hidden_size"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A run killed after its metrics passed the last checkpoint logs each step once after the
+/// resume (rows past the checkpoint's step are dropped), and keeps the best-by-validation EMA
+/// weights in `model-best.ckpt` across the resume.
+#[test]
+fn resume_truncates_metrics_and_keeps_the_best_model() {
+    let _guard = lock_backend_rng();
+    let device = default_device();
+    let dir = tmp_dir("resume-metrics");
+    let (tok, train, val) = qm9(64, 32);
+    let (d, m) = configs(ModelKind::Mdlm, &tok, 0.0);
+    let mut cfg = train_config(2);
+    cfg.val_every = 1;
+    cfg.checkpoint_every = 2;
+    let mut t = Trainer::new(d, m, cfg, tok.vocabulary(), &device).unwrap();
+    t.fit(&train, Some(&val), Some(&dir)).unwrap();
+    let ck = dir.join("checkpoints").join("last.ckpt");
+    let at_two = dir.join("at-two.ckpt");
+    std::fs::copy(&ck, &at_two).unwrap();
+    let best = t.best_val.expect("validated");
+    assert!(dir.join("model-best.ckpt").exists());
+    // Two more steps, then "killed": the checkpoint on disk goes back to step 2.
+    t.set_total_steps(4);
+    t.fit(&train, Some(&val), Some(&dir)).unwrap();
+    let rows = |split: &str| -> Vec<String> {
+        std::fs::read_to_string(dir.join("metrics.csv"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with(split))
+            // Every column but the timing (tokens/s).
+            .map(|l| {
+                let mut f: Vec<&str> = l.split(',').collect();
+                f.remove(5);
+                f.join(",")
+            })
+            .collect()
+    };
+    let uninterrupted = rows("train,");
+    assert_eq!(uninterrupted.len(), 4);
+    std::fs::copy(&at_two, &ck).unwrap();
+    let mut r = Trainer::<Generator>::resume(&ck, &device).unwrap();
+    assert_eq!(
+        r.best_val,
+        Some(best),
+        "the best validation survives the resume"
+    );
+    r.set_total_steps(4);
+    r.fit(&train, Some(&val), Some(&dir)).unwrap();
+    assert_eq!(rows("train,"), uninterrupted, "each step once, same losses");
+    assert_eq!(rows("val,").len(), 4);
+    let jsonl = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    assert_eq!(jsonl.lines().count(), 8);
+    let best_ck = CheckpointFile::load(&dir.join("model-best.ckpt")).unwrap();
+    let step: usize = best_ck.field("step", &dir.join("model-best.ckpt")).unwrap();
+    assert_eq!(Some(step), r.best_val.map(|(s, _)| s));
+    std::fs::remove_dir_all(&dir).ok();
+}

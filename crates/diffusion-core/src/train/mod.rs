@@ -35,6 +35,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// The EMA weights with the best validation NELBO so far, in a run folder.
+pub const BEST_MODEL: &str = "model-best.ckpt";
+
 const STREAM_EPOCH: u64 = 1 << 40;
 /// Noise streams of micro-batches j > 0 (j = 0 keeps the single-batch stream (seed, k)).
 const STREAM_MICRO: u64 = 1 << 43;
@@ -129,6 +132,12 @@ impl TrainConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
+        if self.steps == 0 {
+            return Err(CoreError::config(
+                "train.steps",
+                "must be at least 1 (a run of 0 steps would leave an untrained model)",
+            ));
+        }
         if self.batch_size == 0 {
             return Err(CoreError::config("train.batch_size", "must be positive"));
         }
@@ -193,6 +202,9 @@ pub struct Trainer<O: Objective = Generator> {
     /// Devices of data-parallel training (default: `device` alone); see the module docs.
     devices: Vec<Device>,
     perm_cache: Option<(u64, Vec<usize>)>,
+    /// Best validation so far (step, NLL): `fit` exports the EMA weights of that step to
+    /// `model-best.ckpt` in the run folder, and the value survives a resume.
+    pub best_val: Option<(usize, f64)>,
 }
 
 impl Trainer<Generator> {
@@ -244,6 +256,7 @@ impl<O: Objective> Trainer<O> {
             device: device.clone(),
             devices: vec![device.clone()],
             perm_cache: None,
+            best_val: None,
         })
     }
 
@@ -429,7 +442,7 @@ impl<O: Objective> Trainer<O> {
         run_dir: Option<&Path>,
     ) -> Result<Vec<ValStats>> {
         let mut metrics = match run_dir {
-            Some(d) => Some(MetricsWriter::open(d)?),
+            Some(d) => Some(MetricsWriter::open(d, self.step)?),
             None => None,
         };
         let total = self.config.steps;
@@ -465,6 +478,12 @@ impl<O: Objective> Trainer<O> {
                 if let Some(m) = metrics.as_mut() {
                     m.val(&vs)?;
                 }
+                if vs.nll.is_finite() && self.best_val.is_none_or(|(_, b)| vs.nll < b) {
+                    self.best_val = Some((vs.step, vs.nll));
+                    if let Some(d) = run_dir {
+                        self.export(&d.join(BEST_MODEL))?;
+                    }
+                }
                 history.push(vs);
             }
             if let Some(d) = run_dir
@@ -493,6 +512,7 @@ impl<O: Objective> Trainer<O> {
             // Every random draw of step k comes from Rng::stream(seed, k): (seed, step) is the
             // complete RNG state.
             "rng": {"seed": self.config.seed, "next_step": self.step},
+            "best_val": self.best_val.map(|(step, nll)| serde_json::json!({"step": step, "nll": nll})),
         })
     }
 
@@ -541,6 +561,11 @@ impl<O: Objective> Trainer<O> {
             .map_err(|e| CoreError::checkpoint(path, format!("optimizer state: {e}")))?;
         t.step = step;
         t.metadata = ck.header.get("metadata").cloned().unwrap_or_default();
+        // Older checkpoints have no `best_val`; the first validation after the resume sets it.
+        t.best_val = ck
+            .header
+            .get("best_val")
+            .and_then(|b| Some((b.get("step")?.as_u64()? as usize, b.get("nll")?.as_f64()?)));
         Ok(t)
     }
 
@@ -835,6 +860,42 @@ fn check_same(path: &Path, stored: &DitConfig, expected: &DitConfig) -> Result<(
     Ok(())
 }
 
+const CSV_HEADER: &str = "split,step,loss,grad_norm,lr,tokens_per_s,nll,ppl,bpc";
+
+/// Rewrite `path` (atomically) keeping the rows whose step (read by `step_of`) is at most
+/// `step`; lines whose step cannot be read are kept. A missing file is created holding `header`
+/// only; a fresh run (`step` 0) keeps no rows.
+fn truncate_rows(
+    path: &Path,
+    step: usize,
+    header: Option<&str>,
+    step_of: impl Fn(&str) -> Option<usize>,
+) -> Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(CoreError::io(path, e)),
+    };
+    let mut out = String::new();
+    if let Some(h) = header {
+        out.push_str(h);
+        out.push('\n');
+    }
+    for line in text.lines() {
+        if line.trim().is_empty() || Some(line) == header {
+            continue;
+        }
+        if step_of(line).is_none_or(|s| s <= step) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if out != text {
+        crate::atomic_file::write_atomic(path, out.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// Appends training and validation rows to `metrics.csv` and `metrics.jsonl`.
 struct MetricsWriter {
     csv: std::fs::File,
@@ -843,10 +904,23 @@ struct MetricsWriter {
 }
 
 impl MetricsWriter {
-    fn open(dir: &Path) -> Result<Self> {
+    /// Open the metrics files of a run at optimizer step `step` (0 for a fresh run): rows of
+    /// later steps, written after the checkpoint a resumed run starts from, are dropped, so a
+    /// run killed and resumed logs each step once.
+    fn open(dir: &Path, step: usize) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| CoreError::io(dir, e))?;
         let csv_path = dir.join("metrics.csv");
-        let fresh = !csv_path.exists();
+        let jsonl_path = dir.join("metrics.jsonl");
+        truncate_rows(&csv_path, step, Some(CSV_HEADER), |line| {
+            line.split(',').nth(1)?.parse().ok()
+        })?;
+        truncate_rows(&jsonl_path, step, None, |line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()?
+                .get("step")?
+                .as_u64()
+                .map(|s| s as usize)
+        })?;
         let open = |p: &Path| {
             std::fs::OpenOptions::new()
                 .create(true)
@@ -854,15 +928,9 @@ impl MetricsWriter {
                 .open(p)
                 .map_err(|e| CoreError::io(p, e))
         };
-        let mut csv = open(&csv_path)?;
-        if fresh {
-            writeln!(csv, "split,step,loss,grad_norm,lr,tokens_per_s,nll,ppl,bpc")
-                .map_err(|e| CoreError::io(&csv_path, e))?;
-        }
-        let jsonl = open(&dir.join("metrics.jsonl"))?;
         Ok(Self {
-            csv,
-            jsonl,
+            csv: open(&csv_path)?,
+            jsonl: open(&jsonl_path)?,
             csv_path,
         })
     }
