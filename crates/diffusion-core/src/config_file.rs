@@ -54,40 +54,95 @@ pub fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<()> {
 }
 
 /// Read a TOML config (or start from an empty one), apply overrides, and parse it into `T`.
-/// Errors name the file (or `command line`) and the dotted key.
+/// Errors name where the offending key came from: the file, or `command line (--set …)` when an
+/// override set it (shortcuts such as `--label` are overrides too), and the dotted key. A
+/// `[train]` section is also checked for values out of range (`train.batch_size = 0`), so a bad
+/// value is refused before anything is written.
 pub fn load_config<T: DeserializeOwned>(path: Option<&Path>, overrides: &[String]) -> Result<T> {
-    let origin = path
+    let file_origin = path
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "command line".into());
     let mut table = match path {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| CoreError::io(p, e))?;
             toml::from_str::<toml::Table>(&text).map_err(|e| CoreError::ConfigFile {
-                origin: origin.clone(),
+                origin: file_origin.clone(),
                 key: String::new(),
                 reason: e.to_string().trim().replace('\n', " "),
             })?
         }
         None => toml::Table::new(),
     };
+    let mut set = Vec::new();
     for o in overrides {
         apply_override(&mut table, o).map_err(|e| CoreError::ConfigFile {
             origin: "command line".into(),
             key: o.clone(),
             reason: e.to_string(),
         })?;
+        let key = o.split_once('=').map_or(o.as_str(), |(k, _)| k).trim();
+        set.push((key.to_string(), o.clone()));
     }
-    from_table(table, &origin)
+    let origin_of = |key: &str| -> String {
+        let by = set.iter().rev().find(|(k, _)| {
+            k == key || key.starts_with(&format!("{k}.")) || k.starts_with(&format!("{key}."))
+        });
+        match by {
+            Some((_, o)) if !key.is_empty() => format!("command line (--set {o})"),
+            _ => file_origin.clone(),
+        }
+    };
+    check_train_section(&table, &origin_of)?;
+    parse_table(table, &origin_of)
+}
+
+/// Range checks of a `[train]` section (`TrainConfig::validate`), with the key's origin.
+fn check_train_section(table: &toml::Table, origin_of: &dyn Fn(&str) -> String) -> Result<()> {
+    let Some(train) = table.get("train") else {
+        return Ok(());
+    };
+    // Type errors are reported by the full parse; only a well-typed section is range-checked.
+    if let Ok(cfg) = train.clone().try_into::<crate::train::TrainConfig>() {
+        cfg.validate().map_err(|e| match e {
+            CoreError::Config { field, reason } => CoreError::ConfigFile {
+                origin: origin_of(&field),
+                key: field,
+                reason,
+            },
+            other => other,
+        })?;
+    }
+    Ok(())
 }
 
 /// Parse a TOML table into `T`, naming the dotted key of the first error.
 pub fn from_table<T: DeserializeOwned>(table: toml::Table, origin: &str) -> Result<T> {
+    parse_table(table, &|_| origin.to_string())
+}
+
+fn parse_table<T: DeserializeOwned>(
+    table: toml::Table,
+    origin_of: &dyn Fn(&str) -> String,
+) -> Result<T> {
     serde_path_to_error::deserialize(table).map_err(|e| {
-        let key = e.path().to_string();
+        let mut key = e.path().to_string();
+        if key == "." {
+            key.clear();
+        }
+        let reason = e.into_inner().to_string().trim().to_string();
+        // An unknown key: the path names its section, the message the key itself.
+        let full = match reason
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+        {
+            Some(field) if key.is_empty() => field.to_string(),
+            Some(field) => format!("{key}.{field}"),
+            None => key.clone(),
+        };
         CoreError::ConfigFile {
-            origin: origin.to_string(),
-            key: if key == "." { String::new() } else { key },
-            reason: e.into_inner().to_string().trim().to_string(),
+            origin: origin_of(&full),
+            key,
+            reason,
         }
     })
 }
@@ -118,10 +173,11 @@ mod tests {
     }
 
     fn write(text: &str) -> std::path::PathBuf {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let p = std::env::temp_dir().join(format!(
             "gdd-config-{}-{}.toml",
             std::process::id(),
-            text.len()
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         std::fs::write(&p, text).unwrap();
         p
@@ -171,5 +227,44 @@ mod tests {
         assert!(e.contains("not a section"), "{e}");
         let p = write("name = \n");
         assert!(load_config::<Outer>(Some(&p), &[]).is_err());
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct WithTrain {
+        train: crate::train::TrainConfig,
+    }
+
+    /// A bad key or value set on the command line is reported against the command line, one
+    /// from the file against the file, whichever other keys either side sets.
+    #[test]
+    fn errors_name_the_command_line_for_overrides_and_the_file_otherwise() {
+        let p = write("[train]\nsteps = 3\nbatch_size = 8\n");
+        let file = p.display().to_string();
+        for (set, key) in [
+            ("train.nonsense=1", "train"),
+            ("train.batch_size=-3", "train.batch_size"),
+            ("train.batch_size=0", "train.batch_size"),
+            ("train.steps=0", "train.steps"),
+        ] {
+            let e = load_config::<WithTrain>(Some(&p), &["train.lr=0.01".into(), set.into()])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("command line (--set {set})")), "{e}");
+            assert!(!e.contains(&file), "{e}");
+            assert!(e.contains(key), "{e}");
+        }
+        for (text, key) in [
+            ("[train]\nsteps = 3\nbatch_size = 0\n", "train.batch_size"),
+            ("[train]\nsteps = 3\nbatch_size = 8\nbogus = 1\n", "bogus"),
+        ] {
+            let p = write(text);
+            let e = load_config::<WithTrain>(Some(&p), &["train.lr=0.01".into()])
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(&p.display().to_string()), "{e}");
+            assert!(e.contains(key), "{e}");
+        }
     }
 }
