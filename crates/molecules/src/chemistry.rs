@@ -13,13 +13,17 @@ pub struct MolInfo {
 }
 
 /// Syntax that RDKit rejects but the chematic parser accepts: empty branches, dangling bonds,
-/// `@` outside brackets, empty fragments, a ring label opening and closing on one atom
-/// (the pre-check recommended in `shared/domain-crates.md` §1).
+/// `@` outside brackets, empty fragments, a ring label opening and closing on one atom.
+/// A label that closes a ring and is then reopened on the same atom (`C11` after an open `1`,
+/// a spiro atom, as in QM9's `CC1CCC(C)C11CC1`) is accepted, as RDKit accepts it.
 pub fn strict_syntax_ok(s: &str) -> bool {
     let b = s.as_bytes();
     let is_bond = |c: u8| matches!(c, b'-' | b'=' | b'#' | b'$' | b':' | b'/' | b'\\');
     let (mut i, mut prev) = (0usize, b'.'); // prev: last token outside [..]; 'A' = atom
-    let mut labels_here: Vec<u32> = Vec::new(); // ring labels on the current atom
+    let mut atom = 0usize; // index of the current atom
+    let mut opened_here: Vec<u32> = Vec::new(); // ring labels opened on the current atom
+    let mut closed_here: Vec<usize> = Vec::new(); // openers of rings closed on the current atom
+    let mut open: Vec<(u32, usize)> = Vec::new(); // open ring labels and the atom that opened each
     while i < b.len() {
         let c = b[i];
         if c == b'[' {
@@ -27,7 +31,9 @@ pub fn strict_syntax_ok(s: &str) -> bool {
                 Some(j) => {
                     i += j + 1;
                     prev = b'A';
-                    labels_here.clear();
+                    atom += 1;
+                    opened_here.clear();
+                    closed_here.clear();
                     continue;
                 }
                 None => return false,
@@ -42,10 +48,19 @@ pub fn strict_syntax_ok(s: &str) -> bool {
             } else {
                 ((c - b'0') as u32, 1)
             };
-            if labels_here.contains(&label) {
-                return false;
+            if let Some(k) = open.iter().position(|&(l, _)| l == label) {
+                // Closing a ring: not on the atom that opened it, and not a second bond to the
+                // same opener (`C12CC12`).
+                let opener = open[k].1;
+                if opened_here.contains(&label) || closed_here.contains(&opener) {
+                    return false;
+                }
+                closed_here.push(opener);
+                open.swap_remove(k);
+            } else {
+                open.push((label, atom));
+                opened_here.push(label);
             }
-            labels_here.push(label);
             prev = b'1';
             i += len;
             continue;
@@ -59,7 +74,9 @@ pub fn strict_syntax_ok(s: &str) -> bool {
             _ => {}
         }
         if c.is_ascii_alphabetic() || c == b'*' {
-            labels_here.clear();
+            atom += 1;
+            closed_here.clear();
+            opened_here.clear();
             prev = b'A';
         } else {
             prev = c;
@@ -111,5 +128,24 @@ mod tests {
             assert!(analyze(bad).is_none(), "{bad}");
         }
         assert!(strict_syntax_ok("C1CC1"));
+    }
+
+    /// A ring label closed and reopened on one atom is a spiro centre (RDKit 2026.09.1 values);
+    /// opening and closing on one atom, or closing twice to one opener, stays invalid.
+    #[test]
+    fn spiro_ring_label_reuse_is_valid_as_in_rdkit() {
+        for (smiles, canonical, rings) in [
+            ("CC1CCC(C)C11CC1", "CC1CCC(C)C12CC2", 2),
+            ("OC1CC11CC(=O)N1", "O=C1CC2(CC2O)N1", 2),
+            ("CC12CCCC11CC2C1", "CC12CCCC13CC2C3", 4),
+            ("C1CC11CC1", "C1CC12CC2", 2),
+        ] {
+            let m = analyze(smiles).unwrap_or_else(|| panic!("{smiles} is valid for RDKit"));
+            assert_eq!(m.canonical, canonical, "{smiles}");
+            assert_eq!(m.rings, rings, "{smiles}");
+        }
+        for bad in ["C11", "C1CC1C11CC1", "C12CC12"] {
+            assert!(analyze(bad).is_none(), "{bad} is invalid for RDKit");
+        }
     }
 }
