@@ -267,15 +267,6 @@ pub struct SampleWriter<W: Write> {
     next_index: usize,
 }
 
-impl SampleWriter<File> {
-    /// Creates (truncates) `path`.
-    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let file = File::create(path).map_err(|e| GenomicsError::io(path, e))?;
-        Ok(Self::new(file, path))
-    }
-}
-
 impl<W: Write> SampleWriter<W> {
     /// Wraps any writer; `path` only names the destination in error messages.
     pub fn new(writer: W, path: impl Into<PathBuf>) -> Self {
@@ -332,12 +323,17 @@ impl<W: Write> SampleWriter<W> {
 }
 
 /// Writes `samples` to `path` as `sample_0 .. sample_{n-1}`.
+/// Written atomically (temporary file, fsync, rename): an interrupted write leaves the old file.
 pub fn write_samples(path: impl AsRef<Path>, samples: &[GeneratedSample]) -> Result<()> {
-    let mut writer = SampleWriter::create(path)?;
+    let path = path.as_ref();
+    let core = |e: diffusion_core::CoreError| GenomicsError::invalid(path, e.to_string());
+    let mut out = diffusion_core::atomic_file::AtomicFile::create(path).map_err(core)?;
+    let mut writer = SampleWriter::new(&mut out, path);
     for sample in samples {
         writer.write(sample)?;
     }
-    writer.finish()
+    writer.finish()?;
+    out.commit().map_err(core)
 }
 
 /// Reads samples written by [`SampleWriter`] (or any FASTA whose descriptions carry
@@ -369,9 +365,108 @@ pub fn read_samples(path: impl AsRef<Path>) -> Result<Vec<GeneratedSample>> {
         .collect()
 }
 
+/// Reads a samples file to score against the species `classes` (in class-id order): each
+/// header names its species by `species=<name>`, by `class=<id>`, or both, and both must then
+/// agree. Errors name the file and line of the first header that names no known species or
+/// contradicts itself.
+pub fn read_samples_for(
+    path: impl AsRef<Path>,
+    classes: &[String],
+) -> Result<Vec<GeneratedSample>> {
+    let file = read_fasta(path)?;
+    let known = || classes.join(", ");
+    file.records
+        .into_iter()
+        .map(|record| {
+            let desc = record.desc.as_deref().unwrap_or("");
+            let field = |key: &str| {
+                desc.split_whitespace()
+                    .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            };
+            let bad = |why: String| GenomicsError::parse(&file.path, record.line, why);
+            let by_name = match field("species") {
+                Some(name) => {
+                    Some(classes.iter().position(|c| c == name).ok_or_else(|| {
+                        bad(format!("species '{name}' is not one of {}", known()))
+                    })?)
+                }
+                None => None,
+            };
+            let by_id = match field("class") {
+                Some(id) => {
+                    let k = id
+                        .parse::<usize>()
+                        .map_err(|e| bad(format!("bad class id '{id}': {e}")))?;
+                    if k >= classes.len() {
+                        return Err(bad(format!(
+                            "class {k} is beyond the {} species ({})",
+                            classes.len(),
+                            known()
+                        )));
+                    }
+                    Some(k)
+                }
+                None => None,
+            };
+            let class = match (by_name, by_id) {
+                (Some(a), Some(b)) if a != b => {
+                    return Err(bad(format!(
+                        "species '{}' is class {a}, but the header says class={b}",
+                        classes[a]
+                    )));
+                }
+                (Some(a), _) | (None, Some(a)) => a,
+                (None, None) => {
+                    return Err(bad(
+                        "header names no species: add 'species=<name>' (or 'class=<id>')".into(),
+                    ));
+                }
+            };
+            Ok(GeneratedSample {
+                species: classes[class].clone(),
+                class,
+                seq: record.seq,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_name_their_species_by_name_id_or_both_consistently() {
+        let dir = std::env::temp_dir().join(format!("gdd-fa-species-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let classes: Vec<String> = ["ecoli", "human"].map(String::from).to_vec();
+        let read = |text: &str| {
+            let p = dir.join("s.fa");
+            std::fs::write(&p, text).unwrap();
+            read_samples_for(&p, &classes).map_err(|e| e.to_string())
+        };
+        let s =
+            read(">a species=human\nACGT\n>b class=0\nAC\n>c species=ecoli class=0\nA\n").unwrap();
+        assert_eq!(
+            s.iter()
+                .map(|x| (x.class, x.species.as_str()))
+                .collect::<Vec<_>>(),
+            [(1, "human"), (0, "ecoli"), (0, "ecoli")]
+        );
+        let e = read(">a species=human\nACGT\n>b species=ecoli class=1\nAC\n").unwrap_err();
+        assert!(
+            e.contains("s.fa") && e.contains(":3") && e.contains("class=1"),
+            "{e}"
+        );
+        assert!(
+            read(">a species=yeast\nAC\n")
+                .unwrap_err()
+                .contains("yeast")
+        );
+        assert!(read(">a class=2\nAC\n").unwrap_err().contains("beyond"));
+        assert!(read(">a\nAC\n").unwrap_err().contains("species=<name>"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn normalise_counts_lowercase_and_iupac() {

@@ -317,6 +317,34 @@ fn train_sample_guide_and_score_end_to_end() {
         "--no-discriminator",
     ]);
     assert!(e.contains("yeti"), "{e}");
+    // Headers naming the species only are what `eval` reads; species and class must agree.
+    let by_name = p("by-name.fa");
+    let window = "ACGT".repeat(8);
+    std::fs::write(
+        &by_name,
+        format!(">a species=hpylori\n{window}\n>b species=ctrachomatis\n{window}\n"),
+    )
+    .expect("write");
+    let out = ok(&[
+        "eval",
+        "--samples",
+        &by_name,
+        "--oracle",
+        &oracle_ckpt,
+        "--no-discriminator",
+    ]);
+    assert!(out.contains("Oracle F1"), "{out}");
+    let clash = p("clash.fa");
+    std::fs::write(&clash, format!(">a species=hpylori class=1\n{window}\n")).expect("write");
+    let e = fails(&[
+        "eval",
+        "--samples",
+        &clash,
+        "--oracle",
+        &oracle_ckpt,
+        "--no-discriminator",
+    ]);
+    assert!(e.contains("clash.fa:1") && e.contains("class=1"), "{e}");
     let e = fails(&[
         "eval",
         "--samples",

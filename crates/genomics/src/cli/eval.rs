@@ -10,7 +10,7 @@ use clap::Args;
 use diffusion_core::classifier::DitClassifier;
 use genomics::data::{bases_by_class, prepare};
 use genomics::evaluate::{DiscriminatorConfig, Reference, SpeciesScores, score};
-use genomics::{GeneratedSample, read_samples};
+use genomics::{GeneratedSample, read_samples_for};
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone, Debug)]
@@ -33,6 +33,9 @@ pub struct EvalArgs {
     /// Write the scores as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Replace the results of an earlier run at the output path (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
     #[arg(long)]
     pub backend: Option<String>,
 }
@@ -142,16 +145,20 @@ impl Scorer {
 }
 
 pub fn run(a: &EvalArgs) -> Result<SpeciesScores> {
-    let dev = device(a.backend.as_deref())?;
-    let samples = read_samples(&a.samples)?;
-    if samples.is_empty() {
-        bail!("{}: no sequences", a.samples.display());
+    if let Some(out) = &a.json {
+        diffusion_core::cli::check_output(out, "--json", a.force)?;
     }
+    let dev = device(a.backend.as_deref())?;
+    genomics::read_fasta(&a.samples)?; // a malformed file is reported before the oracle loads
     let scorer = Scorer::load(
         &diffusion_core::paths::resolve_path(&a.oracle),
         a.reference.as_deref(),
         &dev,
     )?;
+    let samples = read_samples_for(&a.samples, &scorer.meta.classes)?;
+    if samples.is_empty() {
+        bail!("{}: no sequences", a.samples.display());
+    }
     let disc = DiscriminatorConfig {
         epochs: a.disc_epochs,
         ..Default::default()
