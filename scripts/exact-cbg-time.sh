@@ -7,7 +7,7 @@
 #   N=256 KINDS=udlm scripts/exact-cbg-time.sh   # a subset
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p molecules
+cargo build --release --workspace --bins # all binaries: one package alone would rebuild the dependencies
 B=${CARGO_TARGET_DIR:-target}/release/molecules
 C=${CKPT:-checkpoints/molecules}
 OUT=${OUT:-runs/exact-cbg}
@@ -29,7 +29,7 @@ for kind in $KINDS; do
     esac
     dir="$OUT/$kind-$mode"
     start=$(date +%s.%N)
-    "$B" sample --checkpoint "$C/$kind.ckpt" "${args[@]}" -n "$N" --quiet --out "$dir" > /dev/null
+    "$B" sample --checkpoint "$C/$kind.ckpt" "${args[@]}" -n "$N" --quiet --force --out "$dir" > /dev/null
     secs=$(echo "$(date +%s.%N) - $start" | bc -l)
     [ -z "$base" ] && base=$secs
     # metrics.json: fraction valid and the mean ring count of the valid molecules.

@@ -10,7 +10,7 @@
 #   PER_CLASS=100 scripts/mnist-results.sh        # more samples per row (default 20 per class = 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p images
+cargo build --release --workspace --bins # all binaries: one package alone would rebuild the dependencies
 B=${CARGO_TARGET_DIR:-target}/release/images
 C=${CKPT:-checkpoints/images}
 OUT=${OUT:-runs/mnist-results}
@@ -35,10 +35,10 @@ HEAD='| model | n | FID (project classifier features) ↓ | IS (project classifi
 TD="$HEAD"
 for kind in mdlm udlm; do
   K=$(echo $kind | tr a-z A-Z)
-  "$B" sample --checkpoint "$C/$kind.ckpt" --guidance none --steps 128 "${common[@]}" --out "$OUT/d-$kind-unguided"
+  "$B" sample --checkpoint "$C/$kind.ckpt" --guidance none --steps 128 "${common[@]}" --force --out "$OUT/d-$kind-unguided"
   mkdir -p "$OUT/d-$kind-cfg"
   "$B" sample --checkpoint "$C/$kind.ckpt" --guidance cfg --gamma "$GAMMA_D" --steps 128 "${common[@]}" \
-    --out "$OUT/d-$kind-cfg" | tee "$OUT/d-$kind-cfg/sample.log"
+    --force --out "$OUT/d-$kind-cfg" | tee "$OUT/d-$kind-cfg/sample.log"
   TD+=$'\n'"$(row "$OUT/d-$kind-unguided" "$K (unguided, null class)")"
   TD+=$'\n'"$(row "$OUT/d-$kind-cfg" "$K D-CFG γ = $GAMMA_D")"
 done

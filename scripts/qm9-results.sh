@@ -6,7 +6,7 @@
 #   SECTIONS="ppl sweeps" scripts/qm9-results.sh     # a subset (ppl, sweeps, selfies)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p molecules
+cargo build --release --workspace --bins # all binaries: one package alone would rebuild the dependencies
 B=${CARGO_TARGET_DIR:-target}/release/molecules
 C=${CKPT:-checkpoints/molecules}
 OUT=${OUT:-runs/qm9-results}
@@ -62,7 +62,7 @@ has selfies && {
   for r in smiles selfies; do
     ck="$C/udlm.ckpt"; [ $r = selfies ] && ck="$C/udlm-selfies.ckpt"
     ppl=$("$B" validate --checkpoint "$ck" --markdown-row x | awk -F'|' '{print $3 "|" $4}')
-    "$B" sample --checkpoint "$ck" -n "$N" --quiet --out "$OUT/udlm-$r" > /dev/null
+    "$B" sample --checkpoint "$ck" -n "$N" --quiet --force --out "$OUT/udlm-$r" > /dev/null
     tail -n 1 "$OUT/udlm-$r/metrics.csv" |
       awk -F, -v r="$r" -v p="$ppl" '{ printf "| %s |%s| %.1f | %.1f | %.1f | %.3f | %.2f |\n", r, p, 100*$2, 100*$3, 100*$4, $7, $12 }'
   done

@@ -89,6 +89,49 @@ impl ClassifierConfig {
     pub fn vocab_size(&self) -> usize {
         self.backbone.vocab_size
     }
+
+    /// Whether this classifier can guide `generator` by D-CBG: a noisy classifier must have
+    /// been trained on the generator's noise (a uniform-noise classifier has never seen a
+    /// `[MASK]`, an absorbing one never a token swapped at random) and both must share the
+    /// sequence length. `path` names the classifier in the error. Clean classifiers pass (the
+    /// caller may warn); AR generators are guided by FUDGE and are not checked here.
+    pub fn check_guides(
+        &self,
+        generator: &crate::diffusion::Diffusion,
+        path: &std::path::Path,
+    ) -> Result<()> {
+        if generator.kind() == crate::diffusion::ModelKind::Ar {
+            return Ok(());
+        }
+        let name = |n: Noise| match n {
+            Noise::Absorbing => "absorbing",
+            Noise::Uniform => "uniform",
+        };
+        if let Some(noise) = self.noise
+            && noise != generator.noise()
+        {
+            return Err(CoreError::checkpoint(
+                path,
+                format!(
+                    "this classifier was trained on {} noise and cannot guide a generator with {} noise; \
+                     train one with classifier.noise = \"{}\"",
+                    name(noise),
+                    name(generator.noise()),
+                    name(generator.noise())
+                ),
+            ));
+        }
+        if self.seq_len != generator.config.seq_len {
+            return Err(CoreError::checkpoint(
+                path,
+                format!(
+                    "this classifier reads sequences of length {}, the generator writes {}",
+                    self.seq_len, generator.config.seq_len
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Module, Debug)]
@@ -315,5 +358,57 @@ impl Objective for Classifier {
             n_tokens: b as f64,
             n_correct: Some(correct),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diffusion::{Diffusion, DiffusionConfig, ModelKind};
+
+    fn config(noise: Option<Noise>, seq_len: usize) -> ClassifierConfig {
+        ClassifierConfig {
+            backbone: DitConfig::new(8, 16, 1, 2),
+            num_classes: 2,
+            pooling: Pooling::Mean,
+            noise,
+            schedule: Schedule::default(),
+            time_conditioning: false,
+            seq_len,
+            mask_id: 7,
+            pad_id: None,
+            sampling_eps: 1e-3,
+            antithetic: true,
+        }
+    }
+
+    fn generator(kind: ModelKind) -> Diffusion {
+        Diffusion::new(DiffusionConfig::new(kind, 8, 16, 7, None)).unwrap()
+    }
+
+    /// A classifier trained on the other noise, or on another length, is refused by name.
+    #[test]
+    fn d_cbg_classifier_must_match_the_generators_noise_and_length() {
+        let p = std::path::Path::new("clf.ckpt");
+        let (mdlm, udlm) = (generator(ModelKind::Mdlm), generator(ModelKind::Udlm));
+        let uniform = config(Some(Noise::Uniform), 16);
+        let absorbing = config(Some(Noise::Absorbing), 16);
+        assert!(uniform.check_guides(&udlm, p).is_ok());
+        assert!(absorbing.check_guides(&mdlm, p).is_ok());
+        let e = uniform.check_guides(&mdlm, p).unwrap_err().to_string();
+        assert!(
+            e.contains("clf.ckpt") && e.contains("uniform") && e.contains("absorbing"),
+            "{e}"
+        );
+        assert!(absorbing.check_guides(&udlm, p).is_err());
+        assert!(
+            config(None, 16).check_guides(&mdlm, p).is_ok(),
+            "clean: the caller warns"
+        );
+        let e = config(Some(Noise::Uniform), 12)
+            .check_guides(&udlm, p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("length 12"), "{e}");
     }
 }

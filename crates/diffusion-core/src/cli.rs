@@ -114,7 +114,8 @@ impl RunArgs {
     }
 }
 
-/// Logs to stderr through `tracing`, level from `RUST_LOG` (default `info`).
+/// Logs to stderr through `tracing`, level from `RUST_LOG` (default `info`). Colour only when
+/// stderr is a terminal and `NO_COLOR` is unset, so logs redirected to a file stay plain text.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -122,7 +123,43 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(log_colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        ))
         .try_init();
+}
+
+/// Whether log lines carry ANSI colour codes.
+fn log_colour(stderr_is_terminal: bool, no_color: bool) -> bool {
+    stderr_is_terminal && !no_color
+}
+
+/// Nothing a user produced is replaced without asking: an output folder must be missing or
+/// empty, an output file missing, unless `force` (the binaries' `--force`). Checked before
+/// any work is done. `flag` names the option in the error.
+pub fn check_output(path: &Path, flag: &str, force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let taken = if path.is_dir() {
+        std::fs::read_dir(path)
+            .map_err(|e| CoreError::io(path, e))?
+            .next()
+            .is_some()
+    } else {
+        path.exists()
+    };
+    if taken {
+        return Err(CoreError::config(
+            flag,
+            format!(
+                "{} already holds earlier results; choose another {flag} or pass --force to replace them",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Parse a comma-separated list of numbers (`0,1,2.5`); the error names the bad item.
@@ -184,6 +221,36 @@ mod tests {
                 "diffusion.kind=\"udlm\"".into()
             ]
         );
+    }
+
+    #[test]
+    fn outputs_are_not_replaced_without_force() {
+        let root = std::env::temp_dir().join(format!("gdd-out-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        assert!(
+            check_output(&root, "--out", false).is_ok(),
+            "missing folder"
+        );
+        std::fs::create_dir_all(&root).unwrap();
+        assert!(check_output(&root, "--out", false).is_ok(), "empty folder");
+        let f = root.join("samples.smi");
+        std::fs::write(&f, "C\n").unwrap();
+        let e = check_output(&root, "--out", false).unwrap_err().to_string();
+        assert!(
+            e.contains("--force") && e.contains(&root.display().to_string()),
+            "{e}"
+        );
+        assert!(check_output(&f, "--out", false).is_err(), "existing file");
+        assert!(check_output(&f, "--out", true).is_ok());
+        assert!(check_output(&root, "--out", true).is_ok());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn log_colour_only_on_a_terminal() {
+        assert!(log_colour(true, false));
+        assert!(!log_colour(false, false), "stderr redirected to a file");
+        assert!(!log_colour(true, true), "NO_COLOR set");
     }
 
     #[test]

@@ -308,6 +308,7 @@ impl<'a> Sampler<'a> {
         progress: bool,
         on_step: &mut dyn FnMut(usize, &[i64]),
     ) -> Result<Samples> {
+        check_sample_count(n, self.diffusion.config.seq_len)?;
         if let Some(y) = labels {
             if y.len() != n {
                 return Err(CoreError::config(
@@ -857,4 +858,50 @@ fn pick_rows<T: Copy>(v: &[T], rows: &[usize], width: usize) -> Vec<T> {
 /// Scores of a term can be reused for an unchanged row when they do not depend on t.
 fn cacheable(term: &CbgTerm<'_>) -> bool {
     !term.classifier.time_conditioned() && !term.reference_sigma_mismatch
+}
+
+/// Most token ids one call holds in memory (8 bytes each: 4 GiB). Larger requests are refused
+/// with the memory they would need rather than aborting in the allocator.
+pub const MAX_SAMPLE_TOKENS: usize = 1 << 29;
+
+/// `n` sequences of length `l` in one call: at least one, and within [`MAX_SAMPLE_TOKENS`].
+pub fn check_sample_count(n: usize, l: usize) -> Result<()> {
+    if n == 0 {
+        return Err(CoreError::config(
+            "sampling.n",
+            "the number of samples must be at least 1",
+        ));
+    }
+    match n.checked_mul(l.max(1)) {
+        Some(t) if t <= MAX_SAMPLE_TOKENS => Ok(()),
+        _ => Err(CoreError::config(
+            "sampling.n",
+            format!(
+                "{n} sequences of length {l} would hold {:.1} GiB of token ids in memory at once \
+                 (at most {} sequences of this length per call)",
+                n as f64 * l.max(1) as f64 * 8.0 / (1u64 << 30) as f64,
+                MAX_SAMPLE_TOKENS / l.max(1)
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_counts_are_checked_before_any_allocation() {
+        assert!(check_sample_count(1, 32).is_ok());
+        let e = check_sample_count(0, 32).unwrap_err().to_string();
+        assert!(e.contains("sampling.n") && e.contains("at least 1"), "{e}");
+        let e = check_sample_count(1_000_000_000_000, 32)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("GiB"), "{e}");
+        assert!(
+            check_sample_count(usize::MAX, 2).is_err(),
+            "overflow is an error"
+        );
+    }
 }

@@ -64,6 +64,10 @@ const TINY: &[&str] = &[
     "train.checkpoint_every=2",
 ];
 
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
 fn tiny_model() -> Vec<&'static str> {
     let mut v = TINY.to_vec();
     v.extend([
@@ -463,5 +467,135 @@ fn bad_input_names_the_problem() {
     std::fs::write(&empty, "").unwrap();
     let e = fails(&["eval", "--samples", empty.to_str().unwrap()]);
     assert!(e.contains("empty"), "{e}");
+    std::fs::remove_dir_all(&d).ok();
+}
+
+/// The bad-input gaps found by trying to break the binary (issue 18), one regression each:
+/// command-line errors name the command line, out-of-range values are refused before a run
+/// folder is made, nothing a user produced is replaced without `--force`, sample counts are
+/// checked, negative γ parses, a D-CBG classifier of the other noise is refused, and logs
+/// written to a file carry no colour codes.
+#[test]
+fn bad_input_gaps_are_refused_with_clear_errors() {
+    let d = tmp("gaps");
+    let p = |name: &str| d.join(name).to_str().unwrap().to_string();
+    let gen_dir = p("mdlm");
+    let mut train = vec![
+        "train",
+        "--config",
+        "configs/qm9-mdlm.toml",
+        "--run-dir",
+        &gen_dir,
+    ];
+    train.extend(tiny_model());
+    // Errors in overrides name the command line, not the config file.
+    for set in [
+        "train.nonsense=1",
+        "train.batch_size=-3",
+        "train.batch_size=0",
+    ] {
+        let mut a = train.clone();
+        a.extend(["--set", set]);
+        let e = fails(&a);
+        assert!(e.contains(&format!("command line (--set {set})")), "{e}");
+        assert!(!e.contains("configs/qm9-mdlm.toml"), "{e}");
+    }
+    let mut a = train.clone();
+    a.extend(["--label", "bogus"]);
+    assert!(fails(&a).contains("command line"));
+    let mut a = train.clone();
+    a.extend(["--steps", "0"]);
+    assert!(fails(&a).contains("train.steps"));
+    // A bad value in a file names the file, and no run folder is left behind.
+    let cfg = d.join("zero.toml");
+    let text = std::fs::read_to_string(repo().join("configs/qm9-mdlm.toml"))
+        .unwrap()
+        .replace("batch_size = 128", "batch_size = 0");
+    std::fs::write(&cfg, text).unwrap();
+    let lost = p("zero-run");
+    let e = fails(&[
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--run-dir",
+        &lost,
+    ]);
+    assert!(
+        e.contains("zero.toml") && e.contains("train.batch_size"),
+        "{e}"
+    );
+    assert!(!Path::new(&lost).exists(), "a refused run leaves no folder");
+
+    // A tiny MDLM and a uniform-noise classifier; the training log has no colour codes.
+    let mut a = train.clone();
+    a.extend(["--steps", "2"]);
+    let out = bin()
+        .current_dir(repo())
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .args(&a)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("INFO") && !log.contains('\u{1b}'), "{log}");
+    let clf_dir = p("clf-uniform");
+    let mut c = vec![
+        "train-classifier",
+        "--config",
+        "configs/qm9-classifier.toml",
+        "--run-dir",
+        &clf_dir,
+        "--steps",
+        "2",
+        "--label",
+        "qed",
+    ];
+    c.extend(TINY);
+    c.extend([
+        "--set",
+        "classifier.backbone.hidden_size=16",
+        "--set",
+        "classifier.backbone.n_blocks=1",
+    ]);
+    ok(&c);
+    let model = format!("{gen_dir}/model.ckpt");
+    let clf = format!("{clf_dir}/model.ckpt");
+    let sample = |out: &str, extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "sample",
+            "--checkpoint",
+            &model,
+            "--steps",
+            "2",
+            "--quiet",
+            "--reference",
+            "datasets/molecules/qm9_first2000.csv",
+            "--out",
+            out,
+        ]
+        .map(String::from)
+        .to_vec();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let out = p("samples");
+    ok(&refs(&sample(&out, &["-n", "4", "--gamma", "-3"])));
+    let before = std::fs::read_to_string(Path::new(&out).join("samples.smi")).unwrap();
+    let e = fails(&refs(&sample(&out, &["-n", "2"])));
+    assert!(e.contains("--force") && e.contains("samples"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(Path::new(&out).join("samples.smi")).unwrap(),
+        before,
+        "the earlier samples are untouched"
+    );
+    ok(&refs(&sample(&out, &["-n", "2", "--force"])));
+    for (n, needle) in [("0", "at least 1"), ("1000000000000", "GiB")] {
+        let e = fails(&refs(&sample(&p(&format!("n{n}")), &["-n", n])));
+        assert!(e.contains(needle), "{e}");
+    }
+    let cbg = ["-n", "2", "--guidance", "cbg", "--classifier", &clf];
+    let e = fails(&refs(&sample(&p("cbg"), &cbg)));
+    assert!(e.contains("uniform") && e.contains("absorbing"), "{e}");
     std::fs::remove_dir_all(&d).ok();
 }

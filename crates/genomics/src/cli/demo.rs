@@ -42,7 +42,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 64)]
     pub steps: usize,
     /// D-CFG strengths.
-    #[arg(long, default_value = "1,3")]
+    #[arg(long, default_value = "1,3", allow_hyphen_values = true)]
     pub gammas: String,
     /// D-CBG strength (diffusion models).
     #[arg(long, default_value_t = 2.0)]
@@ -102,14 +102,8 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let disc = DiscriminatorConfig::default();
     let disc = (!a.no_discriminator).then_some(&disc);
     let gammas = diffusion_core::cli::parse_list(&a.gammas)?;
-    let mut table = vec![SpeciesScores::table_header()];
-    let (samples, s) = random_row(&scorer, a.per_species, disc, 0, &dev)?;
-    write_samples(a.out.join("random.fa"), &samples)?;
-    table.push(s.table_row("Random", "–"));
-    println!("{}", table.last().map(String::as_str).unwrap_or_default());
-    let s = super::sweep::real_row(&scorer, a.per_species, disc, &dev)?;
-    table.push(s.table_row("Real (test windows)", "–"));
-    println!("{}", table.last().map(String::as_str).unwrap_or_default());
+    // Every model first (training or announcing shipped files), then the table, row by row.
+    let mut plan = Vec::new();
     for kind in a.kinds.split(',').map(str::trim) {
         let g_path = obtain(
             a,
@@ -117,7 +111,6 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             &format!("configs/species-{kind}.toml"),
             false,
         )?;
-        let g = load_generator(&g_path, &dev)?;
         let mut rows: Vec<(GuidanceKind, f64, Option<PathBuf>)> = gammas
             .iter()
             .map(|&gm| (GuidanceKind::Cfg, gm, None))
@@ -136,6 +129,19 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             )?;
             rows.push((GuidanceKind::Cbg, a.cbg_gamma, Some(clf)));
         }
+        plan.push((kind, g_path, rows));
+    }
+    let mut table = vec![SpeciesScores::table_header()];
+    println!("\n{}", table[0]);
+    let (samples, s) = random_row(&scorer, a.per_species, disc, 0, &dev)?;
+    write_samples(a.out.join("random.fa"), &samples)?;
+    table.push(s.table_row("Random", "–"));
+    println!("{}", table.last().map(String::as_str).unwrap_or_default());
+    let s = super::sweep::real_row(&scorer, a.per_species, disc, &dev)?;
+    table.push(s.table_row("Real (test windows)", "–"));
+    println!("{}", table.last().map(String::as_str).unwrap_or_default());
+    for (kind, g_path, rows) in plan {
+        let g = load_generator(&g_path, &dev)?;
         for (guidance, gamma, clf) in rows {
             let models = load_guidance(&g, guidance, clf.as_deref(), &dev)?;
             let req = Request {
@@ -173,8 +179,8 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         a.per_species,
         a.steps
     );
-    std::fs::write(a.out.join("table.md"), &text)?;
-    println!("\n{text}");
+    diffusion_core::atomic_file::write_atomic(&a.out.join("table.md"), text.as_bytes())?;
+    println!("\nOracle held-out accuracy: {oracle_summary}.");
     println!(
         "demo finished in {:.0} s; FASTA files and table.md in {}",
         start.elapsed().as_secs_f64(),

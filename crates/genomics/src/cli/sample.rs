@@ -44,7 +44,7 @@ pub struct SampleArgs {
     #[arg(long, value_enum, default_value = "none")]
     pub guidance: GuidanceKind,
     /// Guidance strength γ (D-CFG, D-CBG).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub gamma: f64,
     /// Noisy classifier (D-CBG) or NOS head (NOS).
     #[arg(long)]
@@ -84,6 +84,9 @@ pub struct SampleArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the results of an earlier run at the output path (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Settings of one sampling run (also used by `sweep` and `demo`).
@@ -157,6 +160,11 @@ pub fn generate(
     dev: &Device,
 ) -> Result<(Vec<GeneratedSample>, usize)> {
     let conditional = g.loaded.denoiser().is_conditional();
+    diffusion_core::sampler::check_sample_count(
+        req.per_species.saturating_mul(req.species.len()),
+        g.loaded.diffusion.config.seq_len,
+    )
+    .context("--per-species")?;
     match req.guidance {
         GuidanceKind::None | GuidanceKind::Cfg if !conditional => bail!(
             "{} needs a species-conditional generator (trained with data.conditional = true); \
@@ -258,6 +266,7 @@ pub fn load_guidance(
         }
         (GuidanceKind::Cbg, Some(p)) => {
             let (c, meta) = load_classifier(p, dev)?;
+            c.objective.config.check_guides(&g.loaded.diffusion, p)?;
             if meta.classes != g.meta.classes {
                 bail!(
                     "classifier {} knows other species than the generator ({} vs {})",
@@ -284,6 +293,7 @@ pub fn load_guidance(
 pub fn run(a: &SampleArgs) -> Result<Vec<GeneratedSample>> {
     let dev = device(a.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
+    diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
     let models = load_guidance(&g, a.guidance, a.classifier.as_deref(), &dev)?;
     let seq_len = g.loaded.diffusion.config.seq_len;
     let req = Request {

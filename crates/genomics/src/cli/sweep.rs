@@ -30,7 +30,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub classifier: Option<PathBuf>,
     /// Comma-separated γ values.
-    #[arg(long, default_value = "1,2,3")]
+    #[arg(long, default_value = "1,2,3", allow_hyphen_values = true)]
     pub gammas: String,
     /// Oracle (clean classifier) checkpoint.
     #[arg(long, default_value = "checkpoints/genomics/species-oracle.ckpt")]

@@ -43,7 +43,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 64)]
     pub steps: usize,
     /// D-CFG strength of the guided row (γ = 1, plain conditional sampling, is always shown).
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 3.0, allow_negative_numbers = true)]
     pub gamma: f64,
     /// Generators to train.
     #[arg(long, default_value = "mdlm,udlm")]
@@ -206,6 +206,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let real_px = tok.decode_image(&real_tokens);
     let m = score_images(&eval, &real_px, Some(&real.labels))?;
     table.push(row("real training images (quantised)", None, &m, 0.0));
+    println!("\n{}", table.join("\n"));
     write_images(
         &a.out.join("samples/real"),
         "grid.png",
@@ -310,9 +311,8 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         tok.levels
     );
     let text = format!("{setting}\n\n{}\n\n{notes}\n", table.join("\n"));
-    std::fs::create_dir_all(&a.out)?;
-    std::fs::write(a.out.join("table.md"), &text)?;
-    println!("\n{text}");
+    diffusion_core::atomic_file::write_atomic(&a.out.join("table.md"), text.as_bytes())?;
+    println!("\n{setting}\n\n{notes}");
     println!(
         "Demo finished in {:.1} min; grids grid-<kind>.png (D-CFG γ = {}, one row per digit), samples/*/grid.png and table.md in {}",
         start.elapsed().as_secs_f64() / 60.0,

@@ -30,6 +30,9 @@ pub struct EvalArgs {
     /// Write `metrics.json` / `metrics.csv` into this folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the results of an earlier run at the output path (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
     #[arg(long)]
     pub backend: Option<String>,
 }
@@ -107,6 +110,9 @@ pub fn read_samples(path: &Path, labels: Option<&Path>) -> Result<SampleFile> {
 }
 
 pub fn run(a: &EvalArgs) -> Result<()> {
+    if let Some(out) = &a.out {
+        diffusion_core::cli::check_output(out, "--out", a.force)?;
+    }
     let dev = device(a.backend.as_deref())?;
     let eval = load_eval_net(&a.eval_classifier, &dev, Some(a.reference_max))?;
     let SampleFile {

@@ -48,7 +48,7 @@ pub struct SampleArgs {
     #[arg(long, value_enum, default_value = "none")]
     pub guidance: GuidanceKind,
     /// Guidance strength γ (D-CFG: 0 = unconditional, 1 = conditional; D-CBG: classifier weight).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub gamma: f64,
     /// Noisy classifier checkpoint for D-CBG.
     #[arg(long)]
@@ -91,6 +91,9 @@ pub struct SampleArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the results of an earlier run at the output path (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Settings of one sampling run (also used by `sweep` and `demo`).
@@ -145,7 +148,8 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
         bail!("nothing to sample: -n must be positive");
     }
     let sampler = |guidance, seed| make_sampler(g, req, guidance, seed, dev);
-    let n = req.per_class * req.classes.len();
+    let n = req.per_class.saturating_mul(req.classes.len());
+    diffusion_core::sampler::check_sample_count(n, g.diffusion.config.seq_len).context("-n")?;
     let intended: Vec<i64> = req
         .classes
         .iter()
@@ -273,10 +277,12 @@ pub fn write_metrics(out: &Path, run: Value, metrics: Option<&SampleMetrics>) ->
 pub fn run(a: &SampleArgs) -> Result<()> {
     let dev = device(a.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
+    diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
     let tok = g.info.tokenizer.clone();
     let clf = match &a.classifier {
         Some(p) => {
             let c = load_classifier(p, &dev)?;
+            c.loaded.objective.config.check_guides(&g.diffusion, p)?;
             if c.loaded.vocabulary != g.vocabulary {
                 bail!(
                     "classifier {} was trained on other tokens ({:?}) than the generator ({:?})",

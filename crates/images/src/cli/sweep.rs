@@ -27,7 +27,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub classifier: Option<PathBuf>,
     /// Comma-separated γ values.
-    #[arg(long, default_value = "0,1,2,4")]
+    #[arg(long, default_value = "0,1,2,4", allow_hyphen_values = true)]
     pub gammas: String,
     /// Comma-separated numbers of reverse steps T.
     #[arg(long, default_value = "64")]
@@ -68,7 +68,11 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let dev = device(a.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
     let clf = match &a.classifier {
-        Some(p) => Some(load_classifier(p, &dev)?),
+        Some(p) => {
+            let c = load_classifier(p, &dev)?;
+            c.loaded.objective.config.check_guides(&g.diffusion, p)?;
+            Some(c)
+        }
         None => None,
     };
     let eval = load_eval_net(&a.eval_classifier, &dev, Some(a.reference_max))?;

@@ -9,6 +9,7 @@ use super::sample::{
 use super::{ConfigArgs, device};
 use anyhow::Result;
 use clap::Args;
+use diffusion_core::atomic_file::write_atomic;
 use diffusion_core::sampler::SamplerConfig;
 use molecules::data::resolve_path;
 use molecules::metrics::Qm9Metrics;
@@ -36,7 +37,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 32)]
     pub steps: usize,
     /// Guidance strength γ for the guided rows.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
     pub gamma: f64,
     /// Models to run.
     #[arg(long, default_value = "mdlm,udlm")]
@@ -95,6 +96,8 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let known = known_set(Path::new("datasets/molecules/qm9.csv.gz"))?;
     let mut table = vec![Qm9Metrics::table_header()];
     let mut csv = format!("row,{}\n", Qm9Metrics::csv_header());
+    // Every model first (training or announcing shipped files), then the table, row by row.
+    let mut rows: Vec<(String, PathBuf, GuidanceKind, Option<PathBuf>)> = Vec::new();
     for kind in a.kinds.split(',').map(str::trim) {
         let config = format!("configs/qm9-{kind}.toml");
         let noise = if kind == "mdlm" {
@@ -103,12 +106,12 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             "uniform"
         };
         let base = obtain(a, kind, &config, vec![], false)?;
-        let mut rows: Vec<(String, PathBuf, GuidanceKind, Option<PathBuf>)> = vec![(
+        rows.push((
             format!("{kind} unguided"),
             base.clone(),
             GuidanceKind::None,
             None,
-        )];
+        ));
         for p in PROPERTIES {
             let clf = obtain(
                 a,
@@ -140,54 +143,56 @@ pub fn run(a: &DemoArgs) -> Result<()> {
                 None,
             ));
         }
-        for (name, gen_path, guidance, clf_path) in rows {
-            let g = load_generator(&gen_path, &dev)?;
-            let clf = match &clf_path {
-                Some(p) => Some(load_classifier(p, &dev, &g.loaded.vocabulary)?),
-                None => None,
-            };
-            let req = Request {
-                guidance,
-                gamma: a.gamma,
-                classifier: clf.as_ref().map(|c| &c.model),
-                extra_cbg: Vec::new(),
-                target: 1,
-                exact: None,
-                top_k: 40,
-                nos: None,
-                n: a.num_samples,
-                sampler: SamplerConfig {
-                    steps: a.steps,
-                    batch_size: 256,
-                    seed: 0,
-                    ..Default::default()
-                },
-                pins: Vec::new(),
-                progress: false,
-            };
-            let t0 = Instant::now();
-            let (tokens, _) = generate(&g, &req, &dev)?;
-            let (text, smiles) = decode(&g.tokenizer, &tokens);
-            let m = molecules::metrics::score(&smiles, &known);
-            let slug = name.replace([' ', '='], "_");
-            super::sample::write_outputs(
-                &a.out.join("samples").join(&slug),
-                g.tokenizer.representation,
-                &text,
-                &smiles,
-                &m,
-                serde_json::json!({"row": name, "checkpoint": gen_path, "classifier": clf_path}),
-            )?;
-            let line = m.table_row(&name);
-            println!("{line}   ({:.1} s)", t0.elapsed().as_secs_f64());
-            table.push(line);
-            csv.push_str(&format!("{name},{}\n", m.csv_row()));
-        }
     }
-    std::fs::create_dir_all(&a.out)?;
-    std::fs::write(a.out.join("table.txt"), table.join("\n") + "\n")?;
-    std::fs::write(a.out.join("table.csv"), csv)?;
-    println!("\n{}", table.join("\n"));
+    println!("\n{}", table[0]);
+    for (name, gen_path, guidance, clf_path) in rows {
+        let g = load_generator(&gen_path, &dev)?;
+        let clf = match &clf_path {
+            Some(p) => Some(load_classifier(p, &dev, &g)?),
+            None => None,
+        };
+        let req = Request {
+            guidance,
+            gamma: a.gamma,
+            classifier: clf.as_ref().map(|c| &c.model),
+            extra_cbg: Vec::new(),
+            target: 1,
+            exact: None,
+            top_k: 40,
+            nos: None,
+            n: a.num_samples,
+            sampler: SamplerConfig {
+                steps: a.steps,
+                batch_size: 256,
+                seed: 0,
+                ..Default::default()
+            },
+            pins: Vec::new(),
+            progress: false,
+        };
+        let t0 = Instant::now();
+        let (tokens, _) = generate(&g, &req, &dev)?;
+        let (text, smiles) = decode(&g.tokenizer, &tokens);
+        let m = molecules::metrics::score(&smiles, &known);
+        let slug = name.replace([' ', '='], "_");
+        super::sample::write_outputs(
+            &a.out.join("samples").join(&slug),
+            g.tokenizer.representation,
+            &text,
+            &smiles,
+            &m,
+            serde_json::json!({"row": name, "checkpoint": gen_path, "classifier": clf_path}),
+        )?;
+        let line = m.table_row(&name);
+        println!("{line}   ({:.1} s)", t0.elapsed().as_secs_f64());
+        table.push(line);
+        csv.push_str(&format!("{name},{}\n", m.csv_row()));
+    }
+    write_atomic(
+        &a.out.join("table.txt"),
+        (table.join("\n") + "\n").as_bytes(),
+    )?;
+    write_atomic(&a.out.join("table.csv"), csv.as_bytes())?;
     println!(
         "\n{} molecules per row, T = {}; QED(nov) and rings(nov) are means over novel molecules.\nDemo finished in {:.1} min; files in {}",
         a.num_samples,

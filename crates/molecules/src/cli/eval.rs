@@ -22,9 +22,15 @@ pub struct EvalArgs {
     /// Write `metrics.json` and `metrics.csv` here (default: print only).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the results of an earlier run at the output path (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(a: &EvalArgs) -> Result<()> {
+    if let Some(out) = &a.out {
+        diffusion_core::cli::check_output(out, "--out", a.force)?;
+    }
     super::require_file(&a.samples, "samples file")?;
     let text = read_samples(&a.samples)?;
     let smiles: Vec<String> = text

@@ -41,7 +41,7 @@ pub struct SampleArgs {
     #[arg(long, value_enum, default_value = "none")]
     pub guidance: GuidanceKind,
     /// Guidance strength γ (D-CFG, D-CBG, FUDGE; NOS uses the --nos-* settings).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub gamma: f64,
     /// Classifier checkpoint for D-CBG or FUDGE, or a NOS head for NOS.
     #[arg(long)]
@@ -95,6 +95,9 @@ pub struct SampleArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the results of an earlier run at the output path (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A generator with what is needed to decode and score its samples.
@@ -138,15 +141,18 @@ pub fn load_generator(path: &Path, dev: &Device) -> Result<Generator> {
     })
 }
 
-pub fn load_classifier(path: &Path, dev: &Device, vocab: &[String]) -> Result<Loaded<Classifier>> {
+/// A classifier to guide generator `g` (D-CBG, or FUDGE for AR): same vocabulary, and for
+/// D-CBG the generator's noise and length.
+pub fn load_classifier(path: &Path, dev: &Device, g: &Generator) -> Result<Loaded<Classifier>> {
     super::require_file(path, "classifier checkpoint")?;
     let c = load_objective::<Classifier>(path, dev, true)?;
-    if c.vocabulary != vocab {
+    if c.vocabulary != g.loaded.vocabulary {
         bail!(
             "classifier {} was trained with another vocabulary than the generator",
             path.display()
         );
     }
+    c.objective.config.check_guides(&g.loaded.diffusion, path)?;
     Ok(c)
 }
 
@@ -185,6 +191,8 @@ pub struct Request<'a> {
 
 /// Sample `req.n` molecules; returns the token rows and the number of network evaluations.
 pub fn generate(g: &Generator, req: &Request, dev: &Device) -> Result<(Vec<Vec<i64>>, usize)> {
+    diffusion_core::sampler::check_sample_count(req.n, g.loaded.diffusion.config.seq_len)
+        .context("-n")?;
     let mode = match req.exact {
         Some(chunk) => CbgMode::Exact { chunk },
         None => CbgMode::FirstOrder,
@@ -299,6 +307,7 @@ pub fn write_outputs(
 pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
     let dev = device(a.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
+    diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
     let vocab = &g.loaded.vocabulary;
     let nos_head = match (&a.classifier, a.guidance) {
         (Some(p), GuidanceKind::Nos) => Some(super::nos::load(
@@ -310,13 +319,13 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         _ => None,
     };
     let clf = match &a.classifier {
-        Some(p) if a.guidance != GuidanceKind::Nos => Some(load_classifier(p, &dev, vocab)?),
+        Some(p) if a.guidance != GuidanceKind::Nos => Some(load_classifier(p, &dev, &g)?),
         _ => None,
     };
     let mut extras = Vec::new();
     for s in &a.also_cbg {
         let (p, t, gm) = parse_extra(s)?;
-        extras.push((load_classifier(&p, &dev, vocab)?, t, gm));
+        extras.push((load_classifier(&p, &dev, &g)?, t, gm));
     }
     let pins = match &a.prefix {
         Some(p) => prefix_pins(&g.tokenizer, p, g.loaded.diffusion.config.seq_len)?,

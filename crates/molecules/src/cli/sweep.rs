@@ -25,7 +25,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub classifier: Option<PathBuf>,
     /// Comma-separated γ values.
-    #[arg(long, default_value = "0,1,2,3,5")]
+    #[arg(long, default_value = "0,1,2,3,5", allow_hyphen_values = true)]
     pub gammas: String,
     #[arg(long, default_value_t = 1)]
     pub target: i64,
@@ -57,7 +57,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let dev = device(a.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
     let clf = match &a.classifier {
-        Some(p) => Some(load_classifier(p, &dev, &g.loaded.vocabulary)?),
+        Some(p) => Some(load_classifier(p, &dev, &g)?),
         None => None,
     };
     let property = match a.property {

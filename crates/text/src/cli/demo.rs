@@ -231,10 +231,12 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         ));
     }
     let table = table.join("\n");
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("cannot create {}", a.out.display()))?;
-    std::fs::write(a.out.join("table.md"), format!("{table}\n"))?;
-    std::fs::write(a.out.join("samples.txt"), lines.join("\n") + "\n")?;
+    use diffusion_core::atomic_file::write_atomic;
+    write_atomic(&a.out.join("table.md"), format!("{table}\n").as_bytes())?;
+    write_atomic(
+        &a.out.join("samples.txt"),
+        (lines.join("\n") + "\n").as_bytes(),
+    )?;
     let source = if a.train {
         "tiny models trained here".to_string()
     } else {

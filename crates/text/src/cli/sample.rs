@@ -32,6 +32,9 @@ pub struct SampleArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Replace the results of an earlier run at the output path (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `n` samples of `checkpoint` as text lines.
@@ -58,6 +61,8 @@ pub fn generate(
 }
 
 pub fn run(a: &SampleArgs) -> Result<()> {
+    diffusion_core::cli::require_file(&a.checkpoint, "checkpoint")?;
+    diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
     let config = SamplerConfig {
         steps: a.steps,
         batch_size: a.batch_size,
