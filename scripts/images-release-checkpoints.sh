@@ -9,7 +9,7 @@
 #   scripts/images-release-checkpoints.sh                 # STEPS=2500 OUT=runs/images-release
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p images
+cargo build --release --workspace --bins # all binaries: one package alone would rebuild the dependencies
 B=${CARGO_TARGET_DIR:-target}/release/images
 OUT=${OUT:-runs/images-release}
 STEPS=${STEPS:-2500}

@@ -8,7 +8,7 @@
 #   PER_SPECIES=64 STEPS=128 scripts/species-results.sh   # the paper's 64 per species
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p genomics
+cargo build --release --workspace --bins # all binaries: one package alone would rebuild the dependencies
 B=${CARGO_TARGET_DIR:-target}/release/genomics
 C=${CKPT:-checkpoints/genomics}
 OUT=${OUT:-runs/species-results}

@@ -14,12 +14,12 @@ DOMAINS=${DOMAINS:-"molecules genomics text"}
 mkdir -p runs/release
 
 # The converter, built once (a private copy, like the domain binaries).
-cargo build --release -p diffusion-core --bin gdd-checkpoint >&2
+cargo build --release --workspace --bins >&2 # the whole workspace, as every script builds it (one package alone rebuilds the dependencies)
 CKPT=$(mktemp -d)/gdd-checkpoint
 cp "${CARGO_TARGET_DIR:-target}/release/gdd-checkpoint" "$CKPT"
 
 binary() { # domain → path of a private copy of its release binary
-  cargo build --release -p "$1" >&2
+  cargo build --release --workspace --bins >&2
   local bin
   bin=$(mktemp -d)/$1
   cp "${CARGO_TARGET_DIR:-target}/release/$1" "$bin"
