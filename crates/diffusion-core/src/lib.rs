@@ -20,6 +20,7 @@ pub mod domain;
 pub mod dropout;
 pub mod error;
 pub mod forward;
+pub mod fuzz;
 pub mod guidance;
 pub mod hf_checkpoint;
 pub mod loss;
