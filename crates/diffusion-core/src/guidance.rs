@@ -88,9 +88,87 @@ pub struct CbgTerm<'a> {
     pub reference_sigma_mismatch: bool,
 }
 
+/// How the guidance strength varies along the reverse process (t from 1, pure noise, to 0).
+/// Guidance on heavily noised inputs can hurt (Rojas et al., ICLR 2026, "late guidance"):
+/// `Ramp` and `Late` weaken it early. The weight w(t) ∈ [0, 1] scales a D-CBG term to γ·w(t)
+/// and moves D-CFG from plain conditional sampling to γ: γ_t = 1 + (γ − 1)·w(t). AR decoding
+/// (FUDGE, AR D-CFG) has no t and keeps γ.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum GammaSchedule {
+    /// w(t) = 1: the paper's guidance.
+    #[default]
+    Constant,
+    /// w(t) = 1 − t: none at pure noise, full at the end.
+    Ramp,
+    /// w(t) = 1 for t ≤ `from`, else 0: guidance only over the last part of the process.
+    Late { from: f64 },
+}
+
+impl GammaSchedule {
+    /// w(t).
+    pub fn weight(&self, t: f64) -> f64 {
+        match *self {
+            GammaSchedule::Constant => 1.0,
+            GammaSchedule::Ramp => (1.0 - t).clamp(0.0, 1.0),
+            GammaSchedule::Late { from } => {
+                if t <= from {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
+    /// D-CBG strength at t: γ·w(t) (exactly γ when w = 1).
+    pub fn cbg_gamma(&self, gamma: f64, t: f64) -> f64 {
+        match self.weight(t) {
+            1.0 => gamma,
+            w => gamma * w,
+        }
+    }
+
+    /// D-CFG strength at t: 1 + (γ − 1)·w(t) (exactly γ when w = 1; 1, plain conditional
+    /// sampling, when w = 0).
+    pub fn cfg_gamma(&self, gamma: f64, t: f64) -> f64 {
+        match self.weight(t) {
+            1.0 => gamma,
+            w => 1.0 + (gamma - 1.0) * w,
+        }
+    }
+
+    /// `constant`, `ramp` or `late:T` (T in [0, 1]).
+    pub fn parse(s: &str) -> Result<Self> {
+        let bad = || {
+            CoreError::config(
+                "guidance.schedule",
+                format!("`{s}`: expected constant, ramp or late:T with T in [0, 1]"),
+            )
+        };
+        match s.trim() {
+            "constant" => Ok(GammaSchedule::Constant),
+            "ramp" => Ok(GammaSchedule::Ramp),
+            other => {
+                let from: f64 = other
+                    .strip_prefix("late:")
+                    .ok_or_else(bad)?
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad())?;
+                if !(0.0..=1.0).contains(&from) {
+                    return Err(bad());
+                }
+                Ok(GammaSchedule::Late { from })
+            }
+        }
+    }
+}
+
 /// Guidance settings for a sampler. The default is no guidance.
 #[derive(Default)]
 pub struct Guidance<'a> {
+    /// How D-CFG and D-CBG strengths vary with t (default: constant).
+    pub schedule: GammaSchedule,
     /// D-CFG strength γ for the class labels given to the sampler (None: plain conditional
     /// sampling, i.e. γ = 1).
     pub cfg_gamma: Option<f64>,
@@ -382,6 +460,49 @@ mod tests {
         let uv = to_vec_f32(u);
         for i in 0..3 {
             assert!((one[i] - cv[i]).abs() < 1e-6 && (zero[i] - uv[i]).abs() < 1e-6);
+        }
+    }
+}
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::GammaSchedule;
+
+    /// Weights and strengths by hand; the constant schedule returns γ bit for bit.
+    #[test]
+    fn gamma_schedule_weights_and_strengths() {
+        let late = GammaSchedule::Late { from: 0.25 };
+        assert_eq!(late.weight(0.25), 1.0);
+        assert_eq!(late.weight(0.26), 0.0);
+        assert_eq!(GammaSchedule::Ramp.weight(1.0), 0.0);
+        assert!((GammaSchedule::Ramp.weight(0.25) - 0.75).abs() < 1e-15);
+        // D-CBG: γ·w; D-CFG: 1 + (γ − 1)·w, plain conditional (1) at w = 0.
+        assert!((GammaSchedule::Ramp.cbg_gamma(2.0, 0.25) - 1.5).abs() < 1e-15);
+        assert!((GammaSchedule::Ramp.cfg_gamma(3.0, 0.25) - 2.5).abs() < 1e-15);
+        assert_eq!(late.cfg_gamma(3.0, 0.9), 1.0);
+        assert_eq!(late.cbg_gamma(3.0, 0.9), 0.0);
+        for g in [0.1, 0.3, 2.7, -1.3] {
+            assert_eq!(
+                GammaSchedule::Constant.cfg_gamma(g, 0.5).to_bits(),
+                g.to_bits()
+            );
+            assert_eq!(
+                GammaSchedule::Constant.cbg_gamma(g, 0.5).to_bits(),
+                g.to_bits()
+            );
+        }
+    }
+
+    #[test]
+    fn gamma_schedule_parses_and_names_bad_values() {
+        assert_eq!(GammaSchedule::parse("ramp").unwrap(), GammaSchedule::Ramp);
+        assert_eq!(
+            GammaSchedule::parse("late:0.4").unwrap(),
+            GammaSchedule::Late { from: 0.4 }
+        );
+        for bad in ["late:1.5", "late:", "late:x", "early", ""] {
+            let e = GammaSchedule::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("guidance.schedule"), "{bad}: {e}");
         }
     }
 }

@@ -532,7 +532,10 @@ impl<'a> Sampler<'a> {
     ) -> Tensor<3> {
         let cfg = &self.diffusion.config;
         let sched = &cfg.schedule;
-        let gamma = self.guidance.cfg_gamma.unwrap_or(1.0);
+        let gamma = self
+            .guidance
+            .schedule
+            .cfg_gamma(self.guidance.cfg_gamma.unwrap_or(1.0), t);
         let safe_log = |p: Tensor<3>| p.clamp_min(1e-30).log();
         // ReMDM replaces the absorbing step when remasking is on.
         let remask = match (self.diffusion.noise(), self.config.remask_cap) {
@@ -659,12 +662,16 @@ impl<'a> Sampler<'a> {
                 // classifier that is not time-conditioned.
                 let sigma = vec![cfg.schedule.sigma(t); b];
                 for (term, rows) in self.guidance.cbg.iter().zip(cbg_rows.iter_mut()) {
+                    let gamma_t = self.guidance.schedule.cbg_gamma(term.gamma, t);
+                    if gamma_t == 0.0 {
+                        continue; // a schedule that switches the term off at this t
+                    }
                     let scores = if reuse_cbg_rows && cacheable(term) {
                         self.cbg_scores_changed_rows(term, &z, b, &sigma, &editable, rows)
                     } else {
                         cbg_scores(term, &z, l, n, &sigma, Some(&editable), &self.device)
                     };
-                    log_p = log_p + scores.mul_scalar(term.gamma);
+                    log_p = log_p + scores.mul_scalar(gamma_t);
                 }
             }
             let probs = softmax(log_p, 2);
@@ -708,7 +715,13 @@ impl<'a> Sampler<'a> {
             let (log_x, log_x_u) = self.denoise(&z, b, self.config.eps, y);
             nfe += 1;
             let log_x = match log_x_u {
-                Some(u) => cfg_combine(log_x, u, self.guidance.cfg_gamma.unwrap_or(1.0)),
+                Some(u) => cfg_combine(
+                    log_x,
+                    u,
+                    self.guidance
+                        .schedule
+                        .cfg_gamma(self.guidance.cfg_gamma.unwrap_or(1.0), self.config.eps),
+                ),
                 None => log_x,
             };
             let best = to_vec_i64(log_x.argmax(2).reshape([b * l]));

@@ -655,3 +655,69 @@ fn nos_guides_udlm_sampling_reproducibly() {
     let changed = a.rows().zip(plain.rows()).filter(|(x, y)| x != y).count();
     assert!(changed > 10, "NOS changed only {changed} of 96 samples");
 }
+
+/// γ schedules: `late:0` switches D-CBG off at every step (samples equal unguided sampling),
+/// `late:1` and `constant` are the paper's guidance (equal samples), and a constant γ does
+/// change the samples; D-CFG likewise with `late:1` equal to constant. Both noises.
+#[test]
+fn gamma_schedules_switch_guidance_by_time() {
+    use diffusion_core::guidance::GammaSchedule;
+    let _guard = lock_backend_rng();
+    let d = default_device();
+    let tok = CharTokenizer::fit(["CCO", "CN", "c1ccccc1"]);
+    let n = tok.vocab_size();
+    for kind in [ModelKind::Mdlm, ModelKind::Udlm] {
+        let (dc, mut mc) = configs(kind, &tok, 0.0);
+        mc.num_classes = Some(2);
+        let diffusion = diffusion_core::diffusion::Diffusion::new(dc).unwrap();
+        let model: Dit = mc.init(&d);
+        let scorer = AffineScorer {
+            w: burn::module::Param::from_tensor(Tensor::random(
+                [SEQ_LEN, n],
+                burn::tensor::Distribution::Uniform(-2.0, 2.0),
+                &d,
+            )),
+        };
+        let cfg = SamplerConfig {
+            steps: 6,
+            batch_size: 8,
+            seed: 3,
+            ..Default::default()
+        };
+        let labels = vec![1i64; 8];
+        let run = |cbg_gamma: Option<f64>, cfg_gamma: Option<f64>, schedule| {
+            let cbg = cbg_gamma
+                .map(|gamma| CbgTerm {
+                    classifier: &scorer,
+                    target: 1,
+                    gamma,
+                    mode: CbgMode::FirstOrder,
+                    reference_sigma_mismatch: false,
+                })
+                .into_iter()
+                .collect();
+            Sampler::new(&diffusion, &model, cfg.clone(), &d)
+                .unwrap()
+                .with_guidance(Guidance {
+                    cfg_gamma,
+                    cbg,
+                    schedule,
+                    ..Default::default()
+                })
+                .unwrap()
+                .sample(8, Some(&labels), false)
+                .unwrap()
+                .tokens
+        };
+        let plain = run(None, None, GammaSchedule::Constant);
+        let constant = run(Some(3.0), None, GammaSchedule::Constant);
+        assert_ne!(constant, plain, "{kind:?}: γ = 3 changes the samples");
+        let off = run(Some(3.0), None, GammaSchedule::Late { from: 0.0 });
+        assert_eq!(off, plain, "{kind:?}: late:0 is no D-CBG");
+        let all = run(Some(3.0), None, GammaSchedule::Late { from: 1.0 });
+        assert_eq!(all, constant, "{kind:?}: late:1 is constant D-CBG");
+        let cfg_constant = run(None, Some(3.0), GammaSchedule::Constant);
+        let cfg_all = run(None, Some(3.0), GammaSchedule::Late { from: 1.0 });
+        assert_eq!(cfg_all, cfg_constant, "{kind:?}: late:1 is constant D-CFG");
+    }
+}

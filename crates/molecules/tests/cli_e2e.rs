@@ -594,6 +594,11 @@ fn bad_input_gaps_are_refused_with_clear_errors() {
         let e = fails(&refs(&sample(&p(&format!("n{n}")), &["-n", n])));
         assert!(e.contains(needle), "{e}");
     }
+    let e = fails(&refs(&sample(
+        &p("sched"),
+        &["-n", "2", "--gamma-schedule", "late:2"],
+    )));
+    assert!(e.contains("guidance.schedule"), "{e}");
     let cbg = ["-n", "2", "--guidance", "cbg", "--classifier", &clf];
     let e = fails(&refs(&sample(&p("cbg"), &cbg)));
     assert!(e.contains("uniform") && e.contains("absorbing"), "{e}");

@@ -147,6 +147,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             let req = Request {
                 guidance,
                 gamma,
+                schedule: Default::default(),
                 classifier: models.classifier.as_ref(),
                 nos: None,
                 exact: None,

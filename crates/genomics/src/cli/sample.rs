@@ -46,6 +46,10 @@ pub struct SampleArgs {
     /// Guidance strength γ (D-CFG, D-CBG).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub gamma: f64,
+    /// How γ varies over the reverse process: constant, ramp (none at pure noise, full at the
+    /// end) or late:T (only for t ≤ T). D-CFG and D-CBG; AR decoding keeps γ.
+    #[arg(long, default_value = "constant")]
+    pub gamma_schedule: String,
     /// Noisy classifier (D-CBG) or NOS head (NOS).
     #[arg(long)]
     pub classifier: Option<PathBuf>,
@@ -93,6 +97,8 @@ pub struct SampleArgs {
 pub struct Request<'a> {
     pub guidance: GuidanceKind,
     pub gamma: f64,
+    /// γ over t (D-CFG and D-CBG).
+    pub schedule: diffusion_core::guidance::GammaSchedule,
     pub classifier: Option<&'a DitClassifier>,
     pub nos: Option<(&'a NosHead, NosConfig)>,
     pub exact: Option<usize>,
@@ -194,7 +200,10 @@ pub fn generate(
     let mut out = Vec::new();
     let mut nfe = 0;
     for (k, &c) in req.species.iter().enumerate() {
-        let mut guidance = Guidance::default();
+        let mut guidance = Guidance {
+            schedule: req.schedule,
+            ..Default::default()
+        };
         match req.guidance {
             GuidanceKind::None => {}
             GuidanceKind::Cfg => guidance.cfg_gamma = Some(req.gamma),
@@ -299,6 +308,7 @@ pub fn run(a: &SampleArgs) -> Result<Vec<GeneratedSample>> {
     let req = Request {
         guidance: a.guidance,
         gamma: a.gamma,
+        schedule: diffusion_core::guidance::GammaSchedule::parse(&a.gamma_schedule)?,
         classifier: models.classifier.as_ref(),
         nos: models.nos.as_ref().map(|h| {
             (

@@ -155,6 +155,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         let req = Request {
             guidance: a.guidance,
             gamma,
+            schedule: Default::default(),
             classifier: models.classifier.as_ref(),
             nos: models.nos.as_ref().map(|h| (h, NosConfig::default())),
             exact: a

@@ -248,6 +248,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             let req = Request {
                 guidance,
                 gamma,
+                schedule: Default::default(),
                 classifier: None,
                 exact: false,
                 classes: (0..g.num_classes() as i64).collect(),

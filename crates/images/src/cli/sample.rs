@@ -50,6 +50,10 @@ pub struct SampleArgs {
     /// Guidance strength γ (D-CFG: 0 = unconditional, 1 = conditional; D-CBG: classifier weight).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub gamma: f64,
+    /// How γ varies over the reverse process: constant, ramp (none at pure noise, full at the
+    /// end) or late:T (only for t ≤ T). D-CFG and D-CBG; AR decoding keeps γ.
+    #[arg(long, default_value = "constant")]
+    pub gamma_schedule: String,
     /// Noisy classifier checkpoint for D-CBG.
     #[arg(long)]
     pub classifier: Option<PathBuf>,
@@ -100,6 +104,8 @@ pub struct SampleArgs {
 pub struct Request<'a> {
     pub guidance: GuidanceKind,
     pub gamma: f64,
+    /// γ over t (D-CFG and D-CBG).
+    pub schedule: diffusion_core::guidance::GammaSchedule,
     pub classifier: Option<&'a DitClassifier>,
     pub exact: bool,
     /// Classes to generate, `per_class` images each (rows of the grid).
@@ -131,6 +137,10 @@ fn make_sampler<'a>(
     let config = SamplerConfig {
         seed,
         ..req.sampler.clone()
+    };
+    let guidance = Guidance {
+        schedule: req.schedule,
+        ..guidance
     };
     Ok(Sampler::new(&g.diffusion, g.denoiser(), config, dev)?
         .with_guidance(guidance)?
@@ -312,6 +322,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let req = Request {
         guidance: a.guidance,
         gamma: a.gamma,
+        schedule: diffusion_core::guidance::GammaSchedule::parse(&a.gamma_schedule)?,
         classifier: clf.as_ref().map(|c| &c.loaded.model),
         exact: a.exact,
         classes,

@@ -93,6 +93,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             let req = Request {
                 guidance: a.guidance,
                 gamma,
+                schedule: Default::default(),
                 classifier: clf.as_ref().map(|c| &c.loaded.model),
                 exact: a.exact,
                 classes: (0..g.num_classes() as i64).collect(),

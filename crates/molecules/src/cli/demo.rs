@@ -154,6 +154,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         let req = Request {
             guidance,
             gamma: a.gamma,
+            schedule: Default::default(),
             classifier: clf.as_ref().map(|c| &c.model),
             extra_cbg: Vec::new(),
             target: 1,

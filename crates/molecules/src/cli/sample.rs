@@ -43,6 +43,10 @@ pub struct SampleArgs {
     /// Guidance strength γ (D-CFG, D-CBG, FUDGE; NOS uses the --nos-* settings).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub gamma: f64,
+    /// How γ varies over the reverse process: constant, ramp (none at pure noise, full at the
+    /// end) or late:T (only for t ≤ T). D-CFG and D-CBG; AR decoding keeps γ.
+    #[arg(long, default_value = "constant")]
+    pub gamma_schedule: String,
     /// Classifier checkpoint for D-CBG or FUDGE, or a NOS head for NOS.
     #[arg(long)]
     pub classifier: Option<PathBuf>,
@@ -176,6 +180,8 @@ pub fn decode(tok: &MolTokenizer, rows: &[Vec<i64>]) -> (Vec<String>, Vec<String
 pub struct Request<'a> {
     pub guidance: GuidanceKind,
     pub gamma: f64,
+    /// γ over t (D-CFG and D-CBG).
+    pub schedule: diffusion_core::guidance::GammaSchedule,
     pub classifier: Option<&'a DitClassifier>,
     pub extra_cbg: Vec<(&'a DitClassifier, i64, f64)>,
     pub target: i64,
@@ -197,7 +203,10 @@ pub fn generate(g: &Generator, req: &Request, dev: &Device) -> Result<(Vec<Vec<i
         Some(chunk) => CbgMode::Exact { chunk },
         None => CbgMode::FirstOrder,
     };
-    let mut guidance = Guidance::default();
+    let mut guidance = Guidance {
+        schedule: req.schedule,
+        ..Default::default()
+    };
     let mut labels = None;
     match req.guidance {
         GuidanceKind::None => {}
@@ -334,6 +343,7 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
     let req = Request {
         guidance: a.guidance,
         gamma: a.gamma,
+        schedule: diffusion_core::guidance::GammaSchedule::parse(&a.gamma_schedule)?,
         classifier: clf.as_ref().map(|c| &c.model),
         extra_cbg: extras
             .iter()
@@ -387,6 +397,7 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
             "checkpoint": a.checkpoint,
             "guidance": format!("{:?}", a.guidance).to_lowercase(),
             "gamma": a.gamma,
+            "gamma_schedule": a.gamma_schedule,
             "target": a.target,
             "steps": a.steps,
             "nfe": nfe,

@@ -90,6 +90,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         let req = Request {
             guidance: a.guidance,
             gamma,
+            schedule: Default::default(),
             classifier: clf.as_ref().map(|c| &c.model),
             extra_cbg: Vec::new(),
             target: a.target,
