@@ -336,6 +336,12 @@ pub fn write_samples(path: impl AsRef<Path>, samples: &[GeneratedSample]) -> Res
     out.commit().map_err(core)
 }
 
+/// The value of `key=value` in a FASTA description, if present.
+fn header_field<'a>(desc: &'a str, key: &str) -> Option<&'a str> {
+    desc.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+}
+
 /// Reads samples written by [`SampleWriter`] (or any FASTA whose descriptions carry
 /// `class=<id>`, optionally `species=<name>`), e.g. to evaluate a samples file.
 pub fn read_samples(path: impl AsRef<Path>) -> Result<Vec<GeneratedSample>> {
@@ -343,11 +349,7 @@ pub fn read_samples(path: impl AsRef<Path>) -> Result<Vec<GeneratedSample>> {
     file.records
         .into_iter()
         .map(|record| {
-            let desc = record.desc.as_deref().unwrap_or("");
-            let field = |key: &str| {
-                desc.split_whitespace()
-                    .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
-            };
+            let field = |key: &str| header_field(record.desc.as_deref().unwrap_or(""), key);
             let class = field("class")
                 .ok_or_else(|| {
                     GenomicsError::parse(&file.path, record.line, "header has no 'class=<id>'")
@@ -373,16 +375,16 @@ pub fn read_samples_for(
     path: impl AsRef<Path>,
     classes: &[String],
 ) -> Result<Vec<GeneratedSample>> {
-    let file = read_fasta(path)?;
+    samples_for(read_fasta(path)?, classes)
+}
+
+/// [`read_samples_for`] on a FASTA file already read.
+pub fn samples_for(file: FastaFile, classes: &[String]) -> Result<Vec<GeneratedSample>> {
     let known = || classes.join(", ");
     file.records
         .into_iter()
         .map(|record| {
-            let desc = record.desc.as_deref().unwrap_or("");
-            let field = |key: &str| {
-                desc.split_whitespace()
-                    .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
-            };
+            let field = |key: &str| header_field(record.desc.as_deref().unwrap_or(""), key);
             let bad = |why: String| GenomicsError::parse(&file.path, record.line, why);
             let by_name = match field("species") {
                 Some(name) => {

@@ -26,7 +26,7 @@ pub use corpus::{Corpus, SpeciesGenome};
 pub use error::{GenomicsError, Result};
 pub use fasta::{
     FastaFile, FastaRecord, FastaStats, GeneratedSample, SampleWriter, read_fasta, read_samples,
-    read_samples_for, write_samples,
+    read_samples_for, samples_for, write_samples,
 };
 pub use manifest::{Manifest, SpeciesEntry};
 pub use metrics::{ClassificationReport, ConfusionMatrix, SpeciesKmerJs};

@@ -10,7 +10,7 @@ use clap::Args;
 use diffusion_core::classifier::DitClassifier;
 use genomics::data::{bases_by_class, prepare};
 use genomics::evaluate::{DiscriminatorConfig, Reference, SpeciesScores, score};
-use genomics::{GeneratedSample, read_samples_for};
+use genomics::{GeneratedSample, samples_for};
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone, Debug)]
@@ -149,13 +149,13 @@ pub fn run(a: &EvalArgs) -> Result<SpeciesScores> {
         diffusion_core::cli::check_output(out, "--json", a.force)?;
     }
     let dev = device(a.backend.as_deref())?;
-    genomics::read_fasta(&a.samples)?; // a malformed file is reported before the oracle loads
+    let file = genomics::read_fasta(&a.samples)?; // a malformed file is reported before the oracle loads
     let scorer = Scorer::load(
         &diffusion_core::paths::resolve_path(&a.oracle),
         a.reference.as_deref(),
         &dev,
     )?;
-    let samples = read_samples_for(&a.samples, &scorer.meta.classes)?;
+    let samples = samples_for(file, &scorer.meta.classes)?;
     if samples.is_empty() {
         bail!("{}: no sequences", a.samples.display());
     }
