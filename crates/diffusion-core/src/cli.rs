@@ -162,6 +162,57 @@ pub fn check_output(path: &Path, flag: &str, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// Bytes free for an unprivileged writer on the file system that holds `path` (or its
+/// nearest existing ancestor); None where it cannot be asked.
+pub fn free_space(path: &Path) -> Option<u64> {
+    let mut p = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    while !p.exists() {
+        p = p.parent()?.to_path_buf();
+    }
+    free_space_at(&p)
+}
+
+#[cfg(unix)]
+fn free_space_at(p: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a properly sized out-parameter.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    (rc == 0).then(|| (st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
+#[cfg(not(unix))]
+fn free_space_at(_: &Path) -> Option<u64> {
+    None
+}
+
+/// Refuse, before any work, an output of about `bytes` that cannot fit where it goes
+/// (`flag` names the option): e.g. `-n 1000000000000` molecules. Streamed outputs have no
+/// memory limit, so the disk is what bounds them.
+pub fn check_output_size(path: &Path, flag: &str, bytes: u128) -> Result<()> {
+    let Some(free) = free_space(path) else {
+        return Ok(());
+    };
+    if bytes > free as u128 {
+        let gib = |b: f64| b / (1u64 << 30) as f64;
+        return Err(CoreError::config(
+            flag,
+            format!(
+                "the samples would take about {:.1} GiB in {}, which has {:.1} GiB free",
+                gib(bytes as f64),
+                path.display(),
+                gib(free as f64)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Parse a comma-separated list of numbers (`0,1,2.5`); the error names the bad item.
 pub fn parse_list(s: &str) -> Result<Vec<f64>> {
     s.split(',')
@@ -203,6 +254,18 @@ pub fn print_report(run_dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outputs_larger_than_the_disk_are_refused() {
+        let dir = std::env::temp_dir().join("gdd-free-space/not/yet/made");
+        let free = free_space(&dir).expect("statvfs answers on unix");
+        assert!(free > 0);
+        assert!(check_output_size(&dir, "-n", 1024).is_ok());
+        let e = check_output_size(&dir, "-n", free as u128 * 2 + (1 << 40))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`-n`") && e.contains("GiB free"), "{e}");
+    }
 
     #[test]
     fn overrides_put_shortcuts_after_set_and_domain_last() {

@@ -31,6 +31,10 @@ pub enum CoreError {
     /// A metric whose inputs do not define it (no positives for AUROC, empty inputs, ...).
     #[error("metric undefined: {0}")]
     Metric(String),
+    /// An error of a caller's consumer of streamed results (writing or scoring samples),
+    /// passed through unchanged.
+    #[error("{0}")]
+    Sink(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl CoreError {

@@ -21,6 +21,7 @@ pub mod dropout;
 pub mod error;
 pub mod forward;
 pub mod fuzz;
+pub mod generate;
 pub mod guidance;
 pub mod hf_checkpoint;
 pub mod loss;

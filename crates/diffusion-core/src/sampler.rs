@@ -99,6 +99,28 @@ impl Samples {
     }
 }
 
+/// Class labels of the sequences of one sampling call.
+#[derive(Clone, Copy, Debug)]
+pub enum Labels<'a> {
+    /// Unconditional (a class-conditional model samples its null class).
+    None,
+    /// The same class for every sequence.
+    All(i64),
+    /// One class per sequence.
+    Each(&'a [i64]),
+}
+
+impl Labels<'_> {
+    /// The labels of the `b` sequences from `start`.
+    fn batch(&self, start: usize, b: usize) -> Option<Vec<i64>> {
+        match *self {
+            Labels::None => None,
+            Labels::All(v) => Some(vec![v; b]),
+            Labels::Each(y) => Some(y[start..start + b].to_vec()),
+        }
+    }
+}
+
 /// A sampler bound to a diffusion process and a model, with optional guidance and pinned
 /// (infilled) positions.
 pub struct Sampler<'a> {
@@ -309,61 +331,104 @@ impl<'a> Sampler<'a> {
         on_step: &mut dyn FnMut(usize, &[i64]),
     ) -> Result<Samples> {
         check_sample_count(n, self.diffusion.config.seq_len)?;
-        if let Some(y) = labels {
-            if y.len() != n {
-                return Err(CoreError::config(
-                    "sampling.labels",
-                    format!("{} labels for {n} samples", y.len()),
-                ));
-            }
-            if let Some(bad) = y
-                .iter()
-                .find(|&&v| v < 0 || v as usize > self.model.num_classes())
-            {
-                return Err(CoreError::config(
-                    "sampling.labels",
-                    format!("label {bad} is not a class of this model"),
-                ));
-            }
-        }
-        if self.guidance.cfg_gamma.is_some() && labels.is_none() {
-            return Err(CoreError::config(
-                "sampling.labels",
-                "classifier-free guidance needs a target class per sample",
-            ));
-        }
+        let labels = match labels {
+            Some(y) => Labels::Each(y),
+            None => Labels::None,
+        };
+        let mut tokens = Vec::with_capacity(n * self.diffusion.config.seq_len);
+        let nfe = self.sample_stream(n, labels, progress, on_step, &mut |batch| {
+            tokens.extend_from_slice(&batch.tokens);
+            Ok(())
+        })?;
+        Ok(Samples {
+            tokens,
+            seq_len: self.diffusion.config.seq_len,
+            nfe,
+        })
+    }
+
+    /// Generate `n` sequences batch by batch, handing each finished batch to `on_batch` (in
+    /// order) so that memory stays bounded by one batch whatever `n` is; returns the network
+    /// evaluations spent. The sequences are those of [`Sampler::sample`] with the same seed:
+    /// batch `i` draws from its own stream `(seed, i)`.
+    pub fn sample_stream(
+        &self,
+        n: usize,
+        labels: Labels<'_>,
+        progress: bool,
+        on_step: &mut dyn FnMut(usize, &[i64]),
+        on_batch: &mut dyn FnMut(Samples) -> Result<()>,
+    ) -> Result<usize> {
         let l = self.diffusion.config.seq_len;
+        check_stream_count(n, l, self.config.batch_size)?;
+        self.check_labels(n, &labels)?;
         let steps_per_batch = if self.diffusion.kind() == ModelKind::Ar {
             l - 1
         } else {
             self.config.steps
         };
         let bar = if progress {
-            indicatif::ProgressBar::new(
-                (n.div_ceil(self.config.batch_size) * steps_per_batch) as u64,
-            )
+            let total =
+                (n.div_ceil(self.config.batch_size) as u64).saturating_mul(steps_per_batch as u64);
+            indicatif::ProgressBar::new(total)
         } else {
             indicatif::ProgressBar::hidden()
         };
-        let mut tokens = Vec::with_capacity(n * l);
         let mut nfe = 0;
         for (bi, start) in (0..n).step_by(self.config.batch_size).enumerate() {
             let b = (n - start).min(self.config.batch_size);
             let mut rng = Rng::stream(self.config.seed, bi as u64);
-            let y = labels.map(|y| &y[start..start + b]);
+            let y = labels.batch(start, b);
             let (z, used) = match self.diffusion.kind() {
-                ModelKind::Ar => self.sample_ar(&mut rng, b, y, &bar, on_step)?,
-                _ => self.sample_diffusion(&mut rng, b, y, &bar, on_step),
+                ModelKind::Ar => self.sample_ar(&mut rng, b, y.as_deref(), &bar, on_step)?,
+                _ => self.sample_diffusion(&mut rng, b, y.as_deref(), &bar, on_step),
             };
-            tokens.extend(z);
             nfe += used;
+            on_batch(Samples {
+                tokens: z,
+                seq_len: l,
+                nfe: used,
+            })?;
         }
         bar.finish_and_clear();
-        Ok(Samples {
-            tokens,
-            seq_len: l,
-            nfe,
-        })
+        Ok(nfe)
+    }
+
+    /// The labels must be valid classes of the model, and D-CFG needs them.
+    fn check_labels(&self, n: usize, labels: &Labels<'_>) -> Result<()> {
+        let bad_class = |v: i64| v < 0 || v as usize > self.model.num_classes();
+        match *labels {
+            Labels::Each(y) => {
+                if y.len() != n {
+                    return Err(CoreError::config(
+                        "sampling.labels",
+                        format!("{} labels for {n} samples", y.len()),
+                    ));
+                }
+                if let Some(bad) = y.iter().find(|&&v| bad_class(v)) {
+                    return Err(CoreError::config(
+                        "sampling.labels",
+                        format!("label {bad} is not a class of this model"),
+                    ));
+                }
+            }
+            Labels::All(v) if bad_class(v) => {
+                return Err(CoreError::config(
+                    "sampling.labels",
+                    format!("label {v} is not a class of this model"),
+                ));
+            }
+            Labels::All(_) => {}
+            Labels::None => {
+                if self.guidance.cfg_gamma.is_some() {
+                    return Err(CoreError::config(
+                        "sampling.labels",
+                        "classifier-free guidance needs a target class per sample",
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn label_tensor(&self, y: Option<&[i64]>, b: usize) -> Option<Tensor<1, Int>> {
@@ -894,6 +959,27 @@ pub fn check_sample_count(n: usize, l: usize) -> Result<()> {
                  (at most {} sequences of this length per call)",
                 n as f64 * l.max(1) as f64 * 8.0 / (1u64 << 30) as f64,
                 MAX_SAMPLE_TOKENS / l.max(1)
+            ),
+        )),
+    }
+}
+
+/// `n` sequences of length `l` generated `batch` at a time ([`Sampler::sample_stream`]): at
+/// least one, and one batch within [`MAX_SAMPLE_TOKENS`]; the total is not held in memory.
+pub fn check_stream_count(n: usize, l: usize, batch: usize) -> Result<()> {
+    if n == 0 {
+        return Err(CoreError::config(
+            "sampling.n",
+            "the number of samples must be at least 1",
+        ));
+    }
+    match batch.min(n).checked_mul(l.max(1)) {
+        Some(t) if t <= MAX_SAMPLE_TOKENS => Ok(()),
+        _ => Err(CoreError::config(
+            "sampling.batch_size",
+            format!(
+                "{batch} sequences of length {l} per batch would hold more than {} token ids in memory",
+                MAX_SAMPLE_TOKENS
             ),
         )),
     }

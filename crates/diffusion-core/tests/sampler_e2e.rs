@@ -202,3 +202,46 @@ fn udlm_corrector_steps() {
     let md = m.diffusion();
     assert!(Sampler::new(&md, &m.ema.model, cfg, &device).is_err());
 }
+
+/// Streaming hands over the same sequences as collecting, batch by batch, never holding more
+/// than one batch; a consumer's error stops sampling at once and is passed through.
+#[test]
+fn streamed_batches_equal_collected_samples() {
+    use diffusion_core::CoreError;
+    use diffusion_core::sampler::Labels;
+    for kind in [ModelKind::Udlm, ModelKind::Ar] {
+        let (_, t) = trained(kind, 10);
+        let device = default_device();
+        let diffusion = t.diffusion();
+        let s = Sampler::new(&diffusion, &t.ema.model, sampler_config(8, None), &device).unwrap();
+        let collected = s.sample(37, None, false).unwrap();
+        let mut streamed = Vec::new();
+        let mut sizes = Vec::new();
+        let nfe = s
+            .sample_stream(37, Labels::None, false, &mut |_, _| {}, &mut |b| {
+                sizes.push(b.tokens.len() / b.seq_len);
+                streamed.extend(b.tokens);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(sizes, vec![16, 16, 5], "{kind:?}");
+        assert_eq!(streamed, collected.tokens, "{kind:?}");
+        assert_eq!(nfe, collected.nfe, "{kind:?}");
+        let mut calls = 0;
+        let e = s
+            .sample_stream(37, Labels::None, false, &mut |_, _| {}, &mut |_| {
+                calls += 1;
+                Err(CoreError::Sink("disk full".into()))
+            })
+            .unwrap_err();
+        assert_eq!(calls, 1, "sampling went on after the consumer failed");
+        assert_eq!(e.to_string(), "disk full");
+    }
+    // The total is never held, so it has no memory limit; one batch has.
+    assert!(diffusion_core::sampler::check_stream_count(1 << 40, 32, 256).is_ok());
+    assert!(diffusion_core::sampler::check_stream_count(0, 32, 256).is_err());
+    let e = diffusion_core::sampler::check_stream_count(10, 1 << 30, 4)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("sampling.batch_size"), "{e}");
+}

@@ -1,0 +1,353 @@
+//! One guided sampling run as every domain binary exposes it: the `--guidance` flags (one clap
+//! group for all domains), the loaded guidance models, and `generate`, which turns a request
+//! into a [`Guidance`] per target class, seeds each class group by one rule and streams the
+//! finished batches to the caller, so memory stays bounded whatever the number of samples.
+//!
+//! A domain loads its generator and guidance models (and checks that they fit each other),
+//! then calls [`generate`] once per class group; what it does with the token rows (decode,
+//! write, score) is its own.
+
+use crate::classifier::DitClassifier;
+use crate::denoiser::Denoiser;
+use crate::diffusion::{Diffusion, ModelKind};
+use crate::guidance::{CbgMode, CbgTerm, FudgeTerm, GammaSchedule, Guidance, NosTerm, exact_chunk};
+use crate::nos::{NosConfig, NosHead};
+use crate::sampler::{Labels, Sampler, SamplerConfig, Samples};
+use crate::{CoreError, Result};
+use burn::prelude::Device;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+/// Which guidance rule a sampling run uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GuidanceKind {
+    /// Unguided (a class-conditional model samples its class, or its null class).
+    None,
+    /// Classifier-free guidance (D-CFG) of a class-conditional model.
+    Cfg,
+    /// Classifier-based guidance (D-CBG) with a noisy classifier.
+    Cbg,
+    /// FUDGE, the AR baseline: top-k next tokens rescored by a causal classifier.
+    Fudge,
+    /// NOS: gradient steps on the generator's hidden state against a trained head.
+    Nos,
+}
+
+impl GuidanceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            GuidanceKind::None => "none",
+            GuidanceKind::Cfg => "cfg",
+            GuidanceKind::Cbg => "cbg",
+            GuidanceKind::Fudge => "fudge",
+            GuidanceKind::Nos => "nos",
+        }
+    }
+}
+
+/// The guidance flags shared by every domain's `sample` (and, where it fits, `sweep`).
+#[derive(Args, Clone, Debug)]
+pub struct GuidanceArgs {
+    #[arg(long, value_enum, default_value = "none")]
+    pub guidance: GuidanceKind,
+    /// Guidance strength γ (D-CFG, D-CBG, FUDGE; NOS uses the --nos-* settings).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub gamma: f64,
+    /// How γ varies over the reverse process: constant, ramp (none at pure noise, full at the
+    /// end) or late:T (only for t ≤ T). D-CFG and D-CBG; AR decoding keeps γ.
+    #[arg(long, default_value = "constant")]
+    pub gamma_schedule: String,
+    /// Classifier checkpoint for D-CBG or FUDGE, or a NOS head for NOS.
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// Exact D-CBG (every single-token edit) instead of first-order.
+    #[arg(long)]
+    pub exact: bool,
+    /// Sequences per classifier pass in exact D-CBG (default: about 8,192 tokens per pass).
+    #[arg(long)]
+    pub chunk: Option<usize>,
+    /// Extra D-CBG term `CLASSIFIER:TARGET:GAMMA` (repeatable): multi-objective guidance.
+    #[arg(long = "also-cbg", value_name = "CKPT:TARGET:GAMMA")]
+    pub also_cbg: Vec<String>,
+    /// NOS: Adagrad steps on the hidden state per reverse step.
+    #[arg(long, default_value_t = 1)]
+    pub nos_steps: usize,
+    /// NOS: step size.
+    #[arg(long, default_value_t = 0.1)]
+    pub nos_step_size: f64,
+    /// NOS: weight λ of the KL stability term.
+    #[arg(long, default_value_t = 0.01)]
+    pub nos_stability: f64,
+    /// FUDGE: candidates rescored per step.
+    #[arg(long, default_value_t = 40)]
+    pub top_k: usize,
+}
+
+impl GuidanceArgs {
+    /// The NOS settings of these flags (the target is set per class group).
+    pub fn nos_config(&self) -> NosConfig {
+        NosConfig {
+            steps: self.nos_steps,
+            step_size: self.nos_step_size,
+            stability: self.nos_stability,
+            target: 0,
+        }
+    }
+
+    /// `--exact` as the pass size of exact D-CBG for sequences of `seq_len` tokens.
+    pub fn exact_chunk(&self, seq_len: usize) -> Result<Option<usize>> {
+        match (self.exact, self.chunk) {
+            (false, Some(_)) => Err(CoreError::config("--chunk", "applies only with --exact")),
+            (true, Some(0)) => Err(CoreError::config("--chunk", "must be at least 1")),
+            (true, c) => Ok(Some(c.unwrap_or_else(|| exact_chunk(seq_len)))),
+            (false, None) => Ok(None),
+        }
+    }
+
+    /// The `--also-cbg` terms as (classifier path, target, γ).
+    pub fn extra_terms(&self) -> Result<Vec<(PathBuf, i64, f64)>> {
+        self.also_cbg.iter().map(|s| parse_extra_cbg(s)).collect()
+    }
+
+    /// `--gamma-schedule`.
+    pub fn schedule(&self) -> Result<GammaSchedule> {
+        GammaSchedule::parse(&self.gamma_schedule)
+    }
+}
+
+/// Parse `CLASSIFIER:TARGET:GAMMA` (the path may itself contain `:`).
+pub fn parse_extra_cbg(spec: &str) -> Result<(PathBuf, i64, f64)> {
+    let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
+    let bad = |why: String| CoreError::config("--also-cbg", format!("`{spec}`: {why}"));
+    if parts.len() != 3 || parts[2].is_empty() {
+        return Err(bad("expected CLASSIFIER:TARGET:GAMMA".into()));
+    }
+    let gamma = parts[0]
+        .parse()
+        .map_err(|e| bad(format!("γ `{}`: {e}", parts[0])))?;
+    let target = parts[1]
+        .parse()
+        .map_err(|e| bad(format!("target `{}`: {e}", parts[1])))?;
+    Ok((PathBuf::from(parts[2]), target, gamma))
+}
+
+/// The guidance models of a run, loaded (and checked against the generator) by the domain.
+#[derive(Default)]
+pub struct GuidanceModels<'a> {
+    /// D-CBG noisy classifier, or FUDGE's causal classifier.
+    pub classifier: Option<&'a DitClassifier>,
+    /// Extra D-CBG terms (classifier, target, γ): multi-objective guidance.
+    pub extra_cbg: Vec<(&'a DitClassifier, i64, f64)>,
+    /// NOS head and its per-step settings.
+    pub nos: Option<(&'a NosHead, NosConfig)>,
+}
+
+/// Settings of one sampling run (also used by `sweep` and `demo`).
+pub struct Request<'a> {
+    pub guidance: GuidanceKind,
+    pub gamma: f64,
+    /// γ over t (D-CFG and D-CBG).
+    pub schedule: GammaSchedule,
+    pub models: GuidanceModels<'a>,
+    /// Exact D-CBG with this many sequences per classifier pass (None: first order).
+    pub exact: Option<usize>,
+    /// FUDGE: candidates rescored per step.
+    pub top_k: usize,
+    pub sampler: SamplerConfig,
+    /// (token position, token id) pairs held fixed in every sample.
+    pub pins: Vec<(usize, i64)>,
+    pub progress: bool,
+}
+
+/// Class group `k` of a run draws from seed `seed + k·SEED_STRIDE`, so that the groups'
+/// noise differs and adding a group leaves the others' samples unchanged.
+pub const SEED_STRIDE: u64 = 1_000_003;
+
+/// The seed of class group `k`.
+pub fn group_seed(seed: u64, k: usize) -> u64 {
+    seed.wrapping_add((k as u64).wrapping_mul(SEED_STRIDE))
+}
+
+impl<'a> Request<'a> {
+    /// The guidance of the samples aimed at class `target`. Errors name the missing model.
+    pub fn guidance_for(&self, target: i64) -> Result<Guidance<'a>> {
+        let mode = match self.exact {
+            Some(chunk) => CbgMode::Exact { chunk },
+            None => CbgMode::FirstOrder,
+        };
+        let cbg = |classifier: &'a DitClassifier, target, gamma| CbgTerm {
+            classifier,
+            target,
+            gamma,
+            mode,
+            reference_sigma_mismatch: false,
+        };
+        let mut g = Guidance {
+            schedule: self.schedule,
+            ..Default::default()
+        };
+        let need = |what: &str| CoreError::config("--classifier", what.to_string());
+        match self.guidance {
+            GuidanceKind::None => {}
+            GuidanceKind::Cfg => g.cfg_gamma = Some(self.gamma),
+            GuidanceKind::Cbg => {
+                let c = self.models.classifier.ok_or_else(|| {
+                    need("D-CBG needs --classifier (a noisy classifier checkpoint)")
+                })?;
+                g.cbg.push(cbg(c, target, self.gamma));
+            }
+            GuidanceKind::Fudge => {
+                let c = self.models.classifier.ok_or_else(|| {
+                    need("FUDGE needs --classifier (a causal per-position classifier)")
+                })?;
+                g.fudge = Some(FudgeTerm {
+                    classifier: c,
+                    target,
+                    gamma: self.gamma,
+                    top_k: self.top_k,
+                });
+            }
+            GuidanceKind::Nos => {
+                let (head, mut config) = self.models.nos.ok_or_else(|| {
+                    need("NOS needs --classifier (a NOS head from train-classifier --nos-for)")
+                })?;
+                config.target = target;
+                g.nos = Some(NosTerm { head, config });
+            }
+        }
+        for &(c, t, gamma) in &self.models.extra_cbg {
+            g.cbg.push(cbg(c, t, gamma));
+        }
+        Ok(g)
+    }
+}
+
+/// One class group of a run: `n` samples aimed at `target`, group index `k` (its seed).
+#[derive(Clone, Copy, Debug)]
+pub struct Group {
+    pub target: i64,
+    pub n: usize,
+    pub k: usize,
+    /// Condition the generator on `target` (a class-conditional model: D-CFG, or plain
+    /// conditional sampling); otherwise it samples unconditionally.
+    pub condition: bool,
+}
+
+/// Generate one class group, handing each finished batch of token rows ([n_b, L]) to
+/// `on_batch` in order; returns the network evaluations spent. The generator's `[BOS]`
+/// handling for AR models is set here (`bos`, when the vocabulary has one).
+pub fn generate(
+    diffusion: &Diffusion,
+    model: &dyn Denoiser,
+    req: &Request,
+    group: Group,
+    bos: Option<i64>,
+    device: &Device,
+    on_batch: &mut dyn FnMut(Samples) -> Result<()>,
+) -> Result<usize> {
+    let mut config = req.sampler.clone();
+    config.seed = group_seed(req.sampler.seed, group.k);
+    if diffusion.kind() == ModelKind::Ar {
+        config.bos_id = bos;
+    }
+    let labels = if group.condition {
+        Labels::All(group.target)
+    } else {
+        Labels::None
+    };
+    let sampler = Sampler::new(diffusion, model, config, device)?
+        .with_guidance(req.guidance_for(group.target)?)?
+        .with_pinned(req.pins.clone())?;
+    sampler.sample_stream(group.n, labels, req.progress, &mut |_, _| {}, on_batch)
+}
+
+/// [`generate`] collected in memory (at most [`crate::sampler::MAX_SAMPLE_TOKENS`] ids):
+/// the token rows and the network evaluations.
+pub fn generate_rows(
+    diffusion: &Diffusion,
+    model: &dyn Denoiser,
+    req: &Request,
+    group: Group,
+    bos: Option<i64>,
+    device: &Device,
+) -> Result<(Vec<Vec<i64>>, usize)> {
+    crate::sampler::check_sample_count(group.n, diffusion.config.seq_len)?;
+    let mut rows = Vec::with_capacity(group.n);
+    let nfe = generate(diffusion, model, req, group, bos, device, &mut |s| {
+        rows.extend(s.rows().map(<[i64]>::to_vec));
+        Ok(())
+    })?;
+    Ok((rows, nfe))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_cbg_spec_parses_paths_with_colons() {
+        let (p, t, g) = parse_extra_cbg("C:/runs/clf.ckpt:1:2.5").unwrap();
+        assert_eq!(p, PathBuf::from("C:/runs/clf.ckpt"));
+        assert_eq!((t, g), (1, 2.5));
+        let (_, t, g) = parse_extra_cbg("a.ckpt:0:-1").unwrap();
+        assert_eq!((t, g), (0, -1.0));
+        for bad in ["a.ckpt", "a.ckpt:1", ":1:2", "a.ckpt:x:2", "a.ckpt:1:y"] {
+            let e = parse_extra_cbg(bad).unwrap_err().to_string();
+            assert!(e.contains("--also-cbg") && e.contains(bad), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn group_seeds_follow_one_rule() {
+        assert_eq!(group_seed(7, 0), 7);
+        assert_eq!(group_seed(7, 3), 7 + 3 * 1_000_003);
+        assert_eq!(group_seed(u64::MAX, 1), 1_000_002);
+    }
+
+    #[test]
+    fn missing_guidance_models_are_named() {
+        for (kind, word) in [
+            (GuidanceKind::Cbg, "D-CBG"),
+            (GuidanceKind::Fudge, "FUDGE"),
+            (GuidanceKind::Nos, "NOS"),
+        ] {
+            let req = Request {
+                guidance: kind,
+                gamma: 1.0,
+                schedule: GammaSchedule::Constant,
+                models: GuidanceModels::default(),
+                exact: None,
+                top_k: 4,
+                sampler: SamplerConfig::default(),
+                pins: vec![],
+                progress: false,
+            };
+            let e = req.guidance_for(1).err().unwrap().to_string();
+            assert!(e.contains(word) && e.contains("--classifier"), "{e}");
+        }
+    }
+
+    #[test]
+    fn chunk_needs_exact() {
+        let mut a = GuidanceArgs {
+            guidance: GuidanceKind::Cbg,
+            gamma: 1.0,
+            gamma_schedule: "constant".into(),
+            classifier: None,
+            exact: false,
+            chunk: Some(4),
+            also_cbg: vec![],
+            nos_steps: 1,
+            nos_step_size: 0.1,
+            nos_stability: 0.01,
+            top_k: 40,
+        };
+        assert!(a.exact_chunk(32).is_err());
+        a.exact = true;
+        assert_eq!(a.exact_chunk(32).unwrap(), Some(4));
+        a.chunk = None;
+        assert_eq!(a.exact_chunk(32).unwrap(), Some(exact_chunk(32)));
+        a.chunk = Some(0);
+        assert!(a.exact_chunk(32).is_err());
+    }
+}
