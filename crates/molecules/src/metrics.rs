@@ -1,7 +1,7 @@
 //! QM9 generation metrics exactly as the reference computes them (spec §9.3), plus novelty on
 //! canonical SMILES as a second column (the reference compares generated strings as written).
 
-use crate::chemistry::{MolInfo, analyze};
+use crate::chemistry::analyze;
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -106,42 +106,79 @@ impl Qm9Metrics {
 /// Score generated SMILES against the canonical SMILES of the data set. Strings are scored as
 /// given (decoders strip special tokens first).
 pub fn score(samples: &[String], dataset_canonical: &HashSet<String>) -> Qm9Metrics {
-    let valid: Vec<(&String, MolInfo)> = samples
-        .iter()
-        .filter_map(|s| analyze(s).map(|i| (s, i)))
-        .collect();
-    let nv = valid.len().max(1) as f64;
-    let unique: HashSet<&String> = valid.iter().map(|(s, _)| *s).collect();
-    let novel_set: HashSet<&String> = unique
-        .iter()
-        .copied()
-        .filter(|s| !dataset_canonical.contains(*s))
-        .collect();
-    let novel_canon: HashSet<&String> = valid
-        .iter()
-        .filter(|(_, i)| !dataset_canonical.contains(&i.canonical))
-        .map(|(s, _)| *s)
-        .collect();
-    // Property statistics over valid molecules and over the novel ones (every occurrence).
-    let novel_rows: Vec<&MolInfo> = valid
-        .iter()
-        .filter(|(s, _)| novel_set.contains(s))
-        .map(|(_, i)| i)
-        .collect();
-    let qed_v: Vec<f64> = valid.iter().map(|(_, i)| i.qed).collect();
-    let ring_v: Vec<f64> = valid.iter().map(|(_, i)| i.rings as f64).collect();
-    let qed_n: Vec<f64> = novel_rows.iter().map(|i| i.qed).collect();
-    let ring_n: Vec<f64> = novel_rows.iter().map(|i| i.rings as f64).collect();
-    Qm9Metrics {
-        samples: samples.len(),
-        valid: valid.len() as f64 / samples.len().max(1) as f64,
-        unique: unique.len() as f64 / nv,
-        novel: novel_set.len() as f64 / nv,
-        novel_canonical: novel_canon.len() as f64 / nv,
-        qed_valid: Summary::of(&qed_v),
-        qed_novel: Summary::of(&qed_n),
-        rings_valid: Summary::of(&ring_v),
-        rings_novel: Summary::of(&ring_n),
+    let mut scorer = Qm9Scorer::new(dataset_canonical);
+    for s in samples {
+        scorer.push(s);
+    }
+    scorer.finish()
+}
+
+/// [`score`] one molecule at a time, for sample sets too large to hold: it keeps the sets of
+/// distinct valid strings and the per-molecule QED and ring counts (about 100 bytes per valid
+/// molecule), not the samples.
+pub struct Qm9Scorer<'a> {
+    dataset_canonical: &'a HashSet<String>,
+    samples: usize,
+    valid: usize,
+    unique: HashSet<String>,
+    /// Distinct valid strings whose canonical form is not in the data set.
+    novel_canonical: HashSet<String>,
+    qed_valid: Vec<f64>,
+    rings_valid: Vec<f64>,
+    /// Properties of every valid occurrence whose string (as written) is not in the data set.
+    qed_novel: Vec<f64>,
+    rings_novel: Vec<f64>,
+}
+
+impl<'a> Qm9Scorer<'a> {
+    pub fn new(dataset_canonical: &'a HashSet<String>) -> Self {
+        Self {
+            dataset_canonical,
+            samples: 0,
+            valid: 0,
+            unique: HashSet::new(),
+            novel_canonical: HashSet::new(),
+            qed_valid: Vec::new(),
+            rings_valid: Vec::new(),
+            qed_novel: Vec::new(),
+            rings_novel: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, smiles: &str) {
+        self.samples += 1;
+        let Some(info) = analyze(smiles) else { return };
+        self.valid += 1;
+        self.qed_valid.push(info.qed);
+        self.rings_valid.push(info.rings as f64);
+        if !self.dataset_canonical.contains(smiles) {
+            self.qed_novel.push(info.qed);
+            self.rings_novel.push(info.rings as f64);
+        }
+        if !self.dataset_canonical.contains(&info.canonical) {
+            self.novel_canonical.insert(smiles.to_string());
+        }
+        self.unique.insert(smiles.to_string());
+    }
+
+    pub fn finish(self) -> Qm9Metrics {
+        let nv = self.valid.max(1) as f64;
+        let novel = self
+            .unique
+            .iter()
+            .filter(|s| !self.dataset_canonical.contains(*s))
+            .count();
+        Qm9Metrics {
+            samples: self.samples,
+            valid: self.valid as f64 / self.samples.max(1) as f64,
+            unique: self.unique.len() as f64 / nv,
+            novel: novel as f64 / nv,
+            novel_canonical: self.novel_canonical.len() as f64 / nv,
+            qed_valid: Summary::of(&self.qed_valid),
+            qed_novel: Summary::of(&self.qed_novel),
+            rings_valid: Summary::of(&self.rings_valid),
+            rings_novel: Summary::of(&self.rings_novel),
+        }
     }
 }
 

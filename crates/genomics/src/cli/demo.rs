@@ -5,7 +5,7 @@
 //! prints the §9.4 table with the oracle's own held-out accuracy.
 
 use super::eval::Scorer;
-use super::sample::{GuidanceKind, Request, generate, load_guidance};
+use super::sample::{GuidanceKind, Request, generate, load_guidance, run_pins};
 use super::sweep::random_row;
 use super::{TrainArgs, device, load_generator};
 use anyhow::Result;
@@ -143,26 +143,25 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     for (kind, g_path, rows) in plan {
         let g = load_generator(&g_path, &dev)?;
         for (guidance, gamma, clf) in rows {
-            let models = load_guidance(&g, guidance, clf.as_deref(), &dev)?;
+            let models = load_guidance(&g, guidance, clf.as_deref(), &[], &dev)?;
             let req = Request {
                 guidance,
                 gamma,
                 schedule: Default::default(),
-                classifier: models.classifier.as_ref(),
-                nos: None,
+                models: models.models(Default::default()),
                 exact: None,
-                species: (0..g.meta.classes.len()).collect(),
-                per_species: a.per_species,
+                top_k: 40,
                 sampler: SamplerConfig {
                     steps: a.steps,
                     batch_size: 64,
                     seed: 0,
                     ..Default::default()
                 },
-                pins: Vec::new(),
+                pins: run_pins(&g, Vec::new()),
                 progress: false,
             };
-            let (samples, _) = generate(&g, &req, &dev)?;
+            let species: Vec<usize> = (0..g.meta.classes.len()).collect();
+            let (samples, _) = generate(&g, &req, &species, a.per_species, &dev)?;
             let label = format!("{} γ={gamma}", guidance.name().to_uppercase());
             write_samples(
                 a.out.join(format!("{kind}-{}-{gamma}.fa", guidance.name())),

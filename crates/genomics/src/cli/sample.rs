@@ -5,61 +5,31 @@
 use super::{GenModel, device, load_classifier, load_generator};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use diffusion_core::classifier::DitClassifier;
 use diffusion_core::diffusion::ModelKind;
-use diffusion_core::guidance::exact_chunk;
-use diffusion_core::guidance::{CbgMode, CbgTerm, Guidance, NosTerm};
+use diffusion_core::generate::{Group, GuidanceArgs, GuidanceModels};
+pub use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::nos::{NosConfig, NosHead};
-use diffusion_core::sampler::{Sampler, SamplerConfig};
+use diffusion_core::sampler::SamplerConfig;
+use genomics::GeneratedSample;
+use genomics::fasta::SampleWriter;
 use genomics::tokenizer::{BOS, DnaTokenizer};
-use genomics::{GeneratedSample, write_samples};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum GuidanceKind {
-    None,
-    Cfg,
-    Cbg,
-    Nos,
-}
-
-impl GuidanceKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            GuidanceKind::None => "none",
-            GuidanceKind::Cfg => "cfg",
-            GuidanceKind::Cbg => "cbg",
-            GuidanceKind::Nos => "nos",
-        }
-    }
-}
 
 #[derive(Args, Clone, Debug)]
 pub struct SampleArgs {
     /// Generator checkpoint (`model.ckpt` of a run).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    #[arg(long, value_enum, default_value = "none")]
-    pub guidance: GuidanceKind,
-    /// Guidance strength γ (D-CFG, D-CBG).
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub gamma: f64,
-    /// How γ varies over the reverse process: constant, ramp (none at pure noise, full at the
-    /// end) or late:T (only for t ≤ T). D-CFG and D-CBG; AR decoding keeps γ.
-    #[arg(long, default_value = "constant")]
-    pub gamma_schedule: String,
-    /// Noisy classifier (D-CBG) or NOS head (NOS).
-    #[arg(long)]
-    pub classifier: Option<PathBuf>,
-    /// Exact D-CBG (every single-base edit) instead of first-order.
-    #[arg(long)]
-    pub exact: bool,
+    #[command(flatten)]
+    pub guide: GuidanceArgs,
     /// Species to generate: comma-separated names from the manifest, or `all`.
     #[arg(long, default_value = "all")]
     pub species: String,
-    /// Sequences per species (§9.4 uses 64).
+    /// Sequences per species (§9.4 uses 64). They are generated and written batch by batch,
+    /// so memory stays bounded however many are asked for.
     #[arg(long, default_value_t = 16)]
     pub per_species: usize,
     /// Reverse steps T.
@@ -73,13 +43,6 @@ pub struct SampleArgs {
     /// (repeatable); the sampler keeps it fixed at every step.
     #[arg(long = "motif", value_name = "POS:BASES")]
     pub motifs: Vec<String>,
-    /// NOS: Adagrad steps, step size and KL weight per reverse step.
-    #[arg(long, default_value_t = 1)]
-    pub nos_steps: usize,
-    #[arg(long, default_value_t = 0.1)]
-    pub nos_step_size: f64,
-    #[arg(long, default_value_t = 0.01)]
-    pub nos_stability: f64,
     /// Output FASTA.
     #[arg(long, default_value = "runs/samples/samples.fa")]
     pub out: PathBuf,
@@ -91,24 +54,6 @@ pub struct SampleArgs {
     /// Replace the results of an earlier run at the output path (refused otherwise).
     #[arg(long)]
     pub force: bool,
-}
-
-/// Settings of one sampling run (also used by `sweep` and `demo`).
-pub struct Request<'a> {
-    pub guidance: GuidanceKind,
-    pub gamma: f64,
-    /// γ over t (D-CFG and D-CBG).
-    pub schedule: diffusion_core::guidance::GammaSchedule,
-    pub classifier: Option<&'a DitClassifier>,
-    pub nos: Option<(&'a NosHead, NosConfig)>,
-    pub exact: Option<usize>,
-    /// Class ids to generate for.
-    pub species: Vec<usize>,
-    pub per_species: usize,
-    pub sampler: SamplerConfig,
-    /// (token position, token id) pairs.
-    pub pins: Vec<(usize, i64)>,
-    pub progress: bool,
 }
 
 /// Parse `POS:BASES` motifs into token pins (position 0 is `[BOS]`).
@@ -158,19 +103,18 @@ pub fn species_ids(spec: &str, classes: &[String]) -> Result<Vec<usize>> {
         .collect()
 }
 
-/// Generate `per_species` sequences for every requested species; returns the samples and
-/// the number of network evaluations.
-pub fn generate(
+/// Generate `per_species` sequences for every requested species, handing each finished one
+/// to `on_sample` (species in the order given, group k seeded by the core's one rule);
+/// returns the number of network evaluations.
+pub fn generate_each(
     g: &GenModel,
     req: &Request,
+    species: &[usize],
+    per_species: usize,
     dev: &Device,
-) -> Result<(Vec<GeneratedSample>, usize)> {
+    on_sample: &mut dyn FnMut(GeneratedSample) -> Result<()>,
+) -> Result<usize> {
     let conditional = g.loaded.denoiser().is_conditional();
-    diffusion_core::sampler::check_sample_count(
-        req.per_species.saturating_mul(req.species.len()),
-        g.loaded.diffusion.config.seq_len,
-    )
-    .context("--per-species")?;
     match req.guidance {
         GuidanceKind::None | GuidanceKind::Cfg if !conditional => bail!(
             "{} needs a species-conditional generator (trained with data.conditional = true); \
@@ -181,86 +125,125 @@ pub fn generate(
                 "unguided species-conditioned sampling"
             }
         ),
-        GuidanceKind::Cbg if req.classifier.is_none() => {
-            bail!("D-CBG needs --classifier (a noisy classifier checkpoint)")
-        }
-        GuidanceKind::Nos if req.nos.is_none() => {
-            bail!("NOS needs --classifier (a NOS head from train-classifier --nos-for)")
-        }
         _ => {}
     }
     let d = &g.loaded.diffusion;
-    let mut sc = req.sampler.clone();
-    if d.kind() == ModelKind::Ar {
-        sc.bos_id = Some(BOS);
-    }
-    let mut pins = req.pins.clone();
-    pins.push((0, BOS)); // every sequence starts with [BOS], as in training
     let tok = DnaTokenizer;
-    let mut out = Vec::new();
     let mut nfe = 0;
-    for (k, &c) in req.species.iter().enumerate() {
-        let mut guidance = Guidance {
-            schedule: req.schedule,
-            ..Default::default()
+    for (k, &c) in species.iter().enumerate() {
+        let group = Group {
+            target: c as i64,
+            n: per_species,
+            k,
+            condition: conditional,
         };
-        match req.guidance {
-            GuidanceKind::None => {}
-            GuidanceKind::Cfg => guidance.cfg_gamma = Some(req.gamma),
-            GuidanceKind::Cbg => guidance.cbg.push(CbgTerm {
-                classifier: req.classifier.context("D-CBG needs --classifier")?,
-                target: c as i64,
-                gamma: req.gamma,
-                mode: match req.exact {
-                    Some(chunk) => CbgMode::Exact { chunk },
-                    None => CbgMode::FirstOrder,
-                },
-                reference_sigma_mismatch: false,
-            }),
-            GuidanceKind::Nos => {
-                let (head, mut config) = req.nos.context("NOS needs --classifier")?;
-                config.target = c as i64;
-                guidance.nos = Some(NosTerm { head, config });
-            }
-        }
-        let labels = conditional.then(|| vec![c as i64; req.per_species]);
-        let mut scs = sc.clone();
-        scs.seed = sc.seed.wrapping_add(k as u64 * 1_000_003);
-        let pinned = if d.kind() == ModelKind::Ar {
-            req.pins.clone()
-        } else {
-            pins.clone()
-        };
-        let sampler = Sampler::new(d, g.loaded.denoiser(), scs, dev)?
-            .with_guidance(guidance)?
-            .with_pinned(pinned)?;
-        let s = sampler.sample(req.per_species, labels.as_deref(), req.progress)?;
-        nfe += s.nfe;
-        for row in s.rows() {
-            out.push(GeneratedSample {
-                species: g.meta.classes[c].clone(),
-                class: c,
-                seq: tok.decode_bases(row),
-            });
-        }
+        nfe += diffusion_core::generate::generate(
+            d,
+            g.loaded.denoiser(),
+            req,
+            group,
+            Some(BOS),
+            dev,
+            &mut |batch| {
+                for row in batch.rows() {
+                    on_sample(GeneratedSample {
+                        species: g.meta.classes[c].clone(),
+                        class: c,
+                        seq: tok.decode_bases(row),
+                    })
+                    .map_err(|e| diffusion_core::CoreError::Sink(e.into()))?;
+                }
+                Ok(())
+            },
+        )?;
     }
+    Ok(nfe)
+}
+
+/// [`generate_each`] collected in memory: the samples and the network evaluations.
+pub fn generate(
+    g: &GenModel,
+    req: &Request,
+    species: &[usize],
+    per_species: usize,
+    dev: &Device,
+) -> Result<(Vec<GeneratedSample>, usize)> {
+    diffusion_core::sampler::check_sample_count(
+        per_species.saturating_mul(species.len()),
+        g.loaded.diffusion.config.seq_len,
+    )
+    .context("--per-species")?;
+    let mut out = Vec::new();
+    let nfe = generate_each(g, req, species, per_species, dev, &mut |s| {
+        out.push(s);
+        Ok(())
+    })?;
     Ok((out, nfe))
 }
 
+/// The pins of a run: `motifs`, plus `[BOS]` at position 0 for a diffusion model (an AR
+/// model starts from it instead), as in training.
+pub fn run_pins(g: &GenModel, motifs: Vec<(usize, i64)>) -> Vec<(usize, i64)> {
+    let mut pins = motifs;
+    if g.loaded.diffusion.kind() != ModelKind::Ar {
+        pins.push((0, BOS));
+    }
+    pins
+}
+
 /// Loaded guidance models of a `sample` / `sweep` invocation.
-pub struct GuidanceModels {
+pub struct GuidanceModelsOwned {
     pub classifier: Option<DitClassifier>,
+    pub extra: Vec<(DitClassifier, i64, f64)>,
     pub nos: Option<NosHead>,
 }
 
+impl GuidanceModelsOwned {
+    /// Borrowed for a [`Request`], NOS with `nos` settings.
+    pub fn models(&self, nos: NosConfig) -> GuidanceModels<'_> {
+        GuidanceModels {
+            classifier: self.classifier.as_ref(),
+            extra_cbg: self.extra.iter().map(|(c, t, gm)| (c, *t, *gm)).collect(),
+            nos: self.nos.as_ref().map(|h| (h, nos)),
+        }
+    }
+}
+
+/// A classifier that fits generator `g`: its noise and length, and its species.
+fn fitting_classifier(g: &GenModel, p: &Path, dev: &Device) -> Result<DitClassifier> {
+    let (c, meta) = load_classifier(p, dev)?;
+    c.objective.config.check_guides(&g.loaded.diffusion, p)?;
+    if meta.classes != g.meta.classes {
+        bail!(
+            "classifier {} knows other species than the generator ({} vs {})",
+            p.display(),
+            meta.classes.join(","),
+            g.meta.classes.join(",")
+        );
+    }
+    if c.objective.config.seq_len != g.loaded.diffusion.config.seq_len {
+        bail!(
+            "classifier {} was trained on L = {}, the generator on L = {}",
+            p.display(),
+            c.objective.config.seq_len,
+            g.loaded.diffusion.config.seq_len
+        );
+    }
+    Ok(c.model)
+}
+
+/// Load the guidance models a run names: `path` as a NOS head (NOS) or classifier (D-CBG,
+/// FUDGE), and the extra D-CBG terms (path, target, γ).
 pub fn load_guidance(
     g: &GenModel,
     kind: GuidanceKind,
-    path: Option<&std::path::Path>,
+    path: Option<&Path>,
+    extra: &[(PathBuf, i64, f64)],
     dev: &Device,
-) -> Result<GuidanceModels> {
-    let mut m = GuidanceModels {
+) -> Result<GuidanceModelsOwned> {
+    let mut m = GuidanceModelsOwned {
         classifier: None,
+        extra: Vec::new(),
         nos: None,
     };
     match (kind, path) {
@@ -273,87 +256,73 @@ pub fn load_guidance(
                 &g.loaded.vocabulary,
             )?);
         }
-        (GuidanceKind::Cbg, Some(p)) => {
-            let (c, meta) = load_classifier(p, dev)?;
-            c.objective.config.check_guides(&g.loaded.diffusion, p)?;
-            if meta.classes != g.meta.classes {
-                bail!(
-                    "classifier {} knows other species than the generator ({} vs {})",
-                    p.display(),
-                    meta.classes.join(","),
-                    g.meta.classes.join(",")
-                );
-            }
-            if c.objective.config.seq_len != g.loaded.diffusion.config.seq_len {
-                bail!(
-                    "classifier {} was trained on L = {}, the generator on L = {}",
-                    p.display(),
-                    c.objective.config.seq_len,
-                    g.loaded.diffusion.config.seq_len
-                );
-            }
-            m.classifier = Some(c.model);
+        (GuidanceKind::Cbg | GuidanceKind::Fudge, Some(p)) => {
+            m.classifier = Some(fitting_classifier(g, p, dev)?);
         }
         _ => {}
+    }
+    for (p, t, gm) in extra {
+        m.extra.push((fitting_classifier(g, p, dev)?, *t, *gm));
     }
     Ok(m)
 }
 
-pub fn run(a: &SampleArgs) -> Result<Vec<GeneratedSample>> {
+pub fn run(a: &SampleArgs) -> Result<usize> {
     let dev = device(a.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
-    let models = load_guidance(&g, a.guidance, a.classifier.as_deref(), &dev)?;
+    let models = load_guidance(
+        &g,
+        a.guide.guidance,
+        a.guide.classifier.as_deref(),
+        &a.guide.extra_terms()?,
+        &dev,
+    )?;
     let seq_len = g.loaded.diffusion.config.seq_len;
+    let species = species_ids(&a.species, &g.meta.classes)?;
     let req = Request {
-        guidance: a.guidance,
-        gamma: a.gamma,
-        schedule: diffusion_core::guidance::GammaSchedule::parse(&a.gamma_schedule)?,
-        classifier: models.classifier.as_ref(),
-        nos: models.nos.as_ref().map(|h| {
-            (
-                h,
-                NosConfig {
-                    steps: a.nos_steps,
-                    step_size: a.nos_step_size,
-                    stability: a.nos_stability,
-                    target: 0,
-                },
-            )
-        }),
-        exact: a
-            .exact
-            .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
-        species: species_ids(&a.species, &g.meta.classes)?,
-        per_species: a.per_species,
+        guidance: a.guide.guidance,
+        gamma: a.guide.gamma,
+        schedule: a.guide.schedule()?,
+        models: models.models(a.guide.nos_config()),
+        exact: a.guide.exact_chunk(seq_len)?,
+        top_k: a.guide.top_k,
         sampler: SamplerConfig {
             steps: a.steps,
             batch_size: a.batch_size,
             seed: a.seed,
             ..Default::default()
         },
-        pins: motif_pins(&a.motifs, seq_len)?,
+        pins: run_pins(&g, motif_pins(&a.motifs, seq_len)?),
         progress: !a.quiet,
     };
+    // Bases, line breaks every 60 and a header of about 64 bytes per sequence.
+    let bases = DnaTokenizer::bases_per_sequence(seq_len) as u128;
+    diffusion_core::cli::check_output_size(
+        &a.out,
+        "--per-species",
+        a.per_species as u128 * species.len() as u128 * (bases + bases / 60 + 66),
+    )?;
     let start = Instant::now();
-    let (samples, nfe) = generate(&g, &req, &dev)?;
+    let mut file = diffusion_core::atomic_file::AtomicFile::create(&a.out)?;
+    let mut writer = SampleWriter::new(&mut file, &a.out);
+    let mut count = 0;
+    let nfe = generate_each(&g, &req, &species, a.per_species, &dev, &mut |s| {
+        writer.write(&s)?;
+        count += 1;
+        Ok(())
+    })?;
+    writer.finish()?;
+    file.commit()?;
     let secs = start.elapsed().as_secs_f64();
-    if let Some(parent) = a.out.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-    }
-    write_samples(&a.out, &samples)?;
     println!(
-        "{} sequences of {} bp ({} species, guidance {} γ = {}) in {:.1} s, {nfe} network evaluations; written to {}",
-        samples.len(),
+        "{count} sequences of {} bp ({} species, guidance {} γ = {}) in {:.1} s, {nfe} network evaluations; written to {}",
         DnaTokenizer::bases_per_sequence(seq_len),
-        req.species.len(),
-        a.guidance.name(),
-        a.gamma,
+        species.len(),
+        a.guide.guidance.name(),
+        a.guide.gamma,
         secs,
         a.out.display()
     );
-    Ok(samples)
+    Ok(count)
 }

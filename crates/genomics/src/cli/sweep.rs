@@ -4,7 +4,7 @@
 
 use super::device;
 use super::eval::Scorer;
-use super::sample::{GuidanceKind, Request, generate, load_guidance};
+use super::sample::{GuidanceKind, Request, generate, load_guidance, run_pins};
 use anyhow::{Result, bail};
 use burn::prelude::Device;
 use clap::Args;
@@ -115,7 +115,7 @@ pub fn random_row(
 pub fn run(a: &SweepArgs) -> Result<()> {
     let dev = device(a.backend.as_deref())?;
     let g = super::load_generator(&a.checkpoint, &dev)?;
-    let models = load_guidance(&g, a.guidance, a.classifier.as_deref(), &dev)?;
+    let models = load_guidance(&g, a.guidance, a.classifier.as_deref(), &[], &dev)?;
     let scorer = Scorer::load(
         &diffusion_core::paths::resolve_path(&a.oracle),
         a.reference.as_deref(),
@@ -156,24 +156,23 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             guidance: a.guidance,
             gamma,
             schedule: Default::default(),
-            classifier: models.classifier.as_ref(),
-            nos: models.nos.as_ref().map(|h| (h, NosConfig::default())),
+            models: models.models(NosConfig::default()),
             exact: a
                 .exact
                 .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
-            species: (0..g.meta.classes.len()).collect(),
-            per_species: a.per_species,
+            top_k: 40,
             sampler: SamplerConfig {
                 steps: a.steps,
                 batch_size: a.batch_size,
                 seed: a.seed,
                 ..Default::default()
             },
-            pins: Vec::new(),
+            pins: run_pins(&g, Vec::new()),
             progress: false,
         };
         let start = std::time::Instant::now();
-        let (samples, nfe) = generate(&g, &req, &dev)?;
+        let species: Vec<usize> = (0..g.meta.classes.len()).collect();
+        let (samples, nfe) = generate(&g, &req, &species, a.per_species, &dev)?;
         let secs = start.elapsed().as_secs_f64();
         write_samples(dir.file(&format!("gamma_{gamma}.fa")), &samples)?;
         let s = scorer.score(&samples, disc, &dev)?;

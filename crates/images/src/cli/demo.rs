@@ -246,21 +246,24 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         ];
         for (guidance, gamma, label) in settings {
             let req = Request {
-                guidance,
-                gamma,
-                schedule: Default::default(),
-                classifier: None,
-                exact: false,
+                core: diffusion_core::generate::Request {
+                    guidance,
+                    gamma,
+                    schedule: Default::default(),
+                    models: Default::default(),
+                    exact: None,
+                    top_k: 40,
+                    sampler: SamplerConfig {
+                        steps: a.steps,
+                        batch_size: 100,
+                        seed: 0,
+                        ..Default::default()
+                    },
+                    pins: Vec::new(),
+                    progress: false,
+                },
                 classes: (0..g.num_classes() as i64).collect(),
                 per_class: a.per_class,
-                sampler: SamplerConfig {
-                    steps: a.steps,
-                    batch_size: 100,
-                    seed: 0,
-                    ..Default::default()
-                },
-                pins: Vec::new(),
-                progress: false,
             };
             let out = generate(&g, &req, &dev)?;
             let px = g.info.tokenizer.decode_image(&out.tokens);

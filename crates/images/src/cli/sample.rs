@@ -8,9 +8,10 @@ use super::eval::score_images;
 use super::{ImagesGenerator, device, load_classifier, load_eval_net, load_generator};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
-use clap::{Args, ValueEnum};
-use diffusion_core::classifier::DitClassifier;
-use diffusion_core::guidance::{CbgMode, CbgTerm, Guidance};
+use clap::Args;
+pub use diffusion_core::generate::GuidanceKind;
+use diffusion_core::generate::{GuidanceArgs, GuidanceModels};
+use diffusion_core::guidance::Guidance;
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::sampler::{Sampler, SamplerConfig};
 use images::grid::{CellShape, save_grid};
@@ -22,21 +23,15 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum GuidanceKind {
-    None,
-    Cfg,
-    Cbg,
-}
-
-impl GuidanceKind {
-    pub fn label(self, exact: bool) -> &'static str {
-        match self {
-            GuidanceKind::None => "unguided",
-            GuidanceKind::Cfg => "D-CFG",
-            GuidanceKind::Cbg if exact => "D-CBG (exact)",
-            GuidanceKind::Cbg => "D-CBG (first order)",
-        }
+/// The name of a guidance rule in tables.
+pub fn guidance_label(kind: GuidanceKind, exact: bool) -> &'static str {
+    match kind {
+        GuidanceKind::None => "unguided",
+        GuidanceKind::Cfg => "D-CFG",
+        GuidanceKind::Cbg if exact => "D-CBG (exact)",
+        GuidanceKind::Cbg => "D-CBG (first order)",
+        GuidanceKind::Fudge => "FUDGE",
+        GuidanceKind::Nos => "NOS",
     }
 }
 
@@ -45,18 +40,8 @@ pub struct SampleArgs {
     /// Generator checkpoint (`model.ckpt` or a run's `checkpoints/last.ckpt`).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    #[arg(long, value_enum, default_value = "none")]
-    pub guidance: GuidanceKind,
-    /// Guidance strength γ (D-CFG: 0 = unconditional, 1 = conditional; D-CBG: classifier weight).
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub gamma: f64,
-    /// How γ varies over the reverse process: constant, ramp (none at pure noise, full at the
-    /// end) or late:T (only for t ≤ T). D-CFG and D-CBG; AR decoding keeps γ.
-    #[arg(long, default_value = "constant")]
-    pub gamma_schedule: String,
-    /// Noisy classifier checkpoint for D-CBG.
-    #[arg(long)]
-    pub classifier: Option<PathBuf>,
+    #[command(flatten)]
+    pub guide: GuidanceArgs,
     /// Only this class (default: every class, one grid row each).
     #[arg(long)]
     pub class: Option<i64>,
@@ -70,9 +55,6 @@ pub struct SampleArgs {
     pub batch_size: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Exact D-CBG (every single-token edit) instead of first-order.
-    #[arg(long)]
-    pub exact: bool,
     /// Inpainting: PNG with the known pixels (the model's image size).
     #[arg(long, requires = "inpaint_mask")]
     pub inpaint: Option<PathBuf>,
@@ -100,20 +82,12 @@ pub struct SampleArgs {
     pub force: bool,
 }
 
-/// Settings of one sampling run (also used by `sweep` and `demo`).
+/// Settings of one sampling run (also used by `sweep` and `demo`): the core request (guidance,
+/// sampler, pins) and the classes to draw, `per_class` images each (rows of the grid).
 pub struct Request<'a> {
-    pub guidance: GuidanceKind,
-    pub gamma: f64,
-    /// γ over t (D-CFG and D-CBG).
-    pub schedule: diffusion_core::guidance::GammaSchedule,
-    pub classifier: Option<&'a DitClassifier>,
-    pub exact: bool,
-    /// Classes to generate, `per_class` images each (rows of the grid).
+    pub core: diffusion_core::generate::Request<'a>,
     pub classes: Vec<i64>,
     pub per_class: usize,
-    pub sampler: SamplerConfig,
-    pub pins: Vec<(usize, i64)>,
-    pub progress: bool,
 }
 
 /// Generated token images, class-major when guided.
@@ -136,18 +110,16 @@ fn make_sampler<'a>(
 ) -> Result<Sampler<'a>> {
     let config = SamplerConfig {
         seed,
-        ..req.sampler.clone()
-    };
-    let guidance = Guidance {
-        schedule: req.schedule,
-        ..guidance
+        ..req.core.sampler.clone()
     };
     Ok(Sampler::new(&g.diffusion, g.denoiser(), config, dev)?
         .with_guidance(guidance)?
-        .with_pinned(req.pins.clone())?)
+        .with_pinned(req.core.pins.clone())?)
 }
 
-/// Sample per `req`.
+/// Sample per `req`. Images keep their own batching: D-CFG draws every class in one call
+/// (labels class-major) and D-CBG seeds class c with `seed + 1000·c`, as when the README's
+/// image tables were made.
 pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Generated> {
     let start = Instant::now();
     let n_classes = g.num_classes() as i64;
@@ -157,6 +129,7 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
     if req.per_class == 0 || req.classes.is_empty() {
         bail!("nothing to sample: -n must be positive");
     }
+    let core = &req.core;
     let sampler = |guidance, seed| make_sampler(g, req, guidance, seed, dev);
     let n = req.per_class.saturating_mul(req.classes.len());
     diffusion_core::sampler::check_sample_count(n, g.diffusion.config.seq_len).context("-n")?;
@@ -165,10 +138,10 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
         .iter()
         .flat_map(|&c| std::iter::repeat_n(c, req.per_class))
         .collect();
-    let (tokens, nfe, intended) = match req.guidance {
+    let seed = core.sampler.seed;
+    let (tokens, nfe, intended) = match core.guidance {
         GuidanceKind::None => {
-            let s =
-                sampler(Guidance::default(), req.sampler.seed)?.sample(n, None, req.progress)?;
+            let s = sampler(core.guidance_for(0)?, seed)?.sample(n, None, core.progress)?;
             (s.tokens, s.nfe, None)
         }
         GuidanceKind::Cfg => {
@@ -177,42 +150,30 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
                     "D-CFG needs a class-conditional generator (trained with data.conditional = true)"
                 );
             }
-            let guidance = Guidance {
-                cfg_gamma: Some(req.gamma),
-                ..Default::default()
-            };
             let s =
-                sampler(guidance, req.sampler.seed)?.sample(n, Some(&intended), req.progress)?;
+                sampler(core.guidance_for(0)?, seed)?.sample(n, Some(&intended), core.progress)?;
             (s.tokens, s.nfe, Some(intended))
         }
         GuidanceKind::Cbg => {
-            let c = req
-                .classifier
-                .context("D-CBG needs --classifier (a noisy classifier checkpoint)")?;
             let (mut tokens, mut nfe) = (Vec::new(), 0);
             for &class in &req.classes {
-                let guidance = Guidance {
-                    cbg: vec![CbgTerm {
-                        classifier: c,
-                        target: class,
-                        gamma: req.gamma,
-                        mode: if req.exact {
-                            CbgMode::exact(g.diffusion.config.seq_len)
-                        } else {
-                            CbgMode::FirstOrder
-                        },
-                        reference_sigma_mismatch: false,
-                    }],
-                    ..Default::default()
-                };
                 // A distinct noise stream per class.
-                let seed = req.sampler.seed.wrapping_add(1000 * class as u64);
-                let s = sampler(guidance, seed)?.sample(req.per_class, None, req.progress)?;
+                let seed = seed.wrapping_add(1000 * class as u64);
+                let s = sampler(core.guidance_for(class)?, seed)?.sample(
+                    req.per_class,
+                    None,
+                    core.progress,
+                )?;
                 tokens.extend(s.tokens);
                 nfe += s.nfe;
             }
             (tokens, nfe, Some(intended))
         }
+        GuidanceKind::Fudge | GuidanceKind::Nos => bail!(
+            "--guidance {}: not available for images (FUDGE guides an autoregressive generator and \
+             NOS needs a head from train-classifier --nos-for; images have neither)",
+            core.guidance.name()
+        ),
     };
     Ok(Generated {
         tokens,
@@ -220,6 +181,31 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
         nfe,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// A noisy classifier that can guide `g` (its noise, length and tokens).
+pub fn guiding_classifier(
+    p: &Path,
+    g: &ImagesGenerator,
+    dev: &Device,
+) -> Result<super::ImagesClassifier> {
+    let c = load_classifier(p, dev)?;
+    c.loaded.objective.config.check_guides(&g.diffusion, p)?;
+    if c.loaded.vocabulary != g.vocabulary {
+        bail!(
+            "classifier {} was trained on other tokens ({:?}) than the generator ({:?})",
+            p.display(),
+            c.info.tokenizer,
+            g.info.tokenizer
+        );
+    }
+    if c.loaded.objective.config.noise.is_none() {
+        tracing::warn!(
+            "{} is a clean classifier; D-CBG expects one trained on noisy inputs",
+            p.display()
+        );
+    }
+    Ok(c)
 }
 
 /// Tokens → 8-bit channel-major images.
@@ -289,28 +275,14 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let g = load_generator(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
     let tok = g.info.tokenizer.clone();
-    let clf = match &a.classifier {
-        Some(p) => {
-            let c = load_classifier(p, &dev)?;
-            c.loaded.objective.config.check_guides(&g.diffusion, p)?;
-            if c.loaded.vocabulary != g.vocabulary {
-                bail!(
-                    "classifier {} was trained on other tokens ({:?}) than the generator ({:?})",
-                    p.display(),
-                    c.info.tokenizer,
-                    tok
-                );
-            }
-            if c.loaded.objective.config.noise.is_none() {
-                tracing::warn!(
-                    "{} is a clean classifier; D-CBG expects one trained on noisy inputs",
-                    p.display()
-                );
-            }
-            Some(c)
-        }
+    let clf = match &a.guide.classifier {
+        Some(p) => Some(guiding_classifier(p, &g, &dev)?),
         None => None,
     };
+    let mut extra = Vec::new();
+    for (p, t, gm) in a.guide.extra_terms()? {
+        extra.push((guiding_classifier(&p, &g, &dev)?, t, gm));
+    }
     let pins = match (&a.inpaint, &a.inpaint_mask) {
         (Some(img), Some(mask)) => inpainting_pins(&tok, img, mask)?,
         _ => Vec::new(),
@@ -320,21 +292,31 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         None => (0..g.num_classes() as i64).collect(),
     };
     let req = Request {
-        guidance: a.guidance,
-        gamma: a.gamma,
-        schedule: diffusion_core::guidance::GammaSchedule::parse(&a.gamma_schedule)?,
-        classifier: clf.as_ref().map(|c| &c.loaded.model),
-        exact: a.exact,
+        core: diffusion_core::generate::Request {
+            guidance: a.guide.guidance,
+            gamma: a.guide.gamma,
+            schedule: a.guide.schedule()?,
+            models: GuidanceModels {
+                classifier: clf.as_ref().map(|c| &c.loaded.model),
+                extra_cbg: extra
+                    .iter()
+                    .map(|(c, t, gm)| (&c.loaded.model, *t, *gm))
+                    .collect(),
+                nos: None,
+            },
+            exact: a.guide.exact_chunk(g.diffusion.config.seq_len)?,
+            top_k: a.guide.top_k,
+            sampler: SamplerConfig {
+                steps: a.steps,
+                batch_size: a.batch_size,
+                seed: a.seed,
+                ..Default::default()
+            },
+            pins: pins.clone(),
+            progress: !a.quiet,
+        },
         classes,
         per_class: a.per_class,
-        sampler: SamplerConfig {
-            steps: a.steps,
-            batch_size: a.batch_size,
-            seed: a.seed,
-            ..Default::default()
-        },
-        pins: pins.clone(),
-        progress: !a.quiet,
     };
     let gen_out = generate(&g, &req, &dev)?;
     let pixels = decode_all(&tok, &gen_out.tokens);
@@ -362,8 +344,8 @@ pub fn run(a: &SampleArgs) -> Result<()> {
             "backbone": g.backbone(),
             "generator_step": g.step,
             "generator_parameters": g.num_params(),
-            "guidance": a.guidance.label(a.exact),
-            "gamma": a.gamma,
+            "guidance": guidance_label(a.guide.guidance, a.guide.exact),
+            "gamma": a.guide.gamma,
             "steps": a.steps,
             "classes": req.classes,
             "per_class": a.per_class,
@@ -378,9 +360,13 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         println!("{}", SampleMetrics::table_header());
         println!(
             "{}",
-            m.table_row(&match a.guidance {
-                GuidanceKind::None => a.guidance.label(a.exact).to_string(),
-                _ => format!("{} γ={}", a.guidance.label(a.exact), a.gamma),
+            m.table_row(&match a.guide.guidance {
+                GuidanceKind::None => guidance_label(a.guide.guidance, a.guide.exact).to_string(),
+                kind => format!(
+                    "{} γ={}",
+                    guidance_label(kind, a.guide.exact),
+                    a.guide.gamma
+                ),
             })
         );
     }

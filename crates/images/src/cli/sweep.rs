@@ -3,11 +3,15 @@
 //! `sweep.md`, a grid per setting and plots of FID, IS and accuracy over γ (one line per T).
 
 use super::eval::score_images;
-use super::sample::{GuidanceKind, Request, generate, write_images};
-use super::{device, load_classifier, load_eval_net, load_generator};
+use super::sample::{
+    GuidanceKind, Request, generate, guidance_label, guiding_classifier, write_images,
+};
+use super::{device, load_eval_net, load_generator};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use diffusion_core::cli::parse_list;
+use diffusion_core::generate::GuidanceModels;
+use diffusion_core::guidance::exact_chunk;
 use diffusion_core::plot::{Series, lines};
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::sampler::SamplerConfig;
@@ -68,11 +72,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let dev = device(a.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
     let clf = match &a.classifier {
-        Some(p) => {
-            let c = load_classifier(p, &dev)?;
-            c.loaded.objective.config.check_guides(&g.diffusion, p)?;
-            Some(c)
-        }
+        Some(p) => Some(guiding_classifier(p, &g, &dev)?),
         None => None,
     };
     let eval = load_eval_net(&a.eval_classifier, &dev, Some(a.reference_max))?;
@@ -91,21 +91,27 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     for &t in &steps {
         for &gamma in &gammas {
             let req = Request {
-                guidance: a.guidance,
-                gamma,
-                schedule: Default::default(),
-                classifier: clf.as_ref().map(|c| &c.loaded.model),
-                exact: a.exact,
+                core: diffusion_core::generate::Request {
+                    guidance: a.guidance,
+                    gamma,
+                    schedule: Default::default(),
+                    models: GuidanceModels {
+                        classifier: clf.as_ref().map(|c| &c.loaded.model),
+                        ..Default::default()
+                    },
+                    exact: a.exact.then(|| exact_chunk(g.diffusion.config.seq_len)),
+                    top_k: 40,
+                    sampler: SamplerConfig {
+                        steps: t,
+                        batch_size: a.batch_size,
+                        seed: a.seed,
+                        ..Default::default()
+                    },
+                    pins: Vec::new(),
+                    progress: false,
+                },
                 classes: (0..g.num_classes() as i64).collect(),
                 per_class: a.per_class,
-                sampler: SamplerConfig {
-                    steps: t,
-                    batch_size: a.batch_size,
-                    seed: a.seed,
-                    ..Default::default()
-                },
-                pins: Vec::new(),
-                progress: false,
             };
             let out = generate(&g, &req, &dev)?;
             let pixels = tok.decode_image(&out.tokens);
@@ -132,7 +138,12 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             });
         }
     }
-    write_sweep(&a.out, &rows, a.guidance.label(a.exact), eval.net.name())
+    write_sweep(
+        &a.out,
+        &rows,
+        guidance_label(a.guidance, a.exact),
+        eval.net.name(),
+    )
 }
 
 /// `sweep.csv`, `sweep.md` and the plots `fid`, `is`, `accuracy` (`.svg` and `.png`).

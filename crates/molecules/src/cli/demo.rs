@@ -10,6 +10,7 @@ use super::{ConfigArgs, device};
 use anyhow::Result;
 use clap::Args;
 use diffusion_core::atomic_file::write_atomic;
+use diffusion_core::generate::GuidanceModels;
 use diffusion_core::sampler::SamplerConfig;
 use molecules::data::resolve_path;
 use molecules::metrics::Qm9Metrics;
@@ -155,13 +156,12 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             guidance,
             gamma: a.gamma,
             schedule: Default::default(),
-            classifier: clf.as_ref().map(|c| &c.model),
-            extra_cbg: Vec::new(),
-            target: 1,
+            models: GuidanceModels {
+                classifier: clf.as_ref().map(|c| &c.model),
+                ..Default::default()
+            },
             exact: None,
             top_k: 40,
-            nos: None,
-            n: a.num_samples,
             sampler: SamplerConfig {
                 steps: a.steps,
                 batch_size: 256,
@@ -172,7 +172,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             progress: false,
         };
         let t0 = Instant::now();
-        let (tokens, _) = generate(&g, &req, &dev)?;
+        let (tokens, _) = generate(&g, &req, 1, a.num_samples, &dev)?;
         let (text, smiles) = decode(&g.tokenizer, &tokens);
         let m = molecules::metrics::score(&smiles, &known);
         let slug = name.replace([' ', '='], "_");

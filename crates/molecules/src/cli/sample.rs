@@ -6,75 +6,37 @@
 use super::device;
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
-use clap::{Args, ValueEnum};
-use diffusion_core::classifier::{Classifier, DitClassifier};
-use diffusion_core::guidance::exact_chunk;
-use diffusion_core::guidance::{CbgMode, CbgTerm, FudgeTerm, Guidance, NosTerm};
-use diffusion_core::nos::{NosConfig, NosHead};
+use clap::Args;
+use diffusion_core::atomic_file::AtomicFile;
+use diffusion_core::classifier::Classifier;
+use diffusion_core::generate::{Group, GuidanceArgs, GuidanceModels};
+pub use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::sampler::{Sampler, SamplerConfig};
+use diffusion_core::sampler::SamplerConfig;
 use diffusion_core::train::{Loaded, LoadedModel, load_for_inference, load_objective};
 use molecules::config::Representation;
 use molecules::data::{LabelInfo, known_smiles, prefix_pins, resolve_path};
-use molecules::metrics::{Qm9Metrics, score};
+use molecules::metrics::{Qm9Metrics, Qm9Scorer};
 use molecules::mol_tokenizer::MolTokenizer;
 use molecules::qm9::load_qm9;
 use serde_json::Value;
 use std::collections::HashSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum GuidanceKind {
-    None,
-    Cfg,
-    Cbg,
-    Fudge,
-    Nos,
-}
 
 #[derive(Args, Clone, Debug)]
 pub struct SampleArgs {
     /// Generator checkpoint (`model.ckpt` or `checkpoints/last.ckpt` of a run).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    #[arg(long, value_enum, default_value = "none")]
-    pub guidance: GuidanceKind,
-    /// Guidance strength γ (D-CFG, D-CBG, FUDGE; NOS uses the --nos-* settings).
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub gamma: f64,
-    /// How γ varies over the reverse process: constant, ramp (none at pure noise, full at the
-    /// end) or late:T (only for t ≤ T). D-CFG and D-CBG; AR decoding keeps γ.
-    #[arg(long, default_value = "constant")]
-    pub gamma_schedule: String,
-    /// Classifier checkpoint for D-CBG or FUDGE, or a NOS head for NOS.
-    #[arg(long)]
-    pub classifier: Option<PathBuf>,
+    #[command(flatten)]
+    pub guide: GuidanceArgs,
     /// Target class (1 = above the property's 90th percentile).
     #[arg(long, default_value_t = 1)]
     pub target: i64,
-    /// Exact D-CBG (every single-token edit) instead of first-order.
-    #[arg(long)]
-    pub exact: bool,
-    /// Sequences per classifier pass in exact D-CBG (default: about 8,192 tokens per pass).
-    #[arg(long)]
-    pub chunk: Option<usize>,
-    /// Extra D-CBG term `CLASSIFIER:TARGET:GAMMA` (repeatable): multi-objective guidance.
-    #[arg(long = "also-cbg", value_name = "CKPT:TARGET:GAMMA")]
-    pub also_cbg: Vec<String>,
-    /// NOS: Adagrad steps on the hidden state per reverse step.
-    #[arg(long, default_value_t = 1)]
-    pub nos_steps: usize,
-    /// NOS: step size.
-    #[arg(long, default_value_t = 0.1)]
-    pub nos_step_size: f64,
-    /// NOS: weight λ of the KL stability term.
-    #[arg(long, default_value_t = 0.01)]
-    pub nos_stability: f64,
-    /// FUDGE: candidates rescored per step.
-    #[arg(long, default_value_t = 40)]
-    pub top_k: usize,
-    /// Number of molecules.
+    /// Number of molecules. They are generated, written and scored batch by batch, so memory
+    /// stays bounded (the scores keep about 100 bytes per valid molecule).
     #[arg(short = 'n', long, default_value_t = 1024)]
     pub num_samples: usize,
     /// Reverse steps T (QM9 reference: 32).
@@ -176,111 +138,86 @@ pub fn decode(tok: &MolTokenizer, rows: &[Vec<i64>]) -> (Vec<String>, Vec<String
     (text, smiles)
 }
 
-/// Settings of one guided sampling run (also used by `sweep` and `demo`).
-pub struct Request<'a> {
-    pub guidance: GuidanceKind,
-    pub gamma: f64,
-    /// γ over t (D-CFG and D-CBG).
-    pub schedule: diffusion_core::guidance::GammaSchedule,
-    pub classifier: Option<&'a DitClassifier>,
-    pub extra_cbg: Vec<(&'a DitClassifier, i64, f64)>,
-    pub target: i64,
-    pub exact: Option<usize>,
-    pub top_k: usize,
-    /// NOS head and its per-step settings (for `GuidanceKind::Nos`).
-    pub nos: Option<(&'a NosHead, NosConfig)>,
-    pub n: usize,
-    pub sampler: SamplerConfig,
-    pub pins: Vec<(usize, i64)>,
-    pub progress: bool,
+/// The group of `n` molecules aimed at class `target`: a D-CFG run conditions the generator on
+/// it; every other run samples the generator unconditionally (guided towards `target`).
+pub fn group(g: &Generator, req: &Request, target: i64, n: usize) -> Result<Group> {
+    let condition = req.guidance == GuidanceKind::Cfg;
+    if condition && g.loaded.model_config.num_classes.is_none() {
+        bail!("D-CFG needs a class-conditional generator (trained with data.label set)");
+    }
+    Ok(Group {
+        target,
+        n,
+        k: 0,
+        condition,
+    })
 }
 
-/// Sample `req.n` molecules; returns the token rows and the number of network evaluations.
-pub fn generate(g: &Generator, req: &Request, dev: &Device) -> Result<(Vec<Vec<i64>>, usize)> {
-    diffusion_core::sampler::check_sample_count(req.n, g.loaded.diffusion.config.seq_len)
-        .context("-n")?;
-    let mode = match req.exact {
-        Some(chunk) => CbgMode::Exact { chunk },
-        None => CbgMode::FirstOrder,
-    };
-    let mut guidance = Guidance {
-        schedule: req.schedule,
-        ..Default::default()
-    };
-    let mut labels = None;
-    match req.guidance {
-        GuidanceKind::None => {}
-        GuidanceKind::Cfg => {
-            if g.loaded.model_config.num_classes.is_none() {
-                bail!("D-CFG needs a class-conditional generator (trained with data.label set)");
-            }
-            guidance.cfg_gamma = Some(req.gamma);
-            labels = Some(vec![req.target; req.n]);
-        }
-        GuidanceKind::Cbg => {
-            let c = req
-                .classifier
-                .context("D-CBG needs --classifier (a noisy classifier checkpoint)")?;
-            guidance.cbg.push(CbgTerm {
-                classifier: c,
-                target: req.target,
-                gamma: req.gamma,
-                mode,
-                reference_sigma_mismatch: false,
-            });
-        }
-        GuidanceKind::Nos => {
-            let (head, mut config) = req
-                .nos
-                .context("NOS needs --classifier (a NOS head from train-classifier --nos-for)")?;
-            config.target = req.target;
-            guidance.nos = Some(NosTerm { head, config });
-        }
-        GuidanceKind::Fudge => {
-            let c = req
-                .classifier
-                .context("FUDGE needs --classifier (a causal per-position classifier)")?;
-            guidance.fudge = Some(FudgeTerm {
-                classifier: c,
-                target: req.target,
-                gamma: req.gamma,
-                top_k: req.top_k,
-            });
-        }
-    }
-    for &(c, target, gamma) in &req.extra_cbg {
-        guidance.cbg.push(CbgTerm {
-            classifier: c,
-            target,
-            gamma,
-            mode,
-            reference_sigma_mismatch: false,
-        });
-    }
-    let d = &g.loaded.diffusion;
-    let mut sc = req.sampler.clone();
-    if d.kind() == diffusion_core::diffusion::ModelKind::Ar {
-        sc.bos_id = Some(diffusion_core::domain::SymbolVocab::BOS);
-    }
-    let sampler = Sampler::new(d, &g.loaded.model, sc, dev)?
-        .with_guidance(guidance)?
-        .with_pinned(req.pins.clone())?;
-    let s = sampler.sample(req.n, labels.as_deref(), req.progress)?;
-    Ok((s.rows().map(<[i64]>::to_vec).collect(), s.nfe))
+/// Sample `n` molecules aimed at `target`; returns the token rows and the number of network
+/// evaluations.
+pub fn generate(
+    g: &Generator,
+    req: &Request,
+    target: i64,
+    n: usize,
+    dev: &Device,
+) -> Result<(Vec<Vec<i64>>, usize)> {
+    let group = group(g, req, target, n)?;
+    diffusion_core::generate::generate_rows(
+        &g.loaded.diffusion,
+        &g.loaded.model,
+        req,
+        group,
+        Some(diffusion_core::domain::SymbolVocab::BOS),
+        dev,
+    )
+    .context("-n")
 }
 
-fn parse_extra(spec: &str) -> Result<(PathBuf, i64, f64)> {
-    let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
-    if parts.len() != 3 {
-        bail!("--also-cbg `{spec}`: expected CLASSIFIER:TARGET:GAMMA");
+/// The loaded guidance models of a `sample` run.
+struct LoadedGuidance {
+    classifier: Option<Loaded<Classifier>>,
+    extra: Vec<(Loaded<Classifier>, i64, f64)>,
+    nos: Option<diffusion_core::nos::NosHead>,
+}
+
+impl LoadedGuidance {
+    fn load(a: &GuidanceArgs, g: &Generator, dev: &Device) -> Result<Self> {
+        let nos = match (&a.classifier, a.guidance) {
+            (Some(p), GuidanceKind::Nos) => Some(super::nos::load(
+                p,
+                dev,
+                g.loaded.model.hidden_size(),
+                &g.loaded.vocabulary,
+            )?),
+            _ => None,
+        };
+        let classifier = match &a.classifier {
+            Some(p) if a.guidance != GuidanceKind::Nos => Some(load_classifier(p, dev, g)?),
+            _ => None,
+        };
+        let mut extra = Vec::new();
+        for (p, t, gm) in a.extra_terms()? {
+            extra.push((load_classifier(&p, dev, g)?, t, gm));
+        }
+        Ok(Self {
+            classifier,
+            extra,
+            nos,
+        })
     }
-    let gamma = parts[0]
-        .parse()
-        .with_context(|| format!("--also-cbg `{spec}`: γ `{}`", parts[0]))?;
-    let target = parts[1]
-        .parse()
-        .with_context(|| format!("--also-cbg `{spec}`: target `{}`", parts[1]))?;
-    Ok((PathBuf::from(parts[2]), target, gamma))
+
+    fn models(&self, a: &GuidanceArgs) -> GuidanceModels<'_> {
+        GuidanceModels {
+            classifier: self.classifier.as_ref().map(|c| &c.model),
+            extra_cbg: self
+                .extra
+                .iter()
+                .map(|(c, t, gm)| (&c.model, *t, *gm))
+                .collect(),
+            nos: self.nos.as_ref().map(|h| (h, a.nos_config())),
+        }
+    }
 }
 
 /// Write samples and metrics into `out` and print the metrics line.
@@ -303,6 +240,11 @@ pub fn write_outputs(
         body.push('\n');
         dir.write("samples.selfies", body.as_bytes())?;
     }
+    write_metrics(&dir, metrics, extra)
+}
+
+/// `metrics.json` (with the run's settings under `run`) and `metrics.csv`.
+fn write_metrics(dir: &RunDir, metrics: &Qm9Metrics, extra: Value) -> Result<()> {
     let mut m = serde_json::to_value(metrics)?;
     m["run"] = extra;
     dir.write_json("metrics.json", &m)?;
@@ -317,56 +259,19 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
     let dev = device(a.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
-    let vocab = &g.loaded.vocabulary;
-    let nos_head = match (&a.classifier, a.guidance) {
-        (Some(p), GuidanceKind::Nos) => Some(super::nos::load(
-            p,
-            &dev,
-            g.loaded.model.hidden_size(),
-            vocab,
-        )?),
-        _ => None,
-    };
-    let clf = match &a.classifier {
-        Some(p) if a.guidance != GuidanceKind::Nos => Some(load_classifier(p, &dev, &g)?),
-        _ => None,
-    };
-    let mut extras = Vec::new();
-    for s in &a.also_cbg {
-        let (p, t, gm) = parse_extra(s)?;
-        extras.push((load_classifier(&p, &dev, &g)?, t, gm));
-    }
+    let guidance = LoadedGuidance::load(&a.guide, &g, &dev)?;
+    let seq_len = g.loaded.diffusion.config.seq_len;
     let pins = match &a.prefix {
-        Some(p) => prefix_pins(&g.tokenizer, p, g.loaded.diffusion.config.seq_len)?,
+        Some(p) => prefix_pins(&g.tokenizer, p, seq_len)?,
         None => Vec::new(),
     };
     let req = Request {
-        guidance: a.guidance,
-        gamma: a.gamma,
-        schedule: diffusion_core::guidance::GammaSchedule::parse(&a.gamma_schedule)?,
-        classifier: clf.as_ref().map(|c| &c.model),
-        extra_cbg: extras
-            .iter()
-            .map(|(c, t, gm)| (&c.model, *t, *gm))
-            .collect(),
-        target: a.target,
-        exact: a.exact.then(|| {
-            a.chunk
-                .unwrap_or_else(|| exact_chunk(g.loaded.diffusion.config.seq_len))
-        }),
-        top_k: a.top_k,
-        nos: nos_head.as_ref().map(|h| {
-            (
-                h,
-                NosConfig {
-                    steps: a.nos_steps,
-                    step_size: a.nos_step_size,
-                    stability: a.nos_stability,
-                    target: a.target,
-                },
-            )
-        }),
-        n: a.num_samples,
+        guidance: a.guide.guidance,
+        gamma: a.guide.gamma,
+        schedule: a.guide.schedule()?,
+        models: guidance.models(&a.guide),
+        exact: a.guide.exact_chunk(seq_len)?,
+        top_k: a.guide.top_k,
         sampler: SamplerConfig {
             steps: a.steps,
             batch_size: a.batch_size,
@@ -376,28 +281,75 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         pins,
         progress: !a.quiet,
     };
-    let start = Instant::now();
-    let (rows, nfe) = generate(&g, &req, &dev)?;
-    let secs = start.elapsed().as_secs_f64();
-    let (text, smiles) = decode(&g.tokenizer, &rows);
     let reference = a
         .reference
         .clone()
         .or_else(|| g.data_path.clone())
         .context("no --reference data set and the checkpoint names none")?;
     let known = known_set(&reference)?;
-    let m = score(&smiles, &known);
-    write_outputs(
+    let group = group(&g, &req, a.target, a.num_samples)?;
+    // At least one byte per token and line (SELFIES: a second file of at least as much).
+    let files = if g.tokenizer.representation == Representation::Selfies {
+        2
+    } else {
+        1
+    };
+    diffusion_core::cli::check_output_size(
         &a.out,
-        g.tokenizer.representation,
-        &text,
-        &smiles,
+        "-n",
+        a.num_samples as u128 * (seq_len as u128 + 1) * files,
+    )?;
+
+    // Stream: each batch is decoded, appended to the samples files and scored, then dropped.
+    let dir = RunDir {
+        path: a.out.clone(),
+    };
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let rep = g.tokenizer.representation;
+    let mut smi = AtomicFile::create(&dir.path.join("samples.smi"))?;
+    let mut selfies = match rep {
+        Representation::Selfies => Some(AtomicFile::create(&dir.path.join("samples.selfies"))?),
+        _ => None,
+    };
+    let mut scorer = Qm9Scorer::new(&known);
+    let start = Instant::now();
+    let nfe = diffusion_core::generate::generate(
+        &g.loaded.diffusion,
+        &g.loaded.model,
+        &req,
+        group,
+        Some(diffusion_core::domain::SymbolVocab::BOS),
+        &dev,
+        &mut |batch| {
+            let rows: Vec<Vec<i64>> = batch.rows().map(<[i64]>::to_vec).collect();
+            let (text, smiles) = decode(&g.tokenizer, &rows);
+            let io = |e: std::io::Error| diffusion_core::CoreError::io(&a.out, e);
+            for s in &smiles {
+                writeln!(smi, "{s}").map_err(io)?;
+                scorer.push(s);
+            }
+            if let Some(f) = selfies.as_mut() {
+                for t in &text {
+                    writeln!(f, "{t}").map_err(io)?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let secs = start.elapsed().as_secs_f64();
+    smi.commit()?;
+    if let Some(f) = selfies {
+        f.commit()?;
+    }
+    let m = scorer.finish();
+    write_metrics(
+        &dir,
         &m,
         serde_json::json!({
             "checkpoint": a.checkpoint,
-            "guidance": format!("{:?}", a.guidance).to_lowercase(),
-            "gamma": a.gamma,
-            "gamma_schedule": a.gamma_schedule,
+            "guidance": a.guide.guidance.name(),
+            "gamma": a.guide.gamma,
+            "gamma_schedule": a.guide.gamma_schedule,
             "target": a.target,
             "steps": a.steps,
             "nfe": nfe,

@@ -7,6 +7,7 @@ use super::sample::{
 };
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use diffusion_core::generate::GuidanceModels;
 use diffusion_core::guidance::exact_chunk;
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::sampler::SamplerConfig;
@@ -91,15 +92,14 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             guidance: a.guidance,
             gamma,
             schedule: Default::default(),
-            classifier: clf.as_ref().map(|c| &c.model),
-            extra_cbg: Vec::new(),
-            target: a.target,
+            models: GuidanceModels {
+                classifier: clf.as_ref().map(|c| &c.model),
+                ..Default::default()
+            },
             exact: a
                 .exact
                 .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
             top_k: 40,
-            nos: None,
-            n: a.num_samples,
             sampler: SamplerConfig {
                 steps: a.steps,
                 batch_size: a.batch_size,
@@ -109,7 +109,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             pins: Vec::new(),
             progress: false,
         };
-        let (tokens, _) = generate(&g, &req, &dev)?;
+        let (tokens, _) = generate(&g, &req, a.target, a.num_samples, &dev)?;
         let (_, smiles) = decode(&g.tokenizer, &tokens);
         let m = score(&smiles, &known);
         println!("{}", m.table_row(&format!("γ = {gamma}")));

@@ -5,7 +5,8 @@ use super::{device, load_model};
 use anyhow::{Context, Result};
 use clap::Args;
 use diffusion_core::diffusion::ModelKind;
-use diffusion_core::sampler::{Sampler, SamplerConfig};
+use diffusion_core::sampler::{Labels, Sampler, SamplerConfig};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use text::tokenizer::decode;
 
@@ -45,6 +46,25 @@ pub fn generate(
     backend: Option<&str>,
     progress: bool,
 ) -> Result<Vec<String>> {
+    diffusion_core::sampler::check_sample_count(n, 1).context("-n")?;
+    let mut lines = Vec::with_capacity(n);
+    generate_each(checkpoint, n, config, backend, progress, &mut |line| {
+        lines.push(line);
+        Ok(())
+    })?;
+    Ok(lines)
+}
+
+/// `n` samples of `checkpoint`, each handed to `on_line` as soon as its batch is done, so
+/// memory stays bounded by one batch.
+pub fn generate_each(
+    checkpoint: &Path,
+    n: usize,
+    config: SamplerConfig,
+    backend: Option<&str>,
+    progress: bool,
+    on_line: &mut dyn FnMut(String) -> Result<()>,
+) -> Result<()> {
     let dev = device(backend)?;
     let m = load_model(checkpoint, &dev)?;
     let space = m.tokenizer.vocab.id(" ");
@@ -53,11 +73,14 @@ pub fn generate(
         ..config
     };
     let sampler = Sampler::new(&m.loaded.diffusion, &m.loaded.model, config, &dev)?;
-    let samples = sampler.sample(n, None, progress)?;
-    Ok(samples
-        .rows()
-        .map(|r| decode(&m.tokenizer, r).trim().to_string())
-        .collect())
+    sampler.sample_stream(n, Labels::None, progress, &mut |_, _| {}, &mut |batch| {
+        for r in batch.rows() {
+            on_line(decode(&m.tokenizer, r).trim().to_string())
+                .map_err(|e| diffusion_core::CoreError::Sink(e.into()))?;
+        }
+        Ok(())
+    })?;
+    Ok(())
 }
 
 pub fn run(a: &SampleArgs) -> Result<()> {
@@ -69,25 +92,28 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         seed: a.seed,
         ..Default::default()
     };
-    let lines = generate(
+    // At most one character per token plus the line break; at least the line breaks.
+    diffusion_core::cli::check_output_size(&a.out, "-n", a.num_samples as u128)?;
+    let mut file = diffusion_core::atomic_file::AtomicFile::create(&a.out)?;
+    let (mut count, mut first) = (0usize, None);
+    generate_each(
         &a.checkpoint,
         a.num_samples,
         config,
         a.backend.as_deref(),
         !a.quiet,
+        &mut |line| {
+            writeln!(file, "{line}").with_context(|| format!("writing {}", a.out.display()))?;
+            count += 1;
+            first.get_or_insert(line);
+            Ok(())
+        },
     )?;
-    if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    let mut text = lines.join("\n");
-    text.push('\n');
-    diffusion_core::run_dir::write_atomic(&a.out, text.as_bytes())?;
+    file.commit()?;
     println!(
-        "wrote {} samples to {}; the first:\n{}",
-        lines.len(),
+        "wrote {count} samples to {}; the first:\n{}",
         a.out.display(),
-        lines.first().map(String::as_str).unwrap_or("")
+        first.unwrap_or_default()
     );
     Ok(())
 }
