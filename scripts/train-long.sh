@@ -33,10 +33,17 @@ LOG="$RUN/train.log"
 # A private copy of the release binary, so rebuilding meanwhile does not touch the running
 # program. The whole workspace is built: one package alone unifies features differently and
 # would rebuild the dependencies.
+# With BIN_FROM=path, that binary is copied instead (no build), e.g. to keep training with the
+# binary of a clean tree while the sources are being edited.
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release --workspace --bins >>"$LOG" 2>&1 || { echo "train-long: build failed, see $LOG" >&2; exit 1; }
+if [ -n "${BIN_FROM:-}" ]; then
+  SRC=$BIN_FROM
+else
+  cargo build --release --workspace --bins >>"$LOG" 2>&1 || { echo "train-long: build failed, see $LOG" >&2; exit 1; }
+  SRC="$TARGET/release/$DOMAIN"
+fi
 BIN="$RUN/.bin-$DOMAIN"
-cp "$TARGET/release/$DOMAIN" "$BIN.new" && mv "$BIN.new" "$BIN"
+[ -x "$BIN" ] && cmp -s "$SRC" "$BIN" || { cp "$SRC" "$BIN.new" && mv "$BIN.new" "$BIN"; }
 
 child=
 trap 'echo "$(date -Is) stopped by signal; resume with the same command" >>"$LOG"; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait; exit 143' INT TERM
