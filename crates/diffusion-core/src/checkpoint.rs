@@ -380,6 +380,23 @@ pub fn load_module_blob<M: burn::module::Module>(
         .map_err(|e| CoreError::checkpoint(path, format!("{what} does not fit the model: {e}")))
 }
 
+/// [`load_module_blob`] where tensors of `module` that `blob` lacks keep their initial values
+/// (a new parameter in an otherwise identical model).
+pub fn load_module_blob_partial<M: burn::module::Module>(
+    module: M,
+    blob: &[u8],
+    path: &Path,
+    what: &str,
+) -> Result<M> {
+    let record =
+        burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(blob.to_vec()))
+            .map_err(|e| CoreError::checkpoint(path, format!("{what}: {e}")))?
+            .allow_partial(true);
+    module
+        .try_load_record(record)
+        .map_err(|e| CoreError::checkpoint(path, format!("{what} does not fit the model: {e}")))
+}
+
 /// A module's parameters as a burnpack blob.
 pub fn module_blob<M: burn::module::Module>(module: M) -> Result<Vec<u8>> {
     let bytes = module

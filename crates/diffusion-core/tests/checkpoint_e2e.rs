@@ -179,6 +179,44 @@ fn export_metadata_and_init_from() {
     );
     assert!((fresh - reference).abs() > 1e-4);
 
+    // A class-conditional run starts from the unconditional weights with a zero class
+    // embedding: for every class (and the null class) it is the unconditional model.
+    let mut cond = m.clone();
+    cond.num_classes = Some(2);
+    let mut ft = Trainer::new(
+        d.clone(),
+        cond.clone(),
+        train_config(2),
+        tok.vocabulary(),
+        &device,
+    )
+    .unwrap();
+    let fresh = ft.evaluate(&ft.ema.model.clone(), &train).nll;
+    ft.init_from(&exported).unwrap();
+    let conditional = ft.evaluate(&ft.ema.model.clone(), &train).nll;
+    assert!(
+        (conditional - reference).abs() < 1e-5,
+        "{conditional} vs {reference}"
+    );
+    assert!((fresh - reference).abs() > 1e-4);
+    // ... and trains on from there.
+    ft.train_step(&train).unwrap();
+    let after = ft.evaluate(&ft.model.clone(), &train).nll;
+    assert!((after - conditional).abs() > 1e-6);
+    // The way back (an unconditional run from a conditional file) is refused by name.
+    let cond_file = dir.join("cond.ckpt");
+    ft.export(&cond_file).unwrap();
+    let mut unc = Trainer::new(
+        d.clone(),
+        m.clone(),
+        train_config(2),
+        tok.vocabulary(),
+        &device,
+    )
+    .unwrap();
+    let e = unc.init_from(&cond_file).unwrap_err().to_string();
+    assert!(e.contains("num_classes"), "{e}");
+
     let mut other = m.clone();
     other.hidden_size = 64;
     let mut bad = Trainer::new(d, other, train_config(2), tok.vocabulary(), &device).unwrap();

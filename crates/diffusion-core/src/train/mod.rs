@@ -18,7 +18,7 @@ pub mod ema;
 pub mod lr;
 pub mod objective;
 
-use crate::checkpoint::{CheckpointFile, load_module_blob, module_blob};
+use crate::checkpoint::{CheckpointFile, load_module_blob, load_module_blob_partial, module_blob};
 use crate::diffusion::{Diffusion, DiffusionConfig};
 use crate::dit::{Dit, DitConfig};
 use crate::domain::SequenceDataset;
@@ -571,11 +571,15 @@ impl<O: Objective> Trainer<O> {
 
     /// Start from the weights of another checkpoint of the same objective and shape (fine-tuning,
     /// `train --init-from`): model and EMA take its EMA weights; optimizer, step and RNG start
-    /// fresh. The error names the first config field that differs.
+    /// fresh. The error names the first config field that differs. One difference is allowed:
+    /// a class-conditional run may start from an unconditional model of the same shape (the
+    /// usual way to get a D-CFG model from a long unconditional run); its class embedding, the
+    /// only new parameter, starts from its initialisation.
     pub fn init_from(&mut self, path: &Path) -> Result<()> {
         let loaded = load_objective::<O>(path, &self.device, true)?;
-        let a = serde_json::to_value(&loaded.objective).expect("objective serialises");
+        let mut a = serde_json::to_value(&loaded.objective).expect("objective serialises");
         let b = serde_json::to_value(&self.objective).expect("objective serialises");
+        let adds_classes = adopt_new_classes(&mut a, &b);
         if let Some(diff) = first_difference(&a, &b, "") {
             return Err(CoreError::checkpoint(
                 path,
@@ -590,7 +594,16 @@ impl<O: Objective> Trainer<O> {
         }
         let blob = module_blob(loaded.model)?;
         let ad = self.device.clone().autodiff();
-        self.model = load_module_blob(self.objective.init(&ad), &blob, path, "weights")?;
+        let fresh = self.objective.init(&ad);
+        self.model = if adds_classes {
+            // Every parameter but the class embedding comes from the file (the configs were
+            // checked equal above, so no other tensor can be missing); the embedding starts at
+            // zero, so the new model begins as exactly the unconditional one for every class.
+            load_module_blob_partial(fresh, &blob, path, "weights")?
+                .map(&mut ZeroClassEmbedding { path: vec![] })
+        } else {
+            load_module_blob(fresh, &blob, path, "weights")?
+        };
         self.ema = Ema::new(&self.model, self.config.ema_decay);
         Ok(())
     }
@@ -762,6 +775,53 @@ pub fn save_inference<O: Objective>(
 }
 
 /// The first differing leaf of two JSON values, as `key.sub: a vs b`.
+/// Sets the parameters under every `label_embed` module to zero.
+struct ZeroClassEmbedding {
+    path: Vec<String>,
+}
+
+impl burn::module::ModuleMapper for ZeroClassEmbedding {
+    fn enter_module(&mut self, name: &str, _container: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<burn::tensor::Tensor<D>>,
+    ) -> burn::module::Param<burn::tensor::Tensor<D>> {
+        if !self.path.iter().any(|p| p == "label_embed") {
+            return param;
+        }
+        param.map(|t| {
+            let grad = t.is_require_grad();
+            t.zeros_like().set_require_grad(grad)
+        })
+    }
+}
+
+/// Where `checkpoint` has `num_classes` unset (an unconditional model) and `run` sets it, take
+/// the run's value into `checkpoint`; true if any was taken.
+fn adopt_new_classes(checkpoint: &mut serde_json::Value, run: &serde_json::Value) -> bool {
+    let (Some(x), Some(y)) = (checkpoint.as_object_mut(), run.as_object()) else {
+        return false;
+    };
+    let mut took = false;
+    for (k, va) in x.iter_mut() {
+        let Some(vb) = y.get(k) else { continue };
+        if k == "num_classes" && va.is_null() && vb.is_u64() {
+            *va = vb.clone();
+            took = true;
+        } else {
+            took |= adopt_new_classes(va, vb);
+        }
+    }
+    took
+}
+
 fn first_difference(a: &serde_json::Value, b: &serde_json::Value, at: &str) -> Option<String> {
     match (a, b) {
         (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
