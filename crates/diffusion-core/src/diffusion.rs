@@ -101,6 +101,11 @@ pub struct DiffusionConfig {
     /// Label dropout to the null class for classifier-free training (spec §4.6).
     #[serde(default = "default_cond_dropout")]
     pub cond_dropout: f64,
+    /// Continuous-time UDLM: add the reconstruction term −log x_θ(x; σ = 0)[x] from a second,
+    /// clean pass (the reference's `zero_recon_loss = false`). Off by default, as the
+    /// reference's UDLM runs (spec §4.2); discrete-time UDLM always has it (spec §4.3).
+    #[serde(default)]
+    pub recon_loss: bool,
 }
 
 impl DiffusionConfig {
@@ -126,6 +131,7 @@ impl DiffusionConfig {
             loss_on_pad: false,
             simple_ce: false,
             cond_dropout: 0.1,
+            recon_loss: false,
         }
     }
 
@@ -172,6 +178,12 @@ impl DiffusionConfig {
             return Err(CoreError::config(
                 "diffusion.alpha_mode",
                 "`reference` (α = 1 − t) requires the loglinear schedule",
+            ));
+        }
+        if self.recon_loss && self.kind != ModelKind::Udlm {
+            return Err(CoreError::config(
+                "diffusion.recon_loss",
+                "applies to UDLM only (MDLM's SUBS bound and AR have no reconstruction term)",
             ));
         }
         if self.kind == ModelKind::Ar && self.discrete_steps > 0 {
@@ -399,14 +411,8 @@ impl Diffusion {
                     steps,
                 ),
                 _ => {
-                    // D3PM (uniform): L_recon + T·L_vb, the recon term from a clean pass at σ = 0.
-                    let recon_lp = self.log_x_theta(
-                        model,
-                        x_t.clone(),
-                        Tensor::zeros([b], device),
-                        label_tensor,
-                    );
-                    let recon = loss::simple_ce_loss(recon_lp, x_t.clone());
+                    // D3PM (uniform): L_recon + T·L_vb.
+                    let recon = self.recon_loss(model, x_t.clone(), label_tensor, device);
                     loss::d3pm_uniform_loss(
                         log_x,
                         x_t,
@@ -431,17 +437,36 @@ impl Diffusion {
                             .unzip(),
                         AlphaMode::Reference => t.iter().map(|&t| (1.0 - t, -1.0)).unzip(),
                     };
-                    loss::udlm_loss(
+                    let diff = loss::udlm_loss(
                         log_x,
-                        x_t,
+                        x_t.clone(),
                         z_t_t,
                         vec_tensor(&a, device),
                         vec_tensor(&da, device),
-                    )
+                    );
+                    if cfg.recon_loss {
+                        diff + self.recon_loss(model, x_t, label_tensor, device)
+                    } else {
+                        diff
+                    }
                 }
             }
         };
         self.reduce(per_token, mask, [b, l], training, device)
+    }
+
+    /// L_recon = −log x_θ(x; σ = 0)[x] [B, L], from a pass on the clean ids `x` [B, L] with
+    /// network time input 0 (σ(0) = 0; spec §4.2).
+    fn recon_loss(
+        &self,
+        model: &dyn Denoiser,
+        x: Tensor<2, Int>,
+        labels: Option<Tensor<1, Int>>,
+        device: &Device,
+    ) -> Tensor<2> {
+        let b = x.dims()[0];
+        let lp = self.log_x_theta(model, x.clone(), Tensor::zeros([b], device), labels);
+        loss::simple_ce_loss(lp, x)
     }
 
     /// α_t, α_s for the discrete-time loss, s = t − 1/T (spec §4.3).
