@@ -2,10 +2,12 @@
 //! E_v = 1e-10 − log(U_v + 1e-10), U ~ U[0, 1). Equivalent to Gumbel-max; works on
 //! unnormalised p. The f64 variant avoids the fp32 Gumbel diversity issue.
 
+#[cfg(test)]
 use crate::rng::Rng;
+use crate::rng::Uniforms;
 
 /// Draw one id per row of `probs` (row-major, rows of length `n`), in f32.
-pub fn sample_rows_f32(rng: &mut Rng, probs: &[f32], n: usize) -> Vec<i64> {
+pub fn sample_rows_f32(rng: &mut impl Uniforms, probs: &[f32], n: usize) -> Vec<i64> {
     probs
         .chunks(n)
         .map(|row| {
@@ -23,7 +25,7 @@ pub fn sample_rows_f32(rng: &mut Rng, probs: &[f32], n: usize) -> Vec<i64> {
 }
 
 /// Draw one id per row in f64.
-pub fn sample_rows_f64(rng: &mut Rng, probs: &[f32], n: usize) -> Vec<i64> {
+pub fn sample_rows_f64(rng: &mut impl Uniforms, probs: &[f32], n: usize) -> Vec<i64> {
     probs
         .chunks(n)
         .map(|row| {
@@ -43,6 +45,31 @@ pub fn sample_rows_f64(rng: &mut Rng, probs: &[f32], n: usize) -> Vec<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::GivenUniforms;
+
+    /// The exponential race by hand: E_v = 1e-10 − ln(U_v + 1e-10) and the draw is
+    /// argmax p_v / E_v. Equal U: the largest p wins. U_0 = 0.99 gives E_0 ≈ 0.01005, so
+    /// p_0 / E_0 ≈ 19.9 beats 0.5 / 0.693 and 0.3 / 0.693.
+    #[test]
+    fn race_on_given_uniforms() {
+        let p = [0.2f32, 0.5, 0.3];
+        for f64_mode in [false, true] {
+            let draw = |u: &[f64]| {
+                let mut g = GivenUniforms::new(u);
+                let d = if f64_mode {
+                    sample_rows_f64(&mut g, &p, 3)
+                } else {
+                    sample_rows_f32(&mut g, &p, 3)
+                };
+                assert_eq!(g.used(), 3);
+                d[0]
+            };
+            assert_eq!(draw(&[0.5, 0.5, 0.5]), 1);
+            assert_eq!(draw(&[0.99, 0.5, 0.5]), 0);
+            // p_2 / E_2 with U_2 = 0.9 (E ≈ 0.105): 2.85 > p_1 / E_1 with U_1 = 0.6 (E ≈ 0.511): 0.98.
+            assert_eq!(draw(&[0.1, 0.6, 0.9]), 2);
+        }
+    }
 
     #[test]
     fn frequencies_match_probabilities() {

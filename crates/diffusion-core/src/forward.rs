@@ -3,7 +3,9 @@
 //! Token-level sampling happens on the host with the project RNG, so training and sampling
 //! are reproducible from a seed on every backend.
 
+#[cfg(test)]
 use crate::rng::Rng;
+use crate::rng::Uniforms;
 use serde::{Deserialize, Serialize};
 
 /// The limiting distribution π of the forward process.
@@ -22,7 +24,7 @@ pub enum Noise {
 ///
 /// `x` is row-major [B, L]; `move_chance[b]` is m(t_b).
 pub fn q_xt(
-    rng: &mut Rng,
+    rng: &mut impl Uniforms,
     x: &[i64],
     seq_len: usize,
     move_chance: &[f64],
@@ -49,7 +51,7 @@ pub fn q_xt(
 
 /// The t = 1 sample: all mask (absorbing) or i.i.d. uniform over all ids (uniform).
 pub fn sample_prior(
-    rng: &mut Rng,
+    rng: &mut impl Uniforms,
     n_tokens: usize,
     noise: Noise,
     vocab_size: usize,
@@ -66,6 +68,27 @@ pub fn sample_prior(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::GivenUniforms;
+
+    /// q(z_t | x) with given uniforms, by hand: a token moves iff u < m(t_b); a uniform move
+    /// then takes ⌊u′·N⌋ of the next number (N = 5, mask id 4).
+    #[test]
+    fn q_xt_on_given_uniforms() {
+        let x = [3, 1, 2, 0];
+        let m = [0.5, 0.2]; // rows of L = 2
+        let mut g = GivenUniforms::new(&[0.4, 0.7, 0.1, 0.9]);
+        assert_eq!(
+            q_xt(&mut g, &x, 2, &m, Noise::Absorbing, 5, 4),
+            [4, 1, 4, 0]
+        );
+        assert_eq!(g.used(), 4);
+        let mut g = GivenUniforms::new(&[0.4, 0.75, 0.7, 0.1, 0.05, 0.9]);
+        assert_eq!(q_xt(&mut g, &x, 2, &m, Noise::Uniform, 5, 4), [3, 1, 0, 0]);
+        assert_eq!(g.used(), 6);
+        let mut g = GivenUniforms::new(&[0.0, 0.39, 0.99]);
+        assert_eq!(sample_prior(&mut g, 3, Noise::Uniform, 5, 4), [0, 1, 4]);
+        assert_eq!(sample_prior(&mut g, 3, Noise::Absorbing, 5, 4), [4, 4, 4]);
+    }
 
     /// Spec §14 item 8: empirical P(z_t = x) → α_t + (1 − α_t)/N (uniform) or α_t (absorbing).
     #[test]

@@ -36,6 +36,7 @@ pub mod rng;
 pub mod run_dir;
 pub mod sampler;
 pub mod schedule;
+pub mod step;
 pub mod tensor_util;
 pub mod time;
 pub mod train;

@@ -85,9 +85,102 @@ impl Rng {
     }
 }
 
+/// The uniform draws a formula consumes. Every function that turns randomness into tokens or
+/// times (`q_xt`, `sample_prior`, `sample_t`, the categorical draws) takes `&mut impl Uniforms`,
+/// so it can be run on the project [`Rng`] or on hand-chosen numbers ([`GivenUniforms`]) and
+/// checked formula by formula.
+pub trait Uniforms {
+    /// Uniform in [0, 1).
+    fn uniform(&mut self) -> f64;
+    /// Uniform in [0, 1) as f32.
+    fn uniform_f32(&mut self) -> f32;
+    /// Uniform integer in [0, n).
+    fn below(&mut self, n: u64) -> u64;
+}
+
+impl Uniforms for Rng {
+    fn uniform(&mut self) -> f64 {
+        Rng::uniform(self)
+    }
+    fn uniform_f32(&mut self) -> f32 {
+        Rng::uniform_f32(self)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        Rng::below(self, n)
+    }
+}
+
+/// Given numbers u ∈ [0, 1) handed out in order: `uniform` returns the next one,
+/// `uniform_f32` the next one as f32, `below(n)` = ⌊u·n⌋ of the next one.
+///
+/// For tests and for replaying another implementation's draws. Running out of numbers, or a
+/// number outside [0, 1), is a bug in the caller and panics with the index.
+#[derive(Clone, Debug)]
+pub struct GivenUniforms<'a> {
+    values: &'a [f64],
+    next: usize,
+}
+
+impl<'a> GivenUniforms<'a> {
+    pub fn new(values: &'a [f64]) -> Self {
+        Self { values, next: 0 }
+    }
+
+    /// How many numbers have been used.
+    pub fn used(&self) -> usize {
+        self.next
+    }
+
+    fn take(&mut self) -> f64 {
+        let i = self.next;
+        let u = *self.values.get(i).unwrap_or_else(|| {
+            panic!(
+                "GivenUniforms: draw {i} asked of {} numbers",
+                self.values.len()
+            )
+        });
+        assert!(
+            (0.0..1.0).contains(&u),
+            "GivenUniforms: number {i} = {u} is not in [0, 1)"
+        );
+        self.next += 1;
+        u
+    }
+}
+
+impl Uniforms for GivenUniforms<'_> {
+    fn uniform(&mut self) -> f64 {
+        self.take()
+    }
+    fn uniform_f32(&mut self) -> f32 {
+        self.take() as f32
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        assert!(n > 0, "GivenUniforms::below(0)");
+        ((self.take() * n as f64) as u64).min(n - 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn given_uniforms_are_handed_out_in_order() {
+        let mut g = GivenUniforms::new(&[0.25, 0.5, 0.999]);
+        assert_eq!(Uniforms::uniform(&mut g), 0.25);
+        assert_eq!(Uniforms::uniform_f32(&mut g), 0.5);
+        assert_eq!(Uniforms::below(&mut g, 4), 3);
+        assert_eq!(g.used(), 3);
+    }
+
+    #[test]
+    fn rng_as_uniforms_is_the_same_stream() {
+        let mut a = Rng::seed_from_u64(9);
+        let mut b = a.clone();
+        assert_eq!(Uniforms::uniform(&mut a), b.uniform());
+        assert_eq!(Uniforms::below(&mut a, 10), b.below(10));
+    }
 
     #[test]
     fn uniform_is_in_range_and_roughly_flat() {

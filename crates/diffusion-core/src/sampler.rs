@@ -11,8 +11,10 @@ use crate::guidance::{CbgTerm, FudgeTerm, Guidance, cbg_scores, cfg_combine};
 use crate::posterior::remdm_posterior;
 use crate::rng::Rng;
 use crate::schedule::NoiseSchedule;
+use crate::step::{
+    carry_over, corrector_renoise, editable_positions, fill_masked, guided_log_step, reverse_times,
+};
 use crate::tensor_util::{ids_tensor, to_vec_f32, to_vec_i64, vec_tensor};
-use crate::time::{quantise_t, sampling_grid};
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
 use serde::{Deserialize, Serialize};
@@ -652,8 +654,6 @@ impl<'a> Sampler<'a> {
         let (l, n) = (cfg.seq_len, cfg.vocab_size);
         let mut z = sample_prior(rng, b * l, self.diffusion.noise(), n, cfg.mask_id);
         self.apply_pins(&mut z);
-        let grid = sampling_grid(self.config.steps, self.config.eps);
-        let dt = (1.0 - self.config.eps) / self.config.steps as f64;
         let use_cache = self.use_cache();
         let pinned_pos: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
         let mut cache: Option<StepCache> = None;
@@ -675,12 +675,8 @@ impl<'a> Sampler<'a> {
             )
         });
         let mut nfe = 0;
-        for (i, &t_grid) in grid[..self.config.steps].iter().enumerate() {
-            let mut t = t_grid;
-            if cfg.discrete_steps > 0 {
-                t = quantise_t(t, cfg.discrete_steps);
-            }
-            let s = t - dt;
+        let times = reverse_times(self.config.steps, self.config.eps, cfg.discrete_steps);
+        for (i, &(t, s)) in times.iter().enumerate() {
             let z_t = ids_tensor(&z, b, l, &self.device);
             let cached = cache.take();
             let (log_x, log_x_u) = match cached {
@@ -713,19 +709,14 @@ impl<'a> Sampler<'a> {
                 None => self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, s, b),
             };
             if !self.guidance.cbg.is_empty() {
-                let editable: Vec<bool> = z
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &v)| {
-                        !pinned_pos.contains(&(k % l))
-                            && (self.diffusion.noise() == Noise::Uniform || v == cfg.mask_id)
-                    })
-                    .collect();
+                let editable =
+                    editable_positions(&z, l, &pinned_pos, self.diffusion.noise(), cfg.mask_id);
                 // The noise level σ(t) of z_t, whatever the generator's own time input: a
                 // time-conditioned classifier guiding an MDLM (whose network takes no σ) sees
                 // σ(t), as in its training and in the reference; each term zeroes it for a
                 // classifier that is not time-conditioned.
                 let sigma = vec![cfg.schedule.sigma(t); b];
+                let mut terms = Vec::with_capacity(self.guidance.cbg.len());
                 for (term, rows) in self.guidance.cbg.iter().zip(cbg_rows.iter_mut()) {
                     let gamma_t = self.guidance.schedule.cbg_gamma(term.gamma, t);
                     if gamma_t == 0.0 {
@@ -736,29 +727,21 @@ impl<'a> Sampler<'a> {
                     } else {
                         cbg_scores(term, &z, l, n, &sigma, Some(&editable), &self.device)
                     };
-                    log_p = log_p + scores.mul_scalar(gamma_t);
+                    terms.push((scores, gamma_t));
                 }
+                log_p = guided_log_step(log_p, terms);
             }
             let probs = softmax(log_p, 2);
             let mut z_s = self.draw(rng, &to_vec_f32(probs), n);
             if self.diffusion.noise() == Noise::Absorbing {
                 // Carry-over: unmasked tokens are never changed (spec §5.2 item 6); with ReMDM
                 // remasking they may only return to the mask.
-                let remasking = self.config.remask_cap.is_some();
-                for (zs, &zt) in z_s.iter_mut().zip(&z) {
-                    if zt != cfg.mask_id && !(remasking && *zs == cfg.mask_id) {
-                        *zs = zt;
-                    }
-                }
+                carry_over(&mut z_s, &z, cfg.mask_id, self.config.remask_cap.is_some());
             }
             self.apply_pins(&mut z_s);
             for _ in 0..self.config.corrector_steps {
                 let keep = cfg.schedule.alpha(t) / cfg.schedule.alpha(s);
-                for v in z_s.iter_mut() {
-                    if rng.uniform() >= keep {
-                        *v = rng.below(n as u64) as i64;
-                    }
-                }
+                corrector_renoise(rng, &mut z_s, keep, n);
                 self.apply_pins(&mut z_s);
                 nfe += 1;
                 let (c, u) = self.denoise(&z_s, b, t, y);
@@ -790,11 +773,7 @@ impl<'a> Sampler<'a> {
                 None => log_x,
             };
             let best = to_vec_i64(log_x.argmax(2).reshape([b * l]));
-            for (zi, bi) in z.iter_mut().zip(best) {
-                if self.diffusion.noise() == Noise::Uniform || *zi == cfg.mask_id {
-                    *zi = bi;
-                }
-            }
+            fill_masked(&mut z, &best, self.diffusion.noise(), cfg.mask_id);
             self.apply_pins(&mut z);
         }
         (z, nfe)

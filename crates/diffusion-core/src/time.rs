@@ -1,12 +1,14 @@
 //! Time sampling for training (spec §2.3) and the sampling grid (spec §5.2).
 
+#[cfg(test)]
 use crate::rng::Rng;
+use crate::rng::Uniforms;
 
 /// Training times for a batch of `n`: antithetic (one draw per stratum [i/n, (i+1)/n)) or
 /// i.i.d., then mapped to [ε_s, 1) by t = (1 − ε_s) ũ + ε_s. With `discrete_steps = Some(T)` the
 /// time is quantised to {1/T, …, 1} as the D3PM loss expects.
 pub fn sample_t(
-    rng: &mut Rng,
+    rng: &mut impl Uniforms,
     n: usize,
     antithetic: bool,
     sampling_eps: f64,
@@ -25,7 +27,7 @@ pub fn sample_t(
 }
 
 /// The draws ũ ∈ [0, 1) before the affine map (exposed for spec §14 item 9).
-pub fn raw_times(rng: &mut Rng, n: usize, antithetic: bool) -> Vec<f64> {
+pub fn raw_times(rng: &mut impl Uniforms, n: usize, antithetic: bool) -> Vec<f64> {
     (0..n)
         .map(|i| {
             let u = rng.uniform();
@@ -55,6 +57,27 @@ pub fn sampling_grid(steps: usize, eps: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::GivenUniforms;
+
+    /// Training times from given uniforms, by hand: antithetic ũ_i = u_i/n + i/n, then
+    /// t = (1 − ε)ũ + ε; quantised t = ⌊tT⌋/T + 1/T.
+    #[test]
+    fn sample_t_on_given_uniforms() {
+        let u = [0.2, 0.6, 0.0, 0.96];
+        let raw = raw_times(&mut GivenUniforms::new(&u), 4, true);
+        for (a, b) in raw.iter().zip([0.05, 0.4, 0.5, 0.99]) {
+            assert!((a - b).abs() < 1e-15, "{raw:?}");
+        }
+        let t = sample_t(&mut GivenUniforms::new(&u), 4, false, 1e-3, None);
+        for (a, b) in t.iter().zip([0.2008, 0.6004, 0.001, 0.96004]) {
+            assert!((a - b).abs() < 1e-12, "{t:?}");
+        }
+        // T = 10: 0.2008 → 0.3, 0.6004 → 0.7, 0.001 → 0.1, 0.96004 → 1.0.
+        let t = sample_t(&mut GivenUniforms::new(&u), 4, false, 1e-3, Some(10));
+        for (a, b) in t.iter().zip([0.3, 0.7, 0.1, 1.0]) {
+            assert!((a - b).abs() < 1e-12, "{t:?}");
+        }
+    }
 
     /// Spec §14 item 9: exactly one draw in each interval [i/n, (i+1)/n).
     #[test]
