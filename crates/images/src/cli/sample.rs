@@ -10,10 +10,9 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
 pub use diffusion_core::generate::GuidanceKind;
-use diffusion_core::generate::{GuidanceArgs, GuidanceModels};
-use diffusion_core::guidance::Guidance;
+use diffusion_core::generate::{self, Group, GuidanceArgs, GuidanceModels};
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::sampler::{Sampler, SamplerConfig};
+use diffusion_core::sampler::SamplerConfig;
 use images::grid::{CellShape, save_grid};
 use images::idx::write_idx;
 use images::inpaint::inpainting_pins;
@@ -100,26 +99,9 @@ pub struct Generated {
     pub seconds: f64,
 }
 
-/// A sampler for `g` with `req`'s settings, `guidance` and noise seed.
-fn make_sampler<'a>(
-    g: &'a ImagesGenerator,
-    req: &Request,
-    guidance: Guidance<'a>,
-    seed: u64,
-    dev: &Device,
-) -> Result<Sampler<'a>> {
-    let config = SamplerConfig {
-        seed,
-        ..req.core.sampler.clone()
-    };
-    Ok(Sampler::new(&g.diffusion, g.denoiser(), config, dev)?
-        .with_guidance(guidance)?
-        .with_pinned(req.core.pins.clone())?)
-}
-
-/// Sample per `req`. Images keep their own batching: D-CFG draws every class in one call
-/// (labels class-major) and D-CBG seeds class c with `seed + 1000·c`, as when the README's
-/// image tables were made.
+/// Sample per `req` through the core's generate layer, one group per class with the core's
+/// seeding rule (group k of `req.classes` draws from `seed + k·1,000,003`). Unguided sampling is
+/// one group of `per_class × classes` images (a conditional model samples its null class).
 pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Generated> {
     let start = Instant::now();
     let n_classes = g.num_classes() as i64;
@@ -130,44 +112,31 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
         bail!("nothing to sample: -n must be positive");
     }
     let core = &req.core;
-    let sampler = |guidance, seed| make_sampler(g, req, guidance, seed, dev);
     let n = req.per_class.saturating_mul(req.classes.len());
     diffusion_core::sampler::check_sample_count(n, g.diffusion.config.seq_len).context("-n")?;
-    let intended: Vec<i64> = req
-        .classes
-        .iter()
-        .flat_map(|&c| std::iter::repeat_n(c, req.per_class))
-        .collect();
-    let seed = core.sampler.seed;
-    let (tokens, nfe, intended) = match core.guidance {
-        GuidanceKind::None => {
-            let s = sampler(core.guidance_for(0)?, seed)?.sample(n, None, core.progress)?;
-            (s.tokens, s.nfe, None)
-        }
-        GuidanceKind::Cfg => {
-            if !g.is_conditional() {
+    let groups: Vec<Group> = match core.guidance {
+        GuidanceKind::None => vec![Group {
+            target: 0,
+            n,
+            k: 0,
+            condition: false,
+        }],
+        GuidanceKind::Cfg | GuidanceKind::Cbg => {
+            if core.guidance == GuidanceKind::Cfg && !g.is_conditional() {
                 bail!(
                     "D-CFG needs a class-conditional generator (trained with data.conditional = true)"
                 );
             }
-            let s =
-                sampler(core.guidance_for(0)?, seed)?.sample(n, Some(&intended), core.progress)?;
-            (s.tokens, s.nfe, Some(intended))
-        }
-        GuidanceKind::Cbg => {
-            let (mut tokens, mut nfe) = (Vec::new(), 0);
-            for &class in &req.classes {
-                // A distinct noise stream per class.
-                let seed = seed.wrapping_add(1000 * class as u64);
-                let s = sampler(core.guidance_for(class)?, seed)?.sample(
-                    req.per_class,
-                    None,
-                    core.progress,
-                )?;
-                tokens.extend(s.tokens);
-                nfe += s.nfe;
-            }
-            (tokens, nfe, Some(intended))
+            req.classes
+                .iter()
+                .enumerate()
+                .map(|(k, &class)| Group {
+                    target: class,
+                    n: req.per_class,
+                    k,
+                    condition: core.guidance == GuidanceKind::Cfg,
+                })
+                .collect()
         }
         GuidanceKind::Fudge | GuidanceKind::Nos => bail!(
             "--guidance {}: not available for images (FUDGE guides an autoregressive generator and \
@@ -175,6 +144,19 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
             core.guidance.name()
         ),
     };
+    let (mut tokens, mut nfe) = (Vec::with_capacity(n * g.diffusion.config.seq_len), 0);
+    for group in groups {
+        nfe += generate::generate(&g.diffusion, g.denoiser(), core, group, None, dev, &mut |s| {
+            tokens.extend_from_slice(&s.tokens);
+            Ok(())
+        })?;
+    }
+    let intended = (core.guidance != GuidanceKind::None).then(|| {
+        req.classes
+            .iter()
+            .flat_map(|&c| std::iter::repeat_n(c, req.per_class))
+            .collect()
+    });
     Ok(Generated {
         tokens,
         intended,
