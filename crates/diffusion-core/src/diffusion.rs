@@ -308,6 +308,20 @@ impl Diffusion {
         }
     }
 
+    /// log p_θ(z_s | z_t) [B, L, N] ([`Diffusion::reverse_step`] in log space), zero
+    /// probabilities floored at 1e-30 so that guidance terms can be added to it.
+    pub fn log_reverse_step(
+        &self,
+        log_x_theta: Tensor<3>,
+        z_t: Tensor<2, Int>,
+        t: f64,
+        s: f64,
+    ) -> Tensor<3> {
+        self.reverse_step(log_x_theta, z_t, t, s)
+            .clamp_min(1e-30)
+            .log()
+    }
+
     /// Attention mask (1 where the token is not pad) for host ids.
     pub fn attention_mask(&self, ids: &[i64]) -> Vec<f32> {
         ids.iter()

@@ -133,10 +133,7 @@ fn log_step(
     s: f64,
 ) -> Tensor<3> {
     let log_x = diffusion.log_x_from_logits(logits, z_t.clone());
-    diffusion
-        .reverse_step(log_x, z_t, t, s)
-        .clamp_min(1e-30)
-        .log()
+    diffusion.log_reverse_step(log_x, z_t, t, s)
 }
 
 /// One NOS step: the log reverse-step distribution [B, L, N] after `config.steps` Adagrad

@@ -617,16 +617,17 @@ impl<'a> Sampler<'a> {
             }
             _ => None,
         };
-        let post = |lx: Tensor<3>| match &remask {
-            Some((a_t, a_s, sigma)) => remdm_posterior(
+        // log p(z_s | z_t) from log x_θ.
+        let log_post = |lx: Tensor<3>| match &remask {
+            Some((a_t, a_s, sigma)) => safe_log(remdm_posterior(
                 lx.exp(),
                 z_t.clone(),
                 cfg.mask_id as usize,
                 a_t.clone(),
                 a_s.clone(),
                 sigma.clone(),
-            ),
-            None => self.diffusion.reverse_step(lx, z_t.clone(), t, s),
+            )),
+            None => self.diffusion.log_reverse_step(lx, z_t.clone(), t, s),
         };
         match log_x_u {
             // MDLM combines the denoisers by default (keeps the unmasking rate, spec §6.1).
@@ -634,10 +635,10 @@ impl<'a> Sampler<'a> {
                 if self.diffusion.noise() == Noise::Absorbing
                     && !self.guidance.cfg_posterior_level =>
             {
-                safe_log(post(cfg_combine(log_x, u, gamma)))
+                log_post(cfg_combine(log_x, u, gamma))
             }
-            Some(u) => cfg_combine(safe_log(post(log_x)), safe_log(post(u)), gamma),
-            None => safe_log(post(log_x)),
+            Some(u) => cfg_combine(log_post(log_x), log_post(u), gamma),
+            None => log_post(log_x),
         }
     }
 

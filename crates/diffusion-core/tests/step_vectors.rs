@@ -94,10 +94,10 @@ fn step(
         .map(|&p| if p > 0.0 { p.ln() as f32 } else { -1e9 })
         .collect();
     let log_x = Tensor::<3>::from_data(TensorData::new(log_x, [1, 2, 3]), &d);
-    let post = diffusion.reverse_step(log_x, ids_tensor(&z_t, 1, 2, &d), T, S);
+    let log_post = diffusion.log_reverse_step(log_x, ids_tensor(&z_t, 1, 2, &d), T, S);
     let score: Vec<f32> = scores.iter().chain(&scores).map(|&v| v as f32).collect();
     let score = Tensor::<3>::from_data(TensorData::new(score, [1, 2, 3]), &d);
-    let log_p = guided_log_step(post.clamp_min(1e-30).log(), vec![(score, gamma)]);
+    let log_p = guided_log_step(log_post, vec![(score, gamma)]);
     to_vec_f32(softmax(log_p, 2))
 }
 

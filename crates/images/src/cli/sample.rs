@@ -146,10 +146,18 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
     };
     let (mut tokens, mut nfe) = (Vec::with_capacity(n * g.diffusion.config.seq_len), 0);
     for group in groups {
-        nfe += generate::generate(&g.diffusion, g.denoiser(), core, group, None, dev, &mut |s| {
-            tokens.extend_from_slice(&s.tokens);
-            Ok(())
-        })?;
+        nfe += generate::generate(
+            &g.diffusion,
+            g.denoiser(),
+            core,
+            group,
+            None,
+            dev,
+            &mut |s| {
+                tokens.extend_from_slice(&s.tokens);
+                Ok(())
+            },
+        )?;
     }
     let intended = (core.guidance != GuidanceKind::None).then(|| {
         req.classes
