@@ -5,41 +5,43 @@
 //! checkpoints and samplers for masked (MDLM), uniform (UDLM) and autoregressive models.
 //! Section numbers (§) refer to `docs/spec.md`.
 
-pub mod allocator;
-pub mod atomic_file;
-pub mod backend;
-pub mod categorical;
-pub mod checkpoint;
-pub mod classifier;
-pub mod cli;
-pub mod config_file;
-pub mod denoiser;
-pub mod diffusion;
-pub mod dit;
-pub mod domain;
-pub mod dropout;
-pub mod error;
-pub mod forward;
-pub mod fuzz;
-pub mod generate;
+// The map, in the order of the paper: the noise process, the networks, training, sampling and
+// guidance, then files and reports. Each module is also re-exported at the crate root
+// (`diffusion_core::sampler`, `diffusion_core::loss`, ...), the paths the domain crates use.
+
+/// Guidance: D-CFG, D-CBG (exact, first order), FUDGE, NOS, γ schedules.
 pub mod guidance;
-pub mod hf_checkpoint;
-pub mod loss;
-pub mod metrics;
-pub mod nos;
-pub mod parameterization;
-pub mod paths;
-pub mod plot;
-pub mod posterior;
+/// Files: checkpoints, HF layout, atomic writes, configs, run folders, shipped paths.
+pub mod io;
+/// Networks: the `Denoiser` trait, the DiT, classifiers, dropout.
+pub mod model;
+/// Noise process: schedule, q(z_t | x), prior, times, parameterisation, posteriors, losses.
+pub mod process;
+/// Reports: metrics, plots of a run's curves.
 pub mod report;
-pub mod rng;
-pub mod run_dir;
-pub mod sampler;
-pub mod schedule;
-pub mod step;
-pub mod tensor_util;
-pub mod time;
+/// Sampling: samplers, one reverse step in pieces, categorical draws, `generate`.
+pub mod sample;
+/// Training: objectives, optimiser loop, EMA, LR schedules, checkpoints of runs.
 pub mod train;
+
+pub mod allocator;
+pub mod backend;
+/// Shared command-line pieces of the domain binaries.
+pub mod cli;
+/// What a domain implements: tokenizer, data set, metric hook.
+pub mod domain;
+pub mod error;
+pub mod fuzz;
+/// The project's seedable RNG and the `Uniforms` trait.
+pub mod rng;
+pub mod tensor_util;
+
+pub use guidance::nos;
+pub use io::{atomic_file, checkpoint, config_file, hf_checkpoint, paths, run_dir};
+pub use model::{classifier, denoiser, dit, dropout};
+pub use process::{diffusion, forward, loss, parameterization, posterior, schedule, time};
+pub use report::{metrics, plot};
+pub use sample::{categorical, generate, sampler, step};
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -1,6 +1,9 @@
 //! A run's curves from its `metrics.csv`: training loss (raw and smoothed) and validation
 //! NELBO, drawn to `loss.{svg,png}` and `validation.{svg,png}` in the run directory.
 
+pub mod metrics;
+pub mod plot;
+
 use crate::error::{CoreError, Result};
 use crate::plot::{Series, lines};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
 //! Guidance (spec §6): classifier-free (D-CFG) and classifier-based (D-CBG, exact and
 //! first-order), as functions on burn tensors, plus the guidance settings the sampler takes.
 
+pub mod nos;
+
 use crate::classifier::DitClassifier;
 use crate::error::{CoreError, Result};
 use crate::tensor_util::{float_tensor, ids_tensor, to_vec_f32, vec_tensor};

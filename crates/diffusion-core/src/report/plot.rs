@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
 
-const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 const SIZE: (u32, u32) = (800, 560);
 
 fn register_font() {
