@@ -5,9 +5,11 @@
 use crate::categorical::{sample_rows_f32, sample_rows_f64};
 use crate::denoiser::Denoiser;
 use crate::diffusion::{Diffusion, ModelKind};
+use crate::dit::Dit;
 use crate::error::{CoreError, Result};
 use crate::forward::{Noise, sample_prior};
 use crate::guidance::{CbgTerm, FudgeTerm, Guidance, cbg_scores, cfg_combine};
+use crate::nos::{NosConfig, NosHead};
 use crate::posterior::remdm_posterior;
 use crate::rng::Rng;
 use crate::schedule::NoiseSchedule;
@@ -148,6 +150,14 @@ struct RowCache {
 struct ScoreRows {
     z: Vec<i64>,
     scores: Vec<f32>,
+}
+
+/// What one batch's reverse steps reuse: the whole step's denoiser outputs while no row
+/// changed, the per-row denoiser outputs, and per-row D-CBG scores of each term.
+struct Caches {
+    step: Option<StepCache>,
+    rows: Option<RowCache>,
+    cbg_rows: Vec<Option<ScoreRows>>,
 }
 
 /// Denoiser outputs of one step, reusable while the sequences do not change (MDLM cache).
@@ -642,7 +652,10 @@ impl<'a> Sampler<'a> {
         }
     }
 
-    /// Reverse diffusion for one batch of `b` sequences.
+    /// Reverse diffusion for one batch of `b` sequences (spec §5.2): from the prior, each step
+    /// takes the denoiser's output (reused where rows did not change), forms the guided step
+    /// distribution, draws z_s, applies carry-over and pins, and optionally corrects; a final
+    /// noise-free step may follow.
     fn sample_diffusion(
         &self,
         rng: &mut Rng,
@@ -655,47 +668,32 @@ impl<'a> Sampler<'a> {
         let (l, n) = (cfg.seq_len, cfg.vocab_size);
         let mut z = sample_prior(rng, b * l, self.diffusion.noise(), n, cfg.mask_id);
         self.apply_pins(&mut z);
-        let use_cache = self.use_cache();
-        let pinned_pos: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
-        let mut cache: Option<StepCache> = None;
-        let mut row_cache: Option<RowCache> = None;
-        // Per-row reuse of D-CBG scores (σ-free classifiers), unless caching is switched off.
-        let reuse_cbg_rows = self.config.use_cache != Some(false);
-        let mut cbg_rows: Vec<Option<ScoreRows>> = self.guidance.cbg.iter().map(|_| None).collect();
-        let nos = self.guidance.nos.as_ref().map(|term| {
-            let ad = self.device.clone().autodiff();
-            (
-                self.model
-                    .as_dit()
-                    .expect("with_guidance admits NOS only for a DiT")
-                    .clone()
-                    .to_device(&ad)
-                    .no_grad(),
-                term.head.clone().to_device(&ad).no_grad(),
-                term.config,
-            )
-        });
+        let mut caches = Caches {
+            step: None,
+            rows: None,
+            cbg_rows: self.guidance.cbg.iter().map(|_| None).collect(),
+        };
+        let nos = self.nos_models();
         let mut nfe = 0;
         let times = reverse_times(self.config.steps, self.config.eps, cfg.discrete_steps);
         for (i, &(t, s)) in times.iter().enumerate() {
-            let z_t = ids_tensor(&z, b, l, &self.device);
-            let cached = cache.take();
-            let (log_x, log_x_u) = match cached {
+            let (log_x, log_x_u) = match caches.step.take() {
                 Some(c) => (c.log_x, c.log_x_uncond),
+                None if nos.is_some() => {
+                    // NOS runs its own (perturbed) pass; the plain denoiser is not needed.
+                    nfe += 1;
+                    (Tensor::zeros([b, l, n], &self.device), None)
+                }
                 None => {
                     nfe += 1;
-                    // NOS runs its own (perturbed) pass below; the plain denoiser is not needed.
-                    let (c, u) = if nos.is_some() {
-                        (Tensor::zeros([b, l, n], &self.device), None)
-                    } else if use_cache {
-                        self.denoise_changed_rows(&z, b, t, y, &mut row_cache)
+                    if self.use_cache() {
+                        self.denoise_changed_rows(&z, b, t, y, &mut caches.rows)
                     } else {
                         self.denoise(&z, b, t, y)
-                    };
-                    (c, u)
+                    }
                 }
             };
-            let mut log_p = match &nos {
+            let log_p = match &nos {
                 Some((gen_ad, head_ad, nc)) => crate::nos::nos_log_step(
                     self.diffusion,
                     gen_ad,
@@ -707,51 +705,22 @@ impl<'a> Sampler<'a> {
                     nc,
                     &self.device,
                 ),
-                None => self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, s, b),
-            };
-            if !self.guidance.cbg.is_empty() {
-                let editable =
-                    editable_positions(&z, l, &pinned_pos, self.diffusion.noise(), cfg.mask_id);
-                // The noise level σ(t) of z_t, whatever the generator's own time input: a
-                // time-conditioned classifier guiding an MDLM (whose network takes no σ) sees
-                // σ(t), as in its training and in the reference; each term zeroes it for a
-                // classifier that is not time-conditioned.
-                let sigma = vec![cfg.schedule.sigma(t); b];
-                let mut terms = Vec::with_capacity(self.guidance.cbg.len());
-                for (term, rows) in self.guidance.cbg.iter().zip(cbg_rows.iter_mut()) {
-                    let gamma_t = self.guidance.schedule.cbg_gamma(term.gamma, t);
-                    if gamma_t == 0.0 {
-                        continue; // a schedule that switches the term off at this t
-                    }
-                    let scores = if reuse_cbg_rows && cacheable(term) {
-                        self.cbg_scores_changed_rows(term, &z, b, &sigma, &editable, rows)
-                    } else {
-                        cbg_scores(term, &z, l, n, &sigma, Some(&editable), &self.device)
-                    };
-                    terms.push((scores, gamma_t));
+                None => {
+                    let z_t = ids_tensor(&z, b, l, &self.device);
+                    self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, s, b)
                 }
-                log_p = guided_log_step(log_p, terms);
-            }
-            let probs = softmax(log_p, 2);
-            let mut z_s = self.draw(rng, &to_vec_f32(probs), n);
+            };
+            let log_p = self.with_cbg_terms(log_p, &z, b, t, &mut caches.cbg_rows);
+            let mut z_s = self.draw(rng, &to_vec_f32(softmax(log_p, 2)), n);
             if self.diffusion.noise() == Noise::Absorbing {
                 // Carry-over: unmasked tokens are never changed (spec §5.2 item 6); with ReMDM
                 // remasking they may only return to the mask.
                 carry_over(&mut z_s, &z, cfg.mask_id, self.config.remask_cap.is_some());
             }
             self.apply_pins(&mut z_s);
-            for _ in 0..self.config.corrector_steps {
-                let keep = cfg.schedule.alpha(t) / cfg.schedule.alpha(s);
-                corrector_renoise(rng, &mut z_s, keep, n);
-                self.apply_pins(&mut z_s);
-                nfe += 1;
-                let (c, u) = self.denoise(&z_s, b, t, y);
-                let lp = self.log_step(ids_tensor(&z_s, b, l, &self.device), c, u, t, s, b);
-                z_s = self.draw(rng, &to_vec_f32(softmax(lp, 2)), n);
-                self.apply_pins(&mut z_s);
-            }
-            if use_cache && z_s == z {
-                cache = Some(StepCache {
+            nfe += self.correct(rng, &mut z_s, b, t, s, y);
+            if self.use_cache() && z_s == z {
+                caches.step = Some(StepCache {
                     log_x,
                     log_x_uncond: log_x_u,
                 });
@@ -761,23 +730,113 @@ impl<'a> Sampler<'a> {
             bar.inc(1);
         }
         if self.config.final_denoise {
-            let (log_x, log_x_u) = self.denoise(&z, b, self.config.eps, y);
+            self.final_step(&mut z, b, y);
             nfe += 1;
-            let log_x = match log_x_u {
-                Some(u) => cfg_combine(
-                    log_x,
-                    u,
-                    self.guidance
-                        .schedule
-                        .cfg_gamma(self.guidance.cfg_gamma.unwrap_or(1.0), self.config.eps),
-                ),
-                None => log_x,
-            };
-            let best = to_vec_i64(log_x.argmax(2).reshape([b * l]));
-            fill_masked(&mut z, &best, self.diffusion.noise(), cfg.mask_id);
-            self.apply_pins(&mut z);
         }
         (z, nfe)
+    }
+
+    /// The generator and NOS head on the autodiff device, when NOS guides.
+    fn nos_models(&self) -> Option<(Dit, NosHead, NosConfig)> {
+        self.guidance.nos.as_ref().map(|term| {
+            let ad = self.device.clone().autodiff();
+            (
+                self.model
+                    .as_dit()
+                    .expect("with_guidance admits NOS only for a DiT")
+                    .clone()
+                    .to_device(&ad)
+                    .no_grad(),
+                term.head.clone().to_device(&ad).no_grad(),
+                term.config,
+            )
+        })
+    }
+
+    /// `log_p` plus Σγ_k(t)·s_k of the D-CBG terms at time t (spec §6.2), each term's scores
+    /// reused per row where its classifier ignores σ and caching is on.
+    fn with_cbg_terms(
+        &self,
+        log_p: Tensor<3>,
+        z: &[i64],
+        b: usize,
+        t: f64,
+        cbg_rows: &mut [Option<ScoreRows>],
+    ) -> Tensor<3> {
+        if self.guidance.cbg.is_empty() {
+            return log_p;
+        }
+        let cfg = &self.diffusion.config;
+        let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        let pinned: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
+        let editable = editable_positions(z, l, &pinned, self.diffusion.noise(), cfg.mask_id);
+        // The noise level σ(t) of z_t, whatever the generator's own time input: a
+        // time-conditioned classifier guiding an MDLM (whose network takes no σ) sees σ(t), as
+        // in its training and in the reference; each term zeroes it for a classifier that is
+        // not time-conditioned.
+        let sigma = vec![cfg.schedule.sigma(t); b];
+        let reuse_rows = self.config.use_cache != Some(false);
+        let mut terms = Vec::with_capacity(self.guidance.cbg.len());
+        for (term, rows) in self.guidance.cbg.iter().zip(cbg_rows.iter_mut()) {
+            let gamma_t = self.guidance.schedule.cbg_gamma(term.gamma, t);
+            if gamma_t == 0.0 {
+                continue; // a schedule that switches the term off at this t
+            }
+            let scores = if reuse_rows && cacheable(term) {
+                self.cbg_scores_changed_rows(term, z, b, &sigma, &editable, rows)
+            } else {
+                cbg_scores(term, z, l, n, &sigma, Some(&editable), &self.device)
+            };
+            terms.push((scores, gamma_t));
+        }
+        guided_log_step(log_p, terms)
+    }
+
+    /// `corrector_steps` forward–backward corrections of z_s at the same (t, s): renoise with
+    /// keep probability α_t/α_s, then redraw from the step distribution. Returns the network
+    /// evaluations spent.
+    fn correct(
+        &self,
+        rng: &mut Rng,
+        z_s: &mut Vec<i64>,
+        b: usize,
+        t: f64,
+        s: f64,
+        y: Option<&[i64]>,
+    ) -> usize {
+        let cfg = &self.diffusion.config;
+        let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        for _ in 0..self.config.corrector_steps {
+            let keep = cfg.schedule.alpha(t) / cfg.schedule.alpha(s);
+            corrector_renoise(rng, z_s, keep, n);
+            self.apply_pins(z_s);
+            let (c, u) = self.denoise(z_s, b, t, y);
+            let lp = self.log_step(ids_tensor(z_s, b, l, &self.device), c, u, t, s, b);
+            *z_s = self.draw(rng, &to_vec_f32(softmax(lp, 2)), n);
+            self.apply_pins(z_s);
+        }
+        self.config.corrector_steps
+    }
+
+    /// The final noise-free step at t = ε: positions that may still change take the
+    /// (D-CFG-combined) denoiser's argmax.
+    fn final_step(&self, z: &mut [i64], b: usize, y: Option<&[i64]>) {
+        let cfg = &self.diffusion.config;
+        let (log_x, log_x_u) = self.denoise(z, b, self.config.eps, y);
+        let log_x = match log_x_u {
+            Some(u) => {
+                let gamma = self.guidance.cfg_gamma.unwrap_or(1.0);
+                cfg_combine(
+                    log_x,
+                    u,
+                    self.guidance.schedule.cfg_gamma(gamma, self.config.eps),
+                )
+            }
+            None => log_x,
+        };
+        let best = to_vec_i64(log_x.argmax(2).reshape([b * cfg.seq_len]));
+        fill_masked(z, &best, self.diffusion.noise(), cfg.mask_id);
+        self.apply_pins(z);
     }
 
     /// AR sampling (spec §5.3): position 0 = BOS, then L − 1 tokens one by one by
