@@ -1,0 +1,313 @@
+//! Reverse diffusion for one batch (spec §5.2): the denoiser pass, the (D-CFG-combined) log
+//! step of the process, the D-CBG terms, the draw, carry-over, pins, the corrector and the
+//! final noise-free step.
+
+use super::Sampler;
+use super::cache::{Caches, ScoreRows, StepCache, cacheable};
+use crate::dit::Dit;
+use crate::forward::{Noise, sample_prior};
+use crate::guidance::{cbg_scores, cfg_combine};
+use crate::nos::{NosConfig, NosHead};
+use crate::posterior::remdm_posterior;
+use crate::rng::Rng;
+use crate::schedule::NoiseSchedule;
+use crate::step::{
+    carry_over, corrector_renoise, editable_positions, fill_masked, guided_log_step, reverse_times,
+};
+use crate::tensor_util::{ids_tensor, to_vec_f32, to_vec_i64, vec_tensor};
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+
+impl Sampler<'_> {
+    /// Denoiser log-probabilities for this step: conditional (or unconditional) and, for D-CFG
+    /// with γ ∉ {0, 1}, the unconditional branch from the same batched pass.
+    pub(super) fn denoise(
+        &self,
+        z: &[i64],
+        b: usize,
+        t: f64,
+        labels: Option<&[i64]>,
+    ) -> (Tensor<3>, Option<Tensor<3>>) {
+        let cfg = &self.diffusion.config;
+        let l = cfg.seq_len;
+        let sigma = self.diffusion.sigma_input(&vec![t; b]);
+        let null = self.model.num_classes() as i64;
+        match (labels, self.guidance.cfg_gamma) {
+            (Some(y), Some(g)) if g != 0.0 && g != 1.0 => {
+                let mut z2 = z.to_vec();
+                z2.extend_from_slice(z);
+                let mut y2 = y.to_vec();
+                y2.extend(std::iter::repeat_n(null, b));
+                let sigma2: Vec<f64> = sigma.iter().chain(&sigma).cloned().collect();
+                let both = self.diffusion.log_x_theta(
+                    self.model,
+                    ids_tensor(&z2, 2 * b, l, &self.device),
+                    vec_tensor(&sigma2, &self.device),
+                    self.label_tensor(Some(&y2), 2 * b),
+                );
+                (both.clone().narrow(0, 0, b), Some(both.narrow(0, b, b)))
+            }
+            (Some(_), Some(0.0)) => {
+                let y0 = vec![null; b];
+                let lx = self.diffusion.log_x_theta(
+                    self.model,
+                    ids_tensor(z, b, l, &self.device),
+                    vec_tensor(&sigma, &self.device),
+                    self.label_tensor(Some(&y0), b),
+                );
+                (lx, None)
+            }
+            _ => {
+                let lx = self.diffusion.log_x_theta(
+                    self.model,
+                    ids_tensor(z, b, l, &self.device),
+                    vec_tensor(&sigma, &self.device),
+                    self.label_tensor(labels, b),
+                );
+                (lx, None)
+            }
+        }
+    }
+
+    /// log of the (guided) reverse-step distribution [B, L, N], unnormalised.
+    pub(super) fn log_step(
+        &self,
+        z_t: Tensor<2, Int>,
+        log_x: Tensor<3>,
+        log_x_u: Option<Tensor<3>>,
+        t: f64,
+        s: f64,
+        b: usize,
+    ) -> Tensor<3> {
+        let cfg = &self.diffusion.config;
+        let sched = &cfg.schedule;
+        let gamma = self
+            .guidance
+            .schedule
+            .cfg_gamma(self.guidance.cfg_gamma.unwrap_or(1.0), t);
+        let safe_log = |p: Tensor<3>| p.clamp_min(1e-30).log();
+        // ReMDM replaces the absorbing step when remasking is on.
+        let remask = match (self.diffusion.noise(), self.config.remask_cap) {
+            (Noise::Absorbing, Some(eta)) => {
+                let (a_t, a_s) = (sched.alpha(t), sched.alpha(s));
+                let sigma = eta.min(((1.0 - a_s) / a_t).min(1.0));
+                Some((
+                    vec_tensor(&vec![a_t; b], &self.device),
+                    vec_tensor(&vec![a_s; b], &self.device),
+                    vec_tensor(&vec![sigma; b], &self.device),
+                ))
+            }
+            _ => None,
+        };
+        // log p(z_s | z_t) from log x_θ.
+        let log_post = |lx: Tensor<3>| match &remask {
+            Some((a_t, a_s, sigma)) => safe_log(remdm_posterior(
+                lx.exp(),
+                z_t.clone(),
+                cfg.mask_id as usize,
+                a_t.clone(),
+                a_s.clone(),
+                sigma.clone(),
+            )),
+            None => self.diffusion.log_reverse_step(lx, z_t.clone(), t, s),
+        };
+        match log_x_u {
+            // MDLM combines the denoisers by default (keeps the unmasking rate, spec §6.1).
+            Some(u)
+                if self.diffusion.noise() == Noise::Absorbing
+                    && !self.guidance.cfg_posterior_level =>
+            {
+                log_post(cfg_combine(log_x, u, gamma))
+            }
+            Some(u) => cfg_combine(log_post(log_x), log_post(u), gamma),
+            None => log_post(log_x),
+        }
+    }
+
+    /// Reverse diffusion for one batch of `b` sequences (spec §5.2): from the prior, each step
+    /// takes the denoiser's output (reused where rows did not change), forms the guided step
+    /// distribution, draws z_s, applies carry-over and pins, and optionally corrects; a final
+    /// noise-free step may follow.
+    pub(super) fn sample_diffusion(
+        &self,
+        rng: &mut Rng,
+        b: usize,
+        y: Option<&[i64]>,
+        bar: &indicatif::ProgressBar,
+        on_step: &mut dyn FnMut(usize, &[i64]),
+    ) -> (Vec<i64>, usize) {
+        let cfg = &self.diffusion.config;
+        let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        let mut z = sample_prior(rng, b * l, self.diffusion.noise(), n, cfg.mask_id);
+        self.apply_pins(&mut z);
+        let mut caches = Caches {
+            step: None,
+            rows: None,
+            cbg_rows: self.guidance.cbg.iter().map(|_| None).collect(),
+        };
+        let nos = self.nos_models();
+        let mut nfe = 0;
+        let times = reverse_times(self.config.steps, self.config.eps, cfg.discrete_steps);
+        for (i, &(t, s)) in times.iter().enumerate() {
+            let (log_x, log_x_u) = match caches.step.take() {
+                Some(c) => (c.log_x, c.log_x_uncond),
+                None if nos.is_some() => {
+                    // NOS runs its own (perturbed) pass; the plain denoiser is not needed.
+                    nfe += 1;
+                    (Tensor::zeros([b, l, n], &self.device), None)
+                }
+                None => {
+                    nfe += 1;
+                    if self.use_cache() {
+                        self.denoise_changed_rows(&z, b, t, y, &mut caches.rows)
+                    } else {
+                        self.denoise(&z, b, t, y)
+                    }
+                }
+            };
+            let log_p = match &nos {
+                Some((gen_ad, head_ad, nc)) => crate::nos::nos_log_step(
+                    self.diffusion,
+                    gen_ad,
+                    head_ad,
+                    &z,
+                    self.label_tensor(y, b),
+                    t,
+                    s,
+                    nc,
+                    &self.device,
+                ),
+                None => {
+                    let z_t = ids_tensor(&z, b, l, &self.device);
+                    self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, s, b)
+                }
+            };
+            let log_p = self.with_cbg_terms(log_p, &z, b, t, &mut caches.cbg_rows);
+            let mut z_s = self.draw(rng, &to_vec_f32(softmax(log_p, 2)), n);
+            if self.diffusion.noise() == Noise::Absorbing {
+                // Carry-over: unmasked tokens are never changed (spec §5.2 item 6); with ReMDM
+                // remasking they may only return to the mask.
+                carry_over(&mut z_s, &z, cfg.mask_id, self.config.remask_cap.is_some());
+            }
+            self.apply_pins(&mut z_s);
+            nfe += self.correct(rng, &mut z_s, b, t, s, y);
+            if self.use_cache() && z_s == z {
+                caches.step = Some(StepCache {
+                    log_x,
+                    log_x_uncond: log_x_u,
+                });
+            }
+            z = z_s;
+            on_step(i, &z);
+            bar.inc(1);
+        }
+        if self.config.final_denoise {
+            self.final_step(&mut z, b, y);
+            nfe += 1;
+        }
+        (z, nfe)
+    }
+
+    /// The generator and NOS head on the autodiff device, when NOS guides.
+    pub(super) fn nos_models(&self) -> Option<(Dit, NosHead, NosConfig)> {
+        self.guidance.nos.as_ref().map(|term| {
+            let ad = self.device.clone().autodiff();
+            (
+                self.model
+                    .as_dit()
+                    .expect("with_guidance admits NOS only for a DiT")
+                    .clone()
+                    .to_device(&ad)
+                    .no_grad(),
+                term.head.clone().to_device(&ad).no_grad(),
+                term.config,
+            )
+        })
+    }
+
+    /// `log_p` plus Σγ_k(t)·s_k of the D-CBG terms at time t (spec §6.2), each term's scores
+    /// reused per row where its classifier ignores σ and caching is on.
+    pub(super) fn with_cbg_terms(
+        &self,
+        log_p: Tensor<3>,
+        z: &[i64],
+        b: usize,
+        t: f64,
+        cbg_rows: &mut [Option<ScoreRows>],
+    ) -> Tensor<3> {
+        if self.guidance.cbg.is_empty() {
+            return log_p;
+        }
+        let cfg = &self.diffusion.config;
+        let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        let pinned: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
+        let editable = editable_positions(z, l, &pinned, self.diffusion.noise(), cfg.mask_id);
+        // The noise level σ(t) of z_t, whatever the generator's own time input: a
+        // time-conditioned classifier guiding an MDLM (whose network takes no σ) sees σ(t), as
+        // in its training and in the reference; each term zeroes it for a classifier that is
+        // not time-conditioned.
+        let sigma = vec![cfg.schedule.sigma(t); b];
+        let reuse_rows = self.config.use_cache != Some(false);
+        let mut terms = Vec::with_capacity(self.guidance.cbg.len());
+        for (term, rows) in self.guidance.cbg.iter().zip(cbg_rows.iter_mut()) {
+            let gamma_t = self.guidance.schedule.cbg_gamma(term.gamma, t);
+            if gamma_t == 0.0 {
+                continue; // a schedule that switches the term off at this t
+            }
+            let scores = if reuse_rows && cacheable(term) {
+                self.cbg_scores_changed_rows(term, z, b, &sigma, &editable, rows)
+            } else {
+                cbg_scores(term, z, l, n, &sigma, Some(&editable), &self.device)
+            };
+            terms.push((scores, gamma_t));
+        }
+        guided_log_step(log_p, terms)
+    }
+
+    /// `corrector_steps` forward–backward corrections of z_s at the same (t, s): renoise with
+    /// keep probability α_t/α_s, then redraw from the step distribution. Returns the network
+    /// evaluations spent.
+    pub(super) fn correct(
+        &self,
+        rng: &mut Rng,
+        z_s: &mut Vec<i64>,
+        b: usize,
+        t: f64,
+        s: f64,
+        y: Option<&[i64]>,
+    ) -> usize {
+        let cfg = &self.diffusion.config;
+        let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        for _ in 0..self.config.corrector_steps {
+            let keep = cfg.schedule.alpha(t) / cfg.schedule.alpha(s);
+            corrector_renoise(rng, z_s, keep, n);
+            self.apply_pins(z_s);
+            let (c, u) = self.denoise(z_s, b, t, y);
+            let lp = self.log_step(ids_tensor(z_s, b, l, &self.device), c, u, t, s, b);
+            *z_s = self.draw(rng, &to_vec_f32(softmax(lp, 2)), n);
+            self.apply_pins(z_s);
+        }
+        self.config.corrector_steps
+    }
+
+    /// The final noise-free step at t = ε: positions that may still change take the
+    /// (D-CFG-combined) denoiser's argmax.
+    pub(super) fn final_step(&self, z: &mut [i64], b: usize, y: Option<&[i64]>) {
+        let cfg = &self.diffusion.config;
+        let (log_x, log_x_u) = self.denoise(z, b, self.config.eps, y);
+        let log_x = match log_x_u {
+            Some(u) => {
+                let gamma = self.guidance.cfg_gamma.unwrap_or(1.0);
+                cfg_combine(
+                    log_x,
+                    u,
+                    self.guidance.schedule.cfg_gamma(gamma, self.config.eps),
+                )
+            }
+            None => log_x,
+        };
+        let best = to_vec_i64(log_x.argmax(2).reshape([b * cfg.seq_len]));
+        fill_masked(z, &best, self.diffusion.noise(), cfg.mask_id);
+        self.apply_pins(z);
+    }
+}
