@@ -2,7 +2,7 @@
 # The QM9 results tables of the README, from the shipped checkpoints (or your own, CKPT=dir):
 # held-out perplexity of AR / MDLM / UDLM, γ sweeps of D-CBG (first-order) and D-CFG for QED
 # and ring-count maximisation, and UDLM on SMILES vs SELFIES. 1,024 molecules per row, T = 32.
-#   scripts/qm9-results.sh            # writes runs/qm9-results/results.md (≈ 15 min on 2 cores)
+#   scripts/qm9-results.sh            # writes runs/qm9-results/results.md and validity-*.png (≈ 15 min on 2 cores)
 #   SECTIONS="ppl sweeps" scripts/qm9-results.sh     # a subset (ppl, sweeps, selfies)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +52,13 @@ has sweeps && {
     done
   done
 } >> "$MD"
+
+# Validity against γ, MDLM and UDLM under both guidance rules, one plot per property.
+has sweeps && for p in qed ring_count; do
+  "$B" plot-sweeps --metric valid --out "$OUT/validity-$p" \
+    --sweep "MDLM D-CFG=$OUT/mdlm-cfg-$p" --sweep "UDLM D-CFG=$OUT/udlm-cfg-$p" \
+    --sweep "MDLM D-CBG=$OUT/mdlm-cbg-$p" --sweep "UDLM D-CBG=$OUT/udlm-cbg-$p" > /dev/null
+done
 
 has selfies && {
   echo

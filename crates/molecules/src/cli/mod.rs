@@ -41,6 +41,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Sample over a range of guidance strengths γ: table and Pareto plot.
     Sweep(sweep::SweepArgs),
+    /// Plot one metric of several sweeps against γ (e.g. validity of MDLM and UDLM).
+    PlotSweeps(sweep::PlotSweepsArgs),
     /// Convert a reference Hugging Face UDLM checkpoint (safetensors + config.json) to ours.
     ImportHf(hf::ImportArgs),
     /// Write a MDLM / UDLM generator in the reference's Hugging Face layout.
@@ -104,6 +106,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sample(a) => sample::run(&a).map(|_| ()),
         Command::Eval(a) => eval::run(&a),
         Command::Sweep(a) => sweep::run(&a),
+        Command::PlotSweeps(a) => sweep::plot_sweeps(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
         Command::ImportHf(a) => hf::import(&a),
