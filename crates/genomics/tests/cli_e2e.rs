@@ -270,6 +270,57 @@ fn train_sample_guide_and_score_end_to_end() {
     let ar_samples = genomics::read_samples(p("ar.fa")).expect("AR FASTA");
     assert!(ar_samples.iter().all(|s| s.seq.len() == 32));
 
+    // FUDGE for the AR model: a causal per-position species classifier, then guided decoding.
+    let fudge = p("fudge");
+    ok(&args(
+        &[
+            "train-classifier",
+            "--config",
+            "configs/species-fudge.toml",
+            "--run-dir",
+            &fudge,
+            "--steps",
+            "3",
+        ],
+        &ce,
+    ));
+    ok(&[
+        "sample",
+        "--checkpoint",
+        &format!("{ar}/model.ckpt"),
+        "--guidance",
+        "fudge",
+        "--classifier",
+        &format!("{fudge}/model.ckpt"),
+        "--gamma",
+        "2",
+        "--top-k",
+        "3",
+        "--per-species",
+        "2",
+        "--out",
+        &p("fudge.fa"),
+        "--quiet",
+    ]);
+    let fudge_samples = genomics::read_samples(p("fudge.fa")).expect("FUDGE FASTA");
+    assert_eq!(fudge_samples.len(), 4);
+    assert!(fudge_samples.iter().all(|s| s.seq.len() == 32));
+    // A FUDGE classifier cannot guide a diffusion model, and says so.
+    let e = fails(&[
+        "sample",
+        "--checkpoint",
+        &udlm_ckpt,
+        "--guidance",
+        "fudge",
+        "--classifier",
+        &format!("{fudge}/model.ckpt"),
+        "--per-species",
+        "1",
+        "--out",
+        &p("bad-fudge.fa"),
+    ]);
+    assert!(e.to_lowercase().contains("fudge"), "{e}");
+
     // Bad input: errors that name what is wrong.
     let e = fails(&args(
         &[
