@@ -701,6 +701,73 @@ fn export_import_round_trip_is_exact() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The reference's AR layout (causal, no σ embedding, no adaLN): an AR DiT of ours exports
+/// to it, with its constant output modulation folded into the final norm and bias, and imports
+/// back to the same logits.
+#[test]
+fn ar_layout_round_trip() {
+    let device = default_device();
+    let dir = tmp_dir("ar");
+    let ours = DitConfig {
+        cond_dim: C,
+        dropout: 0.0,
+        causal: true,
+        adaln: false,
+        ..DitConfig::new(N, H, BLOCKS, HEADS)
+    };
+    let mut m = ours.init(&device);
+    m.output_linear = burn::nn::LinearConfig::new(H, N).init(&device);
+    // A trained AR network has a non-zero output modulation from its constant c.
+    m.output_adaln = burn::nn::LinearConfig::new(C, 2 * H).init(&device);
+    let diffusion = DiffusionConfig::new(ModelKind::Ar, N, L, 2, None);
+    let hf = HfDitConfig::from_configs(&ours, &diffusion).unwrap();
+    assert!(hf.causal && !hf.time_conditioning);
+    let (w, c) = (dir.join("model.safetensors"), dir.join("config.json"));
+    export_safetensors(&m, &hf, &w, &c).unwrap();
+    let names: Vec<String> = read_tensors(&w).into_keys().collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains("sigma_map") && !n.contains("adaLN")),
+        "{names:?}"
+    );
+    assert!(names.contains(&"backbone.blocks.0.attn_qkv.weight".to_string()));
+    let text = std::fs::read_to_string(&c).unwrap();
+    assert!(text.contains("\"causal\": true"), "{text}");
+
+    let (cfg2, m2) = import_safetensors(&w, &c, &device).unwrap();
+    assert_eq!(cfg2, ours);
+    let (ids, _, _) = reference_input(&device);
+    let sigma = vec_tensor(&[0.0, 0.0], &device);
+    let x = to_vec_f32(m.forward(ids.clone(), sigma.clone(), None));
+    let y = to_vec_f32(m2.forward(ids, sigma, None));
+    let scale = x.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
+    assert!(scale > 0.0);
+    for (a, b) in x.iter().zip(&y) {
+        assert!((a - b).abs() <= 1e-5 * scale.max(1.0), "{a} vs {b}");
+    }
+    // The AR facts flow into an AR diffusion config, and only into one.
+    let mut ar = DiffusionConfig::new(ModelKind::Ar, N, L, 2, None);
+    HfDitConfig::load(&c).unwrap().apply_to(&mut ar).unwrap();
+    let mut udlm = DiffusionConfig::new(ModelKind::Udlm, N, L, 2, None);
+    let e = HfDitConfig::load(&c)
+        .unwrap()
+        .apply_to(&mut udlm)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("AR model"), "{e}");
+    // An AR config with time conditioning or classes is refused by field.
+    let bad = text.replace(
+        "\"time_conditioning\": false",
+        "\"time_conditioning\": true",
+    );
+    let e = HfDitConfig::from_json_str(&bad, "config.json")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("time_conditioning"), "{e}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn unprefixed_and_bf16_files_import() {
     let device = default_device();

@@ -44,8 +44,10 @@
 //!   `cfg_num_classes` (−1) default as in `UDLMConfig`; any other field (`architectures`,
 //!   `auto_map`, `transformers_version`, …) is kept in [`HfDitConfig::extra`] and written back on
 //!   export. A `model_type` other than `udlm` is refused.
-//! * The HF config has no causal or adaLN switch: only non-causal DiTs with adaLN (MDLM and
-//!   UDLM generators) can be exported.
+//! * The HF config has no causal or adaLN switch. The reference's AR DiT (`parameterization =
+//!   ar`: causal, no `sigma_map`, no `adaLN_modulation`) is read and written when `config.json`
+//!   says `"causal": true` (a field of ours; `time_conditioning` then defaults to false). A
+//!   causal DiT with adaLN (the project's own AR models) has no such form and is refused on export.
 //! * Semantics: the reference's `time_conditioning = false` feeds σ = 0 to the network; set
 //!   [`DiffusionConfig::time_conditioning`] accordingly ([`HfDitConfig::apply_to`]). On a `cfg`
 //!   model the reference adds no label term when `cond` is `None`, while [`Dit`] uses the null
@@ -94,13 +96,19 @@ pub struct HfDitConfig {
     pub cfg: bool,
     /// Number of classes; −1 (the reference's placeholder) when `cfg` is false.
     pub cfg_num_classes: i64,
+    /// The reference's AR layout (`parameterization = ar`): causal attention, no σ embedding
+    /// and no adaLN modulation (`sigma_map` and every `adaLN_modulation` absent). Not a field of
+    /// the reference's `UDLMConfig`, which has no AR form: `"causal": true` in `config.json`
+    /// (written by export) marks it.
+    pub causal: bool,
     /// Every other field of the file, kept for export.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// Fields that [`HfDitConfig`] reads itself (everything else goes to `extra`).
-const KNOWN_FIELDS: [&str; 10] = [
+const KNOWN_FIELDS: [&str; 11] = [
+    "causal",
     "vocab_size",
     "model_length",
     "hidden_dim",
@@ -159,6 +167,7 @@ impl HfDitConfig {
             }
         }
         let size = "a non-negative integer";
+        let causal: bool = field(&obj, "causal", Some(false), "a boolean", &err)?;
         let cfg = Self {
             vocab_size: field(&obj, "vocab_size", None, size, &err)?,
             model_length: field(&obj, "model_length", None, size, &err)?,
@@ -167,9 +176,11 @@ impl HfDitConfig {
             n_blocks: field(&obj, "n_blocks", None, size, &err)?,
             n_heads: field(&obj, "n_heads", None, size, &err)?,
             dropout: field(&obj, "dropout", Some(0.1), "a number", &err)?,
-            time_conditioning: field(&obj, "time_conditioning", Some(true), "a boolean", &err)?,
+            // An AR model takes no time; a diffusion model takes it unless told otherwise.
+            time_conditioning: field(&obj, "time_conditioning", Some(!causal), "a boolean", &err)?,
             cfg: field(&obj, "cfg", Some(false), "a boolean", &err)?,
             cfg_num_classes: field(&obj, "cfg_num_classes", Some(-1), "an integer", &err)?,
+            causal,
             extra: {
                 for k in KNOWN_FIELDS {
                     obj.remove(k);
@@ -223,6 +234,20 @@ impl HfDitConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return err("dropout", format!("is {}, must be in [0, 1)", self.dropout));
         }
+        if self.causal && self.time_conditioning {
+            return err(
+                "time_conditioning",
+                "is true but `causal` is true: the reference's AR model has no σ embedding".into(),
+            );
+        }
+        if self.causal && self.cfg {
+            return err(
+                "cfg",
+                "is true but `causal` is true: the reference conditions a class-conditional AR \
+                 model on its label alone (adaLN without σ), which this importer does not map"
+                    .into(),
+            );
+        }
         if self.cfg && self.cfg_num_classes < 1 {
             return err(
                 "cfg_num_classes",
@@ -240,7 +265,8 @@ impl HfDitConfig {
         self.cfg.then_some(self.cfg_num_classes as usize)
     }
 
-    /// Our DiT config: non-causal, adaLN on, label table when `cfg`.
+    /// Our DiT config: non-causal with adaLN (diffusion), or causal without (AR); a label table
+    /// when `cfg`.
     pub fn to_dit_config(&self) -> DitConfig {
         DitConfig {
             vocab_size: self.vocab_size,
@@ -249,26 +275,27 @@ impl HfDitConfig {
             n_heads: self.n_heads,
             cond_dim: self.cond_dim,
             dropout: self.dropout,
-            causal: false,
+            causal: self.causal,
             num_classes: self.num_classes(),
-            adaln: true,
+            adaln: !self.causal,
         }
     }
 
-    /// The HF config of a DiT trained on sequences of `model_length`. Causal or adaLN-free DiTs
-    /// (AR models) have no HF UDLM form and are refused.
+    /// The HF config of a DiT trained on sequences of `model_length`: the UDLM layout for a
+    /// diffusion DiT, the reference's AR layout for a causal one without adaLN.
     pub fn from_dit_config(
         cfg: &DitConfig,
         model_length: usize,
         time_conditioning: bool,
     ) -> Result<Self> {
-        if cfg.causal {
+        if cfg.causal && (cfg.adaln || cfg.num_classes.is_some()) {
             return Err(CoreError::config(
                 "model.causal",
-                "the HF UDLM layout has no causal attention; AR models cannot be exported",
+                "a causal DiT with adaLN or classes has no reference layout; only plain AR models \
+                 (causal, no adaLN, no classes) can be exported",
             ));
         }
-        if !cfg.adaln {
+        if !cfg.causal && !cfg.adaln {
             return Err(CoreError::config(
                 "model.adaln",
                 "the HF UDLM layout always has adaLN modulation",
@@ -285,9 +312,10 @@ impl HfDitConfig {
             n_blocks: cfg.n_blocks,
             n_heads: cfg.n_heads,
             dropout: cfg.dropout,
-            time_conditioning,
+            time_conditioning: time_conditioning && !cfg.causal,
             cfg: cfg.num_classes.is_some(),
             cfg_num_classes: cfg.num_classes.map_or(-1, |c| c as i64),
+            causal: cfg.causal,
             extra,
         };
         out.check("model config")?;
@@ -297,10 +325,10 @@ impl HfDitConfig {
     /// The HF config of a generator: length from `diffusion.seq_len`, time conditioning as
     /// the diffusion resolves it (default on for UDLM, off for MDLM).
     pub fn from_configs(dit: &DitConfig, diffusion: &DiffusionConfig) -> Result<Self> {
-        if diffusion.kind == ModelKind::Ar {
+        if (diffusion.kind == ModelKind::Ar) != dit.causal {
             return Err(CoreError::config(
                 "kind",
-                "AR models have no HF UDLM form (causal attention)",
+                "an AR model needs a causal DiT and a diffusion model a non-causal one",
             ));
         }
         let tc = diffusion
@@ -312,10 +340,14 @@ impl HfDitConfig {
     /// Carry the diffusion facts of the HF config into `diffusion`: N, L (both must agree
     /// with values already set from a tokenizer) and time conditioning.
     pub fn apply_to(&self, diffusion: &mut DiffusionConfig) -> Result<()> {
-        if diffusion.kind == ModelKind::Ar {
+        if (diffusion.kind == ModelKind::Ar) != self.causal {
             return Err(CoreError::config(
                 "kind",
-                "an HF UDLM checkpoint is a non-causal diffusion model, not an AR model",
+                if self.causal {
+                    "the checkpoint is an AR model (`causal`), not a diffusion model"
+                } else {
+                    "an HF UDLM checkpoint is a non-causal diffusion model, not an AR model"
+                },
             ));
         }
         if diffusion.vocab_size != 0 && diffusion.vocab_size != self.vocab_size {
@@ -356,6 +388,9 @@ impl HfDitConfig {
         obj.insert("time_conditioning".into(), self.time_conditioning.into());
         obj.insert("cfg".into(), self.cfg.into());
         obj.insert("cfg_num_classes".into(), self.cfg_num_classes.into());
+        if self.causal {
+            obj.insert("causal".into(), true.into());
+        }
         Value::Object(obj)
     }
 
@@ -368,16 +403,18 @@ impl HfDitConfig {
 /// buffer) with its PyTorch shape, in module order.
 pub fn expected_tensors(cfg: &HfDitConfig) -> Vec<(String, Vec<usize>)> {
     let (h, c, n) = (cfg.hidden_dim, cfg.cond_dim, cfg.vocab_size);
-    let mut v: Vec<(String, Vec<usize>)> = vec![
-        ("vocab_embed.embedding".into(), vec![n, h]),
-        (
-            "sigma_map.mlp.0.weight".into(),
-            vec![c, FREQUENCY_EMBEDDING_SIZE],
-        ),
-        ("sigma_map.mlp.0.bias".into(), vec![c]),
-        ("sigma_map.mlp.2.weight".into(), vec![c, c]),
-        ("sigma_map.mlp.2.bias".into(), vec![c]),
-    ];
+    let mut v: Vec<(String, Vec<usize>)> = vec![("vocab_embed.embedding".into(), vec![n, h])];
+    if !cfg.causal {
+        v.extend([
+            (
+                "sigma_map.mlp.0.weight".into(),
+                vec![c, FREQUENCY_EMBEDDING_SIZE],
+            ),
+            ("sigma_map.mlp.0.bias".into(), vec![c]),
+            ("sigma_map.mlp.2.weight".into(), vec![c, c]),
+            ("sigma_map.mlp.2.bias".into(), vec![c]),
+        ]);
+    }
     if let Some(k) = cfg.num_classes() {
         v.push(("cond_map.embedding_table.weight".into(), vec![k + 1, c]));
     }
@@ -395,19 +432,25 @@ pub fn expected_tensors(cfg: &HfDitConfig) -> Vec<(String, Vec<usize>)> {
             ("adaLN_modulation.weight", vec![6 * h, c]),
             ("adaLN_modulation.bias", vec![6 * h]),
         ] {
-            v.push((format!("{p}{name}"), shape));
+            if !(cfg.causal && name.starts_with("adaLN")) {
+                v.push((format!("{p}{name}"), shape));
+            }
         }
     }
     v.extend([
         ("output_layer.norm_final.weight".into(), vec![h]),
         ("output_layer.linear.weight".into(), vec![n, h]),
         ("output_layer.linear.bias".into(), vec![n]),
-        (
-            "output_layer.adaLN_modulation.weight".into(),
-            vec![2 * h, c],
-        ),
-        ("output_layer.adaLN_modulation.bias".into(), vec![2 * h]),
     ]);
+    if !cfg.causal {
+        v.extend([
+            (
+                "output_layer.adaLN_modulation.weight".into(),
+                vec![2 * h, c],
+            ),
+            ("output_layer.adaLN_modulation.bias".into(), vec![2 * h]),
+        ]);
+    }
     v
 }
 
@@ -668,8 +711,13 @@ pub fn import_safetensors_with(weights: &Path, hf: &HfDitConfig, device: &Device
     let (h, c, n) = (hf.hidden_dim, hf.cond_dim, hf.vocab_size);
     let mut dit = cfg.init(device);
     dit.vocab_embed = t.param("vocab_embed.embedding", [n, h], device);
-    dit.sigma_map.mlp_0 = t.linear("sigma_map.mlp.0", FREQUENCY_EMBEDDING_SIZE, c, true, device);
-    dit.sigma_map.mlp_2 = t.linear("sigma_map.mlp.2", c, c, true, device);
+    // An AR model has no σ embedding; ours keeps its initial one, whose output only feeds the
+    // output modulation, which stays zero (no modulation), as in the reference.
+    if !hf.causal {
+        dit.sigma_map.mlp_0 =
+            t.linear("sigma_map.mlp.0", FREQUENCY_EMBEDDING_SIZE, c, true, device);
+        dit.sigma_map.mlp_2 = t.linear("sigma_map.mlp.2", c, c, true, device);
+    }
     if let Some(k) = hf.num_classes() {
         dit.label_embed = Some(Embedding {
             weight: t.param("cond_map.embedding_table.weight", [k + 1, c], device),
@@ -683,11 +731,15 @@ pub fn import_safetensors_with(weights: &Path, hf: &HfDitConfig, device: &Device
         block.norm2.weight = t.param(&format!("{p}.norm2.weight"), [h], device);
         block.mlp_0 = t.linear(&format!("{p}.mlp.0"), h, 4 * h, true, device);
         block.mlp_2 = t.linear(&format!("{p}.mlp.2"), 4 * h, h, true, device);
-        block.adaln_modulation =
-            Some(t.linear(&format!("{p}.adaLN_modulation"), c, 6 * h, true, device));
+        if !hf.causal {
+            block.adaln_modulation =
+                Some(t.linear(&format!("{p}.adaLN_modulation"), c, 6 * h, true, device));
+        }
     }
     dit.output_norm.weight = t.param("output_layer.norm_final.weight", [h], device);
-    dit.output_adaln = t.linear("output_layer.adaLN_modulation", c, 2 * h, true, device);
+    if !hf.causal {
+        dit.output_adaln = t.linear("output_layer.adaLN_modulation", c, 2 * h, true, device);
+    }
     dit.output_linear = t.linear("output_layer.linear", h, n, true, device);
     debug_assert!(t.values.is_empty(), "unmapped: {:?}", t.values.keys());
     Ok(dit)
@@ -727,41 +779,89 @@ fn push_linear(out: &mut Vec<HostTensor>, prefix: &str, l: &Linear) {
 
 /// The reference tensors (unprefixed names, PyTorch shapes) of a DiT.
 fn collect(dit: &Dit, path: &Path) -> Result<Vec<HostTensor>> {
+    let causal = dit.blocks.first().is_some_and(|b| b.causal);
     let mut out = vec![plain("vocab_embed.embedding".into(), &dit.vocab_embed)];
-    push_linear(&mut out, "sigma_map.mlp.0", &dit.sigma_map.mlp_0);
-    push_linear(&mut out, "sigma_map.mlp.2", &dit.sigma_map.mlp_2);
+    if !causal {
+        push_linear(&mut out, "sigma_map.mlp.0", &dit.sigma_map.mlp_0);
+        push_linear(&mut out, "sigma_map.mlp.2", &dit.sigma_map.mlp_2);
+    }
     if let Some(emb) = &dit.label_embed {
         out.push(plain("cond_map.embedding_table.weight".into(), &emb.weight));
     }
     for (i, b) in dit.blocks.iter().enumerate() {
         let p = format!("blocks.{i}");
-        if b.causal {
+        if b.causal != causal || (causal == b.adaln_modulation.is_some()) {
             return Err(CoreError::checkpoint(
                 path,
-                format!("block {i} is causal: the HF UDLM layout has no causal attention"),
+                format!(
+                    "block {i}: the reference layouts are non-causal with adaLN (diffusion) or \
+                     causal without (AR)"
+                ),
             ));
         }
-        let Some(adaln) = &b.adaln_modulation else {
-            return Err(CoreError::checkpoint(
-                path,
-                format!("block {i} has no adaLN modulation: the HF UDLM layout requires it"),
-            ));
-        };
         out.push(plain(format!("{p}.norm1.weight"), &b.norm1.weight));
         push_linear(&mut out, &format!("{p}.attn_qkv"), &b.attn_qkv);
         push_linear(&mut out, &format!("{p}.attn_out"), &b.attn_out);
         out.push(plain(format!("{p}.norm2.weight"), &b.norm2.weight));
         push_linear(&mut out, &format!("{p}.mlp.0"), &b.mlp_0);
         push_linear(&mut out, &format!("{p}.mlp.2"), &b.mlp_2);
-        push_linear(&mut out, &format!("{p}.adaLN_modulation"), adaln);
+        if let Some(adaln) = &b.adaln_modulation {
+            push_linear(&mut out, &format!("{p}.adaLN_modulation"), adaln);
+        }
     }
-    out.push(plain(
-        "output_layer.norm_final.weight".into(),
-        &dit.output_norm.weight,
-    ));
-    push_linear(&mut out, "output_layer.linear", &dit.output_linear);
-    push_linear(&mut out, "output_layer.adaLN_modulation", &dit.output_adaln);
+    if causal {
+        out.extend(fold_output_modulation(dit));
+    } else {
+        out.push(plain(
+            "output_layer.norm_final.weight".into(),
+            &dit.output_norm.weight,
+        ));
+        push_linear(&mut out, "output_layer.linear", &dit.output_linear);
+        push_linear(&mut out, "output_layer.adaLN_modulation", &dit.output_adaln);
+    }
     Ok(out)
+}
+
+/// The output layer of an AR DiT without its modulation, as the reference's AR layout has it.
+/// Our AR network still modulates its output by (shift, scale) = adaLN(c) from the constant
+/// c = SiLU(TimeEmb(0)) (an AR model always gets σ = 0), so the modulation is folded exactly:
+/// LN(x)·w·(1 + scale) + shift, then ·W + b, equals LN(x)·w′ then ·W + b′ with
+/// w′ = w ⊙ (1 + scale) and b′ = b + shift·W.
+fn fold_output_modulation(dit: &Dit) -> Vec<HostTensor> {
+    let device = dit.vocab_embed.val().device();
+    let c = dit.conditioning(Tensor::zeros([1], &device), None); // [1, C]
+    let mods = dit.output_adaln.forward(c); // [1, 2H]
+    let h = dit.output_norm.weight.val().dims()[0];
+    let shift = mods.clone().narrow(1, 0, h); // [1, H]
+    let scale = mods.narrow(1, h, h); // [1, H]
+    let w = dit.output_norm.weight.val().reshape([1, h]) * scale.add_scalar(1.0);
+    let weight = dit.output_linear.weight.val(); // [H, N]
+    let n = weight.dims()[1];
+    let bias = shift.matmul(weight.clone()).reshape([n]);
+    let bias = match &dit.output_linear.bias {
+        Some(b) => bias + b.val(),
+        None => bias,
+    };
+    let to_host = |t: Tensor<1>| {
+        t.into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("float tensor converts to f32")
+    };
+    let (wl, sl) = host(&dit.output_linear.weight);
+    vec![
+        (
+            "output_layer.norm_final.weight".into(),
+            to_host(w.reshape([h])),
+            vec![h],
+        ),
+        (
+            "output_layer.linear.weight".into(),
+            transpose(&wl, sl[0], sl[1]),
+            vec![sl[1], sl[0]],
+        ),
+        ("output_layer.linear.bias".into(), to_host(bias), vec![n]),
+    ]
 }
 
 /// Export a DiT in the reference layout: `weights` (`model.safetensors`, F32, names prefixed

@@ -1,5 +1,6 @@
 //! `import-hf` / `export-hf`: generators in the reference's Hugging Face UDLM layout
-//! (`model.safetensors` + `config.json`, as `kuleshov-group/udlm-qm9`). The HF files carry no
+//! (`model.safetensors` + `config.json`, as `kuleshov-group/udlm-qm9`), and AR models in the
+//! reference's AR layout (`"causal": true`: no σ embedding, no adaLN). The HF files carry no
 //! vocabulary: it is the QM9 tokenizer's (specials, then the sorted symbols), fitted on the
 //! data set and checked against the config's `vocab_size`.
 
@@ -55,8 +56,14 @@ pub fn import(a: &ImportArgs) -> Result<()> {
     };
     let data = prepare(&data_cfg, None)?;
     let sp = data.tokenizer.special_ids();
+    // The reference's AR layout (`"causal": true`) is an AR model; otherwise the UDLM layout.
+    let kind = if hf.causal {
+        ModelKind::Ar
+    } else {
+        ModelKind::Udlm
+    };
     let mut diffusion = DiffusionConfig::new(
-        ModelKind::Udlm,
+        kind,
         data.tokenizer.vocab_size(),
         hf.model_length,
         sp.mask,
@@ -87,7 +94,11 @@ pub fn export(a: &ExportArgs) -> Result<()> {
     let g = load_generator(&a.checkpoint, &dev)?;
     let d = &g.loaded.diffusion.config;
     if d.kind == ModelKind::Ar {
-        bail!("AR models have no Hugging Face UDLM form");
+        bail!(
+            "this AR model cannot be exported: the project's AR DiTs modulate every block from a \
+             constant conditioning (adaLN), which the reference's AR layout (no adaLN) cannot \
+             hold; AR checkpoints in the reference layout can be imported"
+        );
     }
     let hf = HfDitConfig::from_configs(&g.loaded.model_config, d)?;
     std::fs::create_dir_all(&a.out)?;
