@@ -7,6 +7,7 @@ use common::*;
 use diffusion_core::backend::default_device;
 use diffusion_core::checkpoint::CheckpointFile;
 use diffusion_core::diffusion::ModelKind;
+use diffusion_core::dit::DitConfig;
 use diffusion_core::domain::Tokenizer;
 use diffusion_core::train::{Generator, Trainer, load_for_inference};
 use std::time::{Duration, Instant};
@@ -135,14 +136,18 @@ fn export_metadata_and_init_from() {
     let dir = tmp_dir("export");
     let (tok, train, _) = qm9(64, 0);
     let (d, m) = configs(ModelKind::Udlm, &tok, 0.0);
-    let mut t = Trainer::new(
-        d.clone(),
-        m.clone(),
-        train_config(2),
-        tok.vocabulary(),
-        &device,
-    )
-    .unwrap();
+    // A fresh two-step run of this objective with backbone `model`.
+    let trainer = |model: &DitConfig| {
+        Trainer::new(
+            d.clone(),
+            model.clone(),
+            train_config(2),
+            tok.vocabulary(),
+            &device,
+        )
+        .unwrap()
+    };
+    let mut t = trainer(&m);
     t.metadata = serde_json::json!({"representation": "smiles"});
     t.train_step(&train).unwrap();
     let exported = dir.join("model.ckpt");
@@ -161,14 +166,7 @@ fn export_metadata_and_init_from() {
 
     // Fine-tuning starts from the exported EMA weights: the first loss equals the loss of the
     // exported weights, not of a fresh initialisation.
-    let mut ft = Trainer::new(
-        d.clone(),
-        m.clone(),
-        train_config(2),
-        tok.vocabulary(),
-        &device,
-    )
-    .unwrap();
+    let mut ft = trainer(&m);
     let fresh = ft.evaluate(&ft.ema.model.clone(), &train).nll;
     ft.init_from(&exported).unwrap();
     let from_export = ft.evaluate(&ft.ema.model.clone(), &train).nll;
@@ -183,14 +181,7 @@ fn export_metadata_and_init_from() {
     // embedding: for every class (and the null class) it is the unconditional model.
     let mut cond = m.clone();
     cond.num_classes = Some(2);
-    let mut ft = Trainer::new(
-        d.clone(),
-        cond.clone(),
-        train_config(2),
-        tok.vocabulary(),
-        &device,
-    )
-    .unwrap();
+    let mut ft = trainer(&cond);
     let fresh = ft.evaluate(&ft.ema.model.clone(), &train).nll;
     ft.init_from(&exported).unwrap();
     let conditional = ft.evaluate(&ft.ema.model.clone(), &train).nll;
@@ -206,20 +197,13 @@ fn export_metadata_and_init_from() {
     // The way back (an unconditional run from a conditional file) is refused by name.
     let cond_file = dir.join("cond.ckpt");
     ft.export(&cond_file).unwrap();
-    let mut unc = Trainer::new(
-        d.clone(),
-        m.clone(),
-        train_config(2),
-        tok.vocabulary(),
-        &device,
-    )
-    .unwrap();
+    let mut unc = trainer(&m);
     let e = unc.init_from(&cond_file).unwrap_err().to_string();
     assert!(e.contains("num_classes"), "{e}");
 
     let mut other = m.clone();
     other.hidden_size = 64;
-    let mut bad = Trainer::new(d, other, train_config(2), tok.vocabulary(), &device).unwrap();
+    let mut bad = trainer(&other);
     let e = bad.init_from(&exported).unwrap_err().to_string();
     assert!(e.contains("model.hidden_size"), "{e}");
     std::fs::remove_dir_all(&dir).ok();

@@ -372,12 +372,7 @@ pub fn load_module_blob<M: burn::module::Module>(
     path: &Path,
     what: &str,
 ) -> Result<M> {
-    let record =
-        burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(blob.to_vec()))
-            .map_err(|e| CoreError::checkpoint(path, format!("{what}: {e}")))?;
-    module
-        .try_load_record(record)
-        .map_err(|e| CoreError::checkpoint(path, format!("{what} does not fit the model: {e}")))
+    load_blob(module, blob, path, what, false)
 }
 
 /// [`load_module_blob`] where tensors of `module` that `blob` lacks keep their initial values
@@ -388,10 +383,20 @@ pub fn load_module_blob_partial<M: burn::module::Module>(
     path: &Path,
     what: &str,
 ) -> Result<M> {
+    load_blob(module, blob, path, what, true)
+}
+
+fn load_blob<M: burn::module::Module>(
+    module: M,
+    blob: &[u8],
+    path: &Path,
+    what: &str,
+    partial: bool,
+) -> Result<M> {
     let record =
         burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(blob.to_vec()))
             .map_err(|e| CoreError::checkpoint(path, format!("{what}: {e}")))?
-            .allow_partial(true);
+            .allow_partial(partial);
     module
         .try_load_record(record)
         .map_err(|e| CoreError::checkpoint(path, format!("{what} does not fit the model: {e}")))

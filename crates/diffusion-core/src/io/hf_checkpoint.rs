@@ -58,6 +58,7 @@ use crate::diffusion::{DiffusionConfig, ModelKind};
 use crate::dit::timestep::FREQUENCY_EMBEDDING_SIZE;
 use crate::dit::{Dit, DitConfig};
 use crate::error::{CoreError, Result};
+use crate::tensor_util::to_vec_f32;
 use burn::module::Param;
 use burn::nn::{Embedding, Linear};
 use burn::prelude::*;
@@ -842,17 +843,11 @@ fn fold_output_modulation(dit: &Dit) -> Vec<HostTensor> {
         Some(b) => bias + b.val(),
         None => bias,
     };
-    let to_host = |t: Tensor<1>| {
-        t.into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("float tensor converts to f32")
-    };
     let (wl, sl) = host(&dit.output_linear.weight);
     vec![
         (
             "output_layer.norm_final.weight".into(),
-            to_host(w.reshape([h])),
+            to_vec_f32(w.reshape([h])),
             vec![h],
         ),
         (
@@ -860,7 +855,7 @@ fn fold_output_modulation(dit: &Dit) -> Vec<HostTensor> {
             transpose(&wl, sl[0], sl[1]),
             vec![sl[1], sl[0]],
         ),
-        ("output_layer.linear.bias".into(), to_host(bias), vec![n]),
+        ("output_layer.linear.bias".into(), to_vec_f32(bias), vec![n]),
     ]
 }
 

@@ -90,6 +90,20 @@ impl ClassifierConfig {
         self.backbone.vocab_size
     }
 
+    /// A per-position (FUDGE) classifier scores prefixes, so its encoder is causal: set from
+    /// the pooling, so that a config need not say it twice.
+    pub fn set_causal_from_pooling(&mut self) {
+        if self.pooling == Pooling::PerPosition {
+            self.backbone.causal = true;
+        }
+    }
+
+    /// A whole-sequence classifier of clean inputs (an oracle), rather than a noisy D-CBG
+    /// classifier or a per-position FUDGE one.
+    pub fn is_clean_sequence_classifier(&self) -> bool {
+        self.noise.is_none() && self.pooling != Pooling::PerPosition
+    }
+
     /// Whether this classifier can guide `generator` by D-CBG: a noisy classifier must have
     /// been trained on the generator's noise (a uniform-noise classifier has never seen a
     /// `[MASK]`, an absorbing one never a token swapped at random) and both must share the

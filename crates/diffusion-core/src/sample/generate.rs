@@ -142,6 +142,26 @@ pub struct GuidanceModels<'a> {
     pub nos: Option<(&'a NosHead, NosConfig)>,
 }
 
+/// The guidance models of a run as a domain loads them (owned); [`OwnedGuidanceModels::models`]
+/// lends them to a [`Request`].
+#[derive(Default)]
+pub struct OwnedGuidanceModels {
+    pub classifier: Option<DitClassifier>,
+    pub extra: Vec<(DitClassifier, i64, f64)>,
+    pub nos: Option<NosHead>,
+}
+
+impl OwnedGuidanceModels {
+    /// Borrowed for a [`Request`], NOS with the `nos` settings.
+    pub fn models(&self, nos: NosConfig) -> GuidanceModels<'_> {
+        GuidanceModels {
+            classifier: self.classifier.as_ref(),
+            extra_cbg: self.extra.iter().map(|(c, t, gm)| (c, *t, *gm)).collect(),
+            nos: self.nos.as_ref().map(|h| (h, nos)),
+        }
+    }
+}
+
 /// Settings of one sampling run (also used by `sweep` and `demo`).
 pub struct Request<'a> {
     pub guidance: GuidanceKind,

@@ -8,9 +8,8 @@ use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::classifier::DitClassifier;
 use diffusion_core::diffusion::ModelKind;
-use diffusion_core::generate::{Group, GuidanceArgs, GuidanceModels};
+use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels};
 pub use diffusion_core::generate::{GuidanceKind, Request};
-use diffusion_core::nos::{NosConfig, NosHead};
 use diffusion_core::sampler::SamplerConfig;
 use genomics::GeneratedSample;
 use genomics::fasta::SampleWriter;
@@ -191,24 +190,6 @@ pub fn run_pins(g: &GenModel, motifs: Vec<(usize, i64)>) -> Vec<(usize, i64)> {
     pins
 }
 
-/// Loaded guidance models of a `sample` / `sweep` invocation.
-pub struct GuidanceModelsOwned {
-    pub classifier: Option<DitClassifier>,
-    pub extra: Vec<(DitClassifier, i64, f64)>,
-    pub nos: Option<NosHead>,
-}
-
-impl GuidanceModelsOwned {
-    /// Borrowed for a [`Request`], NOS with `nos` settings.
-    pub fn models(&self, nos: NosConfig) -> GuidanceModels<'_> {
-        GuidanceModels {
-            classifier: self.classifier.as_ref(),
-            extra_cbg: self.extra.iter().map(|(c, t, gm)| (c, *t, *gm)).collect(),
-            nos: self.nos.as_ref().map(|h| (h, nos)),
-        }
-    }
-}
-
 /// A classifier that fits generator `g`: its noise and length, and its species.
 fn fitting_classifier(g: &GenModel, p: &Path, dev: &Device) -> Result<DitClassifier> {
     let (c, meta) = load_classifier(p, dev)?;
@@ -240,12 +221,8 @@ pub fn load_guidance(
     path: Option<&Path>,
     extra: &[(PathBuf, i64, f64)],
     dev: &Device,
-) -> Result<GuidanceModelsOwned> {
-    let mut m = GuidanceModelsOwned {
-        classifier: None,
-        extra: Vec::new(),
-        nos: None,
-    };
+) -> Result<OwnedGuidanceModels> {
+    let mut m = OwnedGuidanceModels::default();
     match (kind, path) {
         (GuidanceKind::Nos, Some(p)) => {
             diffusion_core::cli::require_file(p, "NOS head")?;

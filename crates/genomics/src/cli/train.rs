@@ -6,7 +6,7 @@
 use super::{TrainArgs, device, metadata};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
-use diffusion_core::classifier::{Classifier, DitClassifier, Pooling};
+use diffusion_core::classifier::{Classifier, DitClassifier};
 use diffusion_core::config_file::to_toml;
 use diffusion_core::diffusion::{DiffusionConfig, ModelKind};
 use diffusion_core::domain::{SequenceDataset, TokenSequences, Tokenizer};
@@ -258,8 +258,7 @@ pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
         let mut t = Trainer::<Classifier>::resume(&dir.checkpoint(), &dev)?;
         DnaTokenizer::from_vocabulary(&t.vocabulary)?;
         t.set_total_steps(cfg.train.steps);
-        let clean = t.objective.config.noise.is_none()
-            && t.objective.config.pooling != Pooling::PerPosition;
+        let clean = t.objective.config.is_clean_sequence_classifier();
         args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
         return finish(t, &data, &dir, clean.then_some(&oracle_report as _));
     }
@@ -270,9 +269,7 @@ pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
     };
     c.backbone.vocab_size = tok.vocab_size();
     c.backbone.num_classes = None;
-    if c.pooling == Pooling::PerPosition {
-        c.backbone.causal = true; // FUDGE: each position sees only its prefix
-    }
+    c.set_causal_from_pooling();
     c.num_classes = classes;
     c.seq_len = cfg.data.seq_len();
     c.mask_id = sp.mask;
@@ -280,7 +277,7 @@ pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
     cfg.classifier = Some(c.clone());
     dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
     // The held-out species report is for whole-window classifiers (the oracle), not FUDGE's.
-    let clean = c.noise.is_none() && c.pooling != Pooling::PerPosition;
+    let clean = c.is_clean_sequence_classifier();
     let mut t = Trainer::with_objective(
         Classifier::new(c),
         cfg.train.clone(),

@@ -9,7 +9,7 @@ use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::atomic_file::AtomicFile;
 use diffusion_core::classifier::Classifier;
-use diffusion_core::generate::{Group, GuidanceArgs, GuidanceModels};
+use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels};
 pub use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::sampler::SamplerConfig;
@@ -174,50 +174,31 @@ pub fn generate(
     .context("-n")
 }
 
-/// The loaded guidance models of a `sample` run.
-struct LoadedGuidance {
-    classifier: Option<Loaded<Classifier>>,
-    extra: Vec<(Loaded<Classifier>, i64, f64)>,
-    nos: Option<diffusion_core::nos::NosHead>,
-}
-
-impl LoadedGuidance {
-    fn load(a: &GuidanceArgs, g: &Generator, dev: &Device) -> Result<Self> {
-        let nos = match (&a.classifier, a.guidance) {
-            (Some(p), GuidanceKind::Nos) => Some(super::nos::load(
-                p,
-                dev,
-                g.loaded.model.hidden_size(),
-                &g.loaded.vocabulary,
-            )?),
-            _ => None,
-        };
-        let classifier = match &a.classifier {
-            Some(p) if a.guidance != GuidanceKind::Nos => Some(load_classifier(p, dev, g)?),
-            _ => None,
-        };
-        let mut extra = Vec::new();
-        for (p, t, gm) in a.extra_terms()? {
-            extra.push((load_classifier(&p, dev, g)?, t, gm));
-        }
-        Ok(Self {
-            classifier,
-            extra,
-            nos,
-        })
+/// The guidance models `a` names, checked against the generator: a NOS head (NOS), else the
+/// classifier (D-CBG, FUDGE), and the extra D-CBG terms.
+fn load_guidance(a: &GuidanceArgs, g: &Generator, dev: &Device) -> Result<OwnedGuidanceModels> {
+    let nos = match (&a.classifier, a.guidance) {
+        (Some(p), GuidanceKind::Nos) => Some(super::nos::load(
+            p,
+            dev,
+            g.loaded.model.hidden_size(),
+            &g.loaded.vocabulary,
+        )?),
+        _ => None,
+    };
+    let classifier = match &a.classifier {
+        Some(p) if a.guidance != GuidanceKind::Nos => Some(load_classifier(p, dev, g)?.model),
+        _ => None,
+    };
+    let mut extra = Vec::new();
+    for (p, t, gm) in a.extra_terms()? {
+        extra.push((load_classifier(&p, dev, g)?.model, t, gm));
     }
-
-    fn models(&self, a: &GuidanceArgs) -> GuidanceModels<'_> {
-        GuidanceModels {
-            classifier: self.classifier.as_ref().map(|c| &c.model),
-            extra_cbg: self
-                .extra
-                .iter()
-                .map(|(c, t, gm)| (&c.model, *t, *gm))
-                .collect(),
-            nos: self.nos.as_ref().map(|h| (h, a.nos_config())),
-        }
-    }
+    Ok(OwnedGuidanceModels {
+        classifier,
+        extra,
+        nos,
+    })
 }
 
 /// Write samples and metrics into `out` and print the metrics line.
@@ -259,7 +240,7 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
     let dev = device(a.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
-    let guidance = LoadedGuidance::load(&a.guide, &g, &dev)?;
+    let guidance = load_guidance(&a.guide, &g, &dev)?;
     let seq_len = g.loaded.diffusion.config.seq_len;
     let pins = match &a.prefix {
         Some(p) => prefix_pins(&g.tokenizer, p, seq_len)?,
@@ -269,7 +250,7 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         guidance: a.guide.guidance,
         gamma: a.guide.gamma,
         schedule: a.guide.schedule()?,
-        models: guidance.models(&a.guide),
+        models: guidance.models(a.guide.nos_config()),
         exact: a.guide.exact_chunk(seq_len)?,
         top_k: a.guide.top_k,
         sampler: SamplerConfig {

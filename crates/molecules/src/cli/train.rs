@@ -4,7 +4,7 @@
 
 use super::{ConfigArgs, device};
 use anyhow::{Context, Result, bail};
-use diffusion_core::classifier::{Classifier, Pooling};
+use diffusion_core::classifier::Classifier;
 use diffusion_core::config_file::to_toml;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::domain::{SequenceDataset, Tokenizer};
@@ -169,9 +169,7 @@ pub fn train_classifier(args: &ConfigArgs) -> Result<Trained> {
     };
     c.backbone.vocab_size = data.tokenizer.vocab_size();
     c.backbone.num_classes = None;
-    if c.pooling == Pooling::PerPosition {
-        c.backbone.causal = true;
-    }
+    c.set_causal_from_pooling();
     c.num_classes = 2;
     c.seq_len = cfg.data.seq_len;
     c.mask_id = sp.mask;

@@ -146,6 +146,8 @@ impl Sampler<'_> {
             cbg_rows: self.guidance.cbg.iter().map(|_| None).collect(),
         };
         let nos = self.nos_models();
+        let use_cache = self.use_cache();
+        let pinned: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
         let mut nfe = 0;
         let times = reverse_times(self.config.steps, self.config.eps, cfg.discrete_steps);
         for (i, &(t, s)) in times.iter().enumerate() {
@@ -158,7 +160,7 @@ impl Sampler<'_> {
                 }
                 None => {
                     nfe += 1;
-                    if self.use_cache() {
+                    if use_cache {
                         self.denoise_changed_rows(&z, b, t, y, &mut caches.rows)
                     } else {
                         self.denoise(&z, b, t, y)
@@ -182,7 +184,7 @@ impl Sampler<'_> {
                     self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, s, b)
                 }
             };
-            let log_p = self.with_cbg_terms(log_p, &z, b, t, &mut caches.cbg_rows);
+            let log_p = self.with_cbg_terms(log_p, &z, b, t, &pinned, &mut caches.cbg_rows);
             let mut z_s = self.draw(rng, &to_vec_f32(softmax(log_p, 2)), n);
             if self.diffusion.noise() == Noise::Absorbing {
                 // Carry-over: unmasked tokens are never changed (spec §5.2 item 6); with ReMDM
@@ -191,7 +193,7 @@ impl Sampler<'_> {
             }
             self.apply_pins(&mut z_s);
             nfe += self.correct(rng, &mut z_s, b, t, s, y);
-            if self.use_cache() && z_s == z {
+            if use_cache && z_s == z {
                 caches.step = Some(StepCache {
                     log_x,
                     log_x_uncond: log_x_u,
@@ -225,14 +227,16 @@ impl Sampler<'_> {
         })
     }
 
-    /// `log_p` plus Σγ_k(t)·s_k of the D-CBG terms at time t (spec §6.2), each term's scores
-    /// reused per row where its classifier ignores σ and caching is on.
+    /// `log_p` plus Σγ_k(t)·s_k of the D-CBG terms at time t (spec §6.2) over the positions
+    /// not `pinned`, each term's scores reused per row where its classifier ignores σ and
+    /// caching is on.
     pub(super) fn with_cbg_terms(
         &self,
         log_p: Tensor<3>,
         z: &[i64],
         b: usize,
         t: f64,
+        pinned: &[usize],
         cbg_rows: &mut [Option<ScoreRows>],
     ) -> Tensor<3> {
         if self.guidance.cbg.is_empty() {
@@ -240,8 +244,7 @@ impl Sampler<'_> {
         }
         let cfg = &self.diffusion.config;
         let (l, n) = (cfg.seq_len, cfg.vocab_size);
-        let pinned: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
-        let editable = editable_positions(z, l, &pinned, self.diffusion.noise(), cfg.mask_id);
+        let editable = editable_positions(z, l, pinned, self.diffusion.noise(), cfg.mask_id);
         // The noise level σ(t) of z_t, whatever the generator's own time input: a
         // time-conditioned classifier guiding an MDLM (whose network takes no σ) sees σ(t), as
         // in its training and in the reference; each term zeroes it for a classifier that is
