@@ -76,7 +76,7 @@ while IFS= read -r cmd; do
       bin=${bin:-$crate}
       i=$((i + 1))
       exe=$(bin_path "$bin")
-      if [ -z "$exe" ]; then bad "\`$cmd\`: binary $bin is not built (run cargo test --workspace first)"; continue; fi
+      if [ -z "$exe" ]; then bad "\`$cmd\`: binary $bin is not built (run cargo test --workspace --release first)"; continue; fi
       args=("${w[@]:$i}")
       if [ ${#args[@]} -gt 0 ] && [[ "${args[0]}" != -* ]]; then
         sub=${args[0]}
