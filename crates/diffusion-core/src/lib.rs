@@ -9,7 +9,7 @@
 // guidance, then files and reports. Each module is also re-exported at the crate root
 // (`diffusion_core::sampler`, `diffusion_core::loss`, ...), the paths the domain crates use.
 
-/// Guidance: D-CFG, D-CBG (exact, first order), FUDGE, NOS, γ schedules.
+/// Guidance: D-CFG, D-CBG (exact, first order), FUDGE, NOS, γ schedules, reward steering.
 pub mod guidance;
 /// Files: checkpoints, HF layout, atomic writes, configs, run folders, shipped paths.
 pub mod io;

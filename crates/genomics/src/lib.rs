@@ -18,6 +18,7 @@ pub mod fasta;
 pub mod manifest;
 pub mod metrics;
 pub mod random_baseline;
+pub mod reward;
 pub mod rng;
 pub mod tokenizer;
 pub mod windows;

@@ -8,6 +8,7 @@ pub mod error;
 pub mod metrics;
 pub mod mol_tokenizer;
 pub mod qm9;
+pub mod reward;
 pub mod selfies;
 pub mod smiles_tokenizer;
 

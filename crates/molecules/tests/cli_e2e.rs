@@ -159,6 +159,22 @@ fn train_resume_classify_sample_eval_sweep() {
             vec!["--guidance", "cfg", "--also-cbg", &format!("{c}:1:1.5")],
         ),
         ("prefix", vec!["--prefix", "CC"]),
+        (
+            "smc",
+            vec![
+                "--steer",
+                "smc",
+                "--reward",
+                "qed:1,valid:0.5",
+                "--particles",
+                "3",
+            ],
+        ),
+        (
+            "svdd",
+            vec!["--steer", "svdd", "--reward", "rings", "--candidates", "2"],
+        ),
+        ("best", vec!["--steer", "best-of-n", "--reward", "valid"]),
     ] {
         let out = d.join(format!("s-{name}"));
         let mut a = vec!["sample", "--checkpoint", m, "--out", out.to_str().unwrap()];
@@ -171,7 +187,41 @@ fn train_resume_classify_sample_eval_sweep() {
         if name == "prefix" {
             assert!(smi.lines().all(|l| l.starts_with("CC")), "{smi}");
         }
+        if ["smc", "svdd", "best"].contains(&name) {
+            assert!(
+                text.contains("steering (") && text.contains("mean reward"),
+                "{text}"
+            );
+            let mj: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap())
+                    .unwrap();
+            assert!(mj["run"]["steer_stats"]["mean_reward"].is_number(), "{mj}");
+        }
         assert!(out.join("metrics.json").is_file() && out.join("metrics.csv").is_file());
+    }
+    // Steering needs a reward the domain knows; bad steering settings name their flag.
+    for (extra, want) in [
+        (vec!["--steer", "smc"], "--reward"),
+        (
+            vec!["--steer", "smc", "--reward", "logp"],
+            "unknown reward `logp`",
+        ),
+        (vec!["--steer", "smc", "--reward", "qed:x"], "--reward"),
+        (
+            vec!["--steer", "smc", "--reward", "qed", "--particles", "0"],
+            "--particles",
+        ),
+        (
+            vec!["--steer", "smc", "--reward", "qed", "--ess-threshold", "2"],
+            "--ess-threshold",
+        ),
+    ] {
+        let out = d.join("s-bad-steer");
+        let mut a = vec!["sample", "--checkpoint", m, "--out", out.to_str().unwrap()];
+        a.extend(common);
+        a.extend(extra.iter().copied());
+        let e = fails(&a);
+        assert!(e.contains(want), "{extra:?}: {e}");
     }
     // Streaming: batches of 16 for 40 molecules (the last one partial) are written and scored
     // as they finish; the file and the metrics hold all 40.

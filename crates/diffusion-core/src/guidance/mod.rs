@@ -2,6 +2,7 @@
 //! first-order), as functions on burn tensors, plus the guidance settings the sampler takes.
 
 pub mod nos;
+pub mod steer;
 
 use crate::classifier::DitClassifier;
 use crate::error::{CoreError, Result};
@@ -184,6 +185,8 @@ pub struct Guidance<'a> {
     pub fudge: Option<FudgeTerm<'a>>,
     /// NOS for diffusion models (spec §6.4); exclusive with D-CFG and D-CBG.
     pub nos: Option<NosTerm<'a>>,
+    /// Reward steering (SMC / FK, SVDD, best-of-N) on top of whatever else guides (§6.5).
+    pub steer: Option<steer::Steering<'a>>,
 }
 
 /// NOS guidance: a head trained on the generator's frozen encoder and the per-step settings.

@@ -10,6 +10,10 @@
 use crate::classifier::DitClassifier;
 use crate::denoiser::Denoiser;
 use crate::diffusion::{Diffusion, ModelKind};
+use crate::guidance::steer::{
+    FinalPick, Potential, Resampling, Reward, SmcConfig, SteerMethod, Steering, X0Estimate,
+    parse_reward_spec,
+};
 use crate::guidance::{CbgMode, CbgTerm, FudgeTerm, GammaSchedule, Guidance, NosTerm, exact_chunk};
 use crate::nos::{NosConfig, NosHead};
 use crate::sampler::{Labels, Sampler, SamplerConfig, Samples};
@@ -115,6 +119,188 @@ impl GuidanceArgs {
     }
 }
 
+/// Sampler refinements shared by every domain's `sample` (off by default; §5.2): forward–backward
+/// corrector steps for UDLM and ReMDM-cap remasking for MDLM.
+#[derive(Args, Clone, Debug, Default)]
+pub struct RefineArgs {
+    /// UDLM: corrector steps after each reverse step (each one more network pass).
+    #[arg(long, default_value_t = 0)]
+    pub corrector_steps: usize,
+    /// MDLM: ReMDM-cap remasking with this η_cap in [0, 1] (unmasked tokens may be revised).
+    #[arg(long)]
+    pub remask_cap: Option<f64>,
+    /// Finish with the denoiser's argmax at t = ε (noise-free last step).
+    #[arg(long)]
+    pub final_denoise: bool,
+}
+
+impl RefineArgs {
+    /// `config` with these refinements (the sampler checks that they fit the model).
+    pub fn apply(&self, config: SamplerConfig) -> SamplerConfig {
+        SamplerConfig {
+            corrector_steps: self.corrector_steps,
+            remask_cap: self.remask_cap,
+            final_denoise: self.final_denoise || config.final_denoise,
+            ..config
+        }
+    }
+
+    /// A short description for logs and metrics files.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.corrector_steps > 0 {
+            parts.push(format!("corrector×{}", self.corrector_steps));
+        }
+        if let Some(eta) = self.remask_cap {
+            parts.push(format!("remdm-cap η={eta}"));
+        }
+        if self.final_denoise {
+            parts.push("final-denoise".into());
+        }
+        if parts.is_empty() {
+            "ancestral".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// Which reward-steering method a sampling run uses (§6.5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum SteerKind {
+    /// No reward steering.
+    #[default]
+    None,
+    /// Sequential Monte Carlo / Feynman–Kac steering with --particles K per sample.
+    Smc,
+    /// SVDD: --candidates M draws of each step, the best by reward kept.
+    Svdd,
+    /// Best-of-N: --particles N independent samples, the one with the highest reward kept.
+    BestOfN,
+}
+
+/// The reward-steering flags shared by every domain's `sample`. The reward names are the
+/// domain's (`--reward qed`, `--reward qed:1,rings:0.5`, ...).
+#[derive(Args, Clone, Debug)]
+pub struct SteerArgs {
+    #[arg(long, value_enum, default_value = "none")]
+    pub steer: SteerKind,
+    /// Reward for --steer: NAME[:WEIGHT][,NAME[:WEIGHT]...] (a weighted sum of the domain's
+    /// rewards).
+    #[arg(long)]
+    pub reward: Option<String>,
+    /// Particles per sample (SMC) or samples per kept one (best-of-N).
+    #[arg(long, default_value_t = 4)]
+    pub particles: usize,
+    /// SMC tilt λ: the particles target p(x)·exp(λ·reward(x)).
+    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
+    pub steer_lambda: f64,
+    /// SMC potential: difference (exact tilt), max or sum of the rewards along the path.
+    #[arg(long, value_enum, default_value = "difference")]
+    pub potential: Potential,
+    /// SMC: resample a group when its ESS falls below this fraction of the particles.
+    #[arg(long, default_value_t = 0.5)]
+    pub ess_threshold: f64,
+    #[arg(long, value_enum, default_value = "systematic")]
+    pub resampling: Resampling,
+    /// SMC: return a particle drawn by its final weight, or the one with the best reward.
+    #[arg(long, value_enum, default_value = "sample")]
+    pub steer_pick: FinalPick,
+    /// SVDD: candidates of z_s per step.
+    #[arg(long, default_value_t = 4)]
+    pub candidates: usize,
+    /// SVDD: 0 keeps the best candidate, α > 0 draws one ∝ exp(reward/α).
+    #[arg(long, default_value_t = 0.0)]
+    pub svdd_alpha: f64,
+    /// How the reward reads x̂₀ from the denoiser: argmax or a draw.
+    #[arg(long, value_enum, default_value = "argmax")]
+    pub x0: X0Estimate,
+}
+
+impl SteerArgs {
+    /// The method these flags select (None without --steer), checked.
+    pub fn method(&self) -> Result<Option<SteerMethod>> {
+        let m = match self.steer {
+            SteerKind::None => return Ok(None),
+            SteerKind::Smc => SteerMethod::Smc(SmcConfig {
+                particles: self.particles,
+                lambda: self.steer_lambda,
+                potential: self.potential,
+                ess_threshold: self.ess_threshold,
+                resampling: self.resampling,
+                pick: self.steer_pick,
+            }),
+            SteerKind::BestOfN => SteerMethod::Smc(SmcConfig::best_of_n(self.particles)),
+            SteerKind::Svdd => SteerMethod::Svdd {
+                candidates: self.candidates,
+                alpha: self.svdd_alpha,
+            },
+        };
+        m.validate()?;
+        Ok(Some(m))
+    }
+
+    /// The reward terms (name, weight) of --reward; required with --steer.
+    pub fn reward_terms(&self) -> Result<Vec<(String, f64)>> {
+        match (&self.reward, self.steer) {
+            (Some(spec), _) => parse_reward_spec(spec),
+            (None, SteerKind::None) => Ok(Vec::new()),
+            (None, _) => Err(CoreError::config(
+                "--reward",
+                "reward steering needs --reward NAME[:WEIGHT],...",
+            )),
+        }
+    }
+
+    /// The steering of a [`Request`], with the domain's `reward` (built from
+    /// [`SteerArgs::reward_terms`]; needed when --steer is set).
+    pub fn request<'a>(&self, reward: Option<&'a dyn Reward>) -> Result<Option<SteerRequest<'a>>> {
+        let Some(method) = self.method()? else {
+            return Ok(None);
+        };
+        let reward = reward.ok_or_else(|| {
+            CoreError::config(
+                "--reward",
+                "reward steering needs --reward NAME[:WEIGHT],...",
+            )
+        })?;
+        Ok(Some(SteerRequest {
+            reward,
+            method,
+            x0: self.x0,
+        }))
+    }
+
+    /// A short description for logs and metrics files.
+    pub fn describe(&self) -> String {
+        match self.steer {
+            SteerKind::None => "none".into(),
+            SteerKind::Smc => format!(
+                "smc K={} λ={} {:?} ess<{} {:?} pick={:?} x0={:?}",
+                self.particles,
+                self.steer_lambda,
+                self.potential,
+                self.ess_threshold,
+                self.resampling,
+                self.steer_pick,
+                self.x0
+            ),
+            SteerKind::BestOfN => format!("best-of-{}", self.particles),
+            SteerKind::Svdd => format!(
+                "svdd M={} α={} x0={:?}",
+                self.candidates, self.svdd_alpha, self.x0
+            ),
+        }
+    }
+}
+
+/// Reward steering of a [`Request`]: the reward (built by the domain) and the method.
+pub struct SteerRequest<'a> {
+    pub reward: &'a dyn Reward,
+    pub method: SteerMethod,
+    pub x0: X0Estimate,
+}
+
 /// Parse `CLASSIFIER:TARGET:GAMMA` (the path may itself contain `:`).
 pub fn parse_extra_cbg(spec: &str) -> Result<(PathBuf, i64, f64)> {
     let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
@@ -177,6 +363,8 @@ pub struct Request<'a> {
     /// (token position, token id) pairs held fixed in every sample.
     pub pins: Vec<(usize, i64)>,
     pub progress: bool,
+    /// Reward steering (SMC, SVDD, best-of-N), on top of the guidance above.
+    pub steer: Option<SteerRequest<'a>>,
 }
 
 /// Class group `k` of a run draws from seed `seed + k·SEED_STRIDE`, so that the groups'
@@ -238,6 +426,12 @@ impl<'a> Request<'a> {
         for &(c, t, gamma) in &self.models.extra_cbg {
             g.cbg.push(cbg(c, t, gamma));
         }
+        g.steer = self.steer.as_ref().map(|st| Steering {
+            reward: st.reward,
+            target,
+            method: st.method,
+            x0: st.x0,
+        });
         Ok(g)
     }
 }
@@ -341,6 +535,7 @@ mod tests {
                 sampler: SamplerConfig::default(),
                 pins: vec![],
                 progress: false,
+                steer: None,
             };
             let e = req.guidance_for(1).err().unwrap().to_string();
             assert!(e.contains(word) && e.contains("--classifier"), "{e}");

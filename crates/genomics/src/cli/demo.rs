@@ -159,6 +159,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
                 },
                 pins: run_pins(&g, Vec::new()),
                 progress: false,
+                steer: None,
             };
             let species: Vec<usize> = (0..g.meta.classes.len()).collect();
             let (samples, _) = generate(&g, &req, &species, a.per_species, &dev)?;

@@ -44,7 +44,7 @@ pub enum Command {
     /// clean for the evaluation oracle (no `noise`), or with `--nos-for GENERATOR` a NOS head.
     TrainClassifier(TrainArgs),
     /// Generate DNA for some or all species, unguided or with D-CFG / D-CBG / NOS, as FASTA.
-    Sample(sample::SampleArgs),
+    Sample(Box<sample::SampleArgs>),
     /// Score a FASTA of generated sequences (intended species in each header) as §9.4 does.
     Eval(eval::EvalArgs),
     /// Sample over guidance strengths γ and score every row: a Table C-style table.

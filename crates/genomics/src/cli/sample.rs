@@ -8,8 +8,9 @@ use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::classifier::DitClassifier;
 use diffusion_core::diffusion::ModelKind;
-use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels};
+use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels, SteerArgs};
 pub use diffusion_core::generate::{GuidanceKind, Request};
+use diffusion_core::guidance::steer::SteerStats;
 use diffusion_core::sampler::SamplerConfig;
 use genomics::GeneratedSample;
 use genomics::fasta::SampleWriter;
@@ -24,6 +25,19 @@ pub struct SampleArgs {
     pub checkpoint: PathBuf,
     #[command(flatten)]
     pub guide: GuidanceArgs,
+    /// Reward steering (SMC / FK, SVDD, best-of-N): `--reward gc`, `at`, or `classifier` (log p of
+    /// the intended species under --reward-classifier), or a weighted sum such as
+    /// `classifier:1,gc:2`.
+    #[command(flatten)]
+    pub steer: SteerArgs,
+    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, a final
+    /// noise-free step.
+    #[command(flatten)]
+    pub refine: diffusion_core::generate::RefineArgs,
+    /// Clean species classifier for `--reward classifier`. Steering with the evaluation oracle
+    /// itself makes its F1 optimistic; a separately trained classifier does not.
+    #[arg(long)]
+    pub reward_classifier: Option<PathBuf>,
     /// Species to generate: comma-separated names from the manifest, or `all`.
     #[arg(long, default_value = "all")]
     pub species: String,
@@ -113,6 +127,19 @@ pub fn generate_each(
     dev: &Device,
     on_sample: &mut dyn FnMut(GeneratedSample) -> Result<()>,
 ) -> Result<usize> {
+    generate_each_with(g, req, species, per_species, dev, on_sample, &mut |_| {})
+}
+
+/// [`generate_each`], also handing each batch's reward-steering statistics to `on_steer`.
+pub fn generate_each_with(
+    g: &GenModel,
+    req: &Request,
+    species: &[usize],
+    per_species: usize,
+    dev: &Device,
+    on_sample: &mut dyn FnMut(GeneratedSample) -> Result<()>,
+    on_steer: &mut dyn FnMut(&SteerStats),
+) -> Result<usize> {
     let conditional = g.loaded.denoiser().is_conditional();
     match req.guidance {
         GuidanceKind::None | GuidanceKind::Cfg if !conditional => bail!(
@@ -144,6 +171,9 @@ pub fn generate_each(
             Some(BOS),
             dev,
             &mut |batch| {
+                if let Some(st) = &batch.steer {
+                    on_steer(st);
+                }
                 for row in batch.rows() {
                     on_sample(GeneratedSample {
                         species: g.meta.classes[c].clone(),
@@ -213,6 +243,27 @@ fn fitting_classifier(g: &GenModel, p: &Path, dev: &Device) -> Result<DitClassif
     Ok(c.model)
 }
 
+/// A clean classifier (σ-free, trained on clean windows, such as the oracle) over the
+/// generator's species and length, for `--reward classifier`.
+fn clean_classifier(g: &GenModel, p: &Path, dev: &Device) -> Result<DitClassifier> {
+    let (c, meta) = load_classifier(p, dev)?;
+    if !c.objective.config.is_clean_sequence_classifier() {
+        bail!(
+            "--reward-classifier {} is a noisy (guidance) classifier; the reward reads clean sequences",
+            p.display()
+        );
+    }
+    if meta.classes != g.meta.classes
+        || c.objective.config.seq_len != g.loaded.diffusion.config.seq_len
+    {
+        bail!(
+            "--reward-classifier {}: trained on other species or another length than the generator",
+            p.display()
+        );
+    }
+    Ok(c.model)
+}
+
 /// Load the guidance models a run names: `path` as a NOS head (NOS) or classifier (D-CBG,
 /// FUDGE), and the extra D-CBG terms (path, target, γ).
 pub fn load_guidance(
@@ -257,6 +308,20 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
     )?;
     let seq_len = g.loaded.diffusion.config.seq_len;
     let species = species_ids(&a.species, &g.meta.classes)?;
+    let reward_clf = match &a.reward_classifier {
+        Some(p) => Some(clean_classifier(&g, p, &dev)?),
+        None => None,
+    };
+    let reward = match a.steer.method()? {
+        Some(_) => Some(genomics::reward::build_reward(
+            &a.steer.reward_terms()?,
+            reward_clf
+                .as_ref()
+                .map(|c| c as &dyn diffusion_core::guidance::GuidanceClassifier),
+            &dev,
+        )?),
+        None => None,
+    };
     let req = Request {
         guidance: a.guide.guidance,
         gamma: a.guide.gamma,
@@ -264,14 +329,15 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
         models: models.models(a.guide.nos_config()),
         exact: a.guide.exact_chunk(seq_len)?,
         top_k: a.guide.top_k,
-        sampler: SamplerConfig {
+        sampler: a.refine.apply(SamplerConfig {
             steps: a.steps,
             batch_size: a.batch_size,
             seed: a.seed,
             ..Default::default()
-        },
+        }),
         pins: run_pins(&g, motif_pins(&a.motifs, seq_len)?),
         progress: !a.quiet,
+        steer: a.steer.request(reward.as_deref())?,
     };
     // Bases, line breaks every 60 and a header of about 64 bytes per sequence.
     let bases = DnaTokenizer::bases_per_sequence(seq_len) as u128;
@@ -284,11 +350,20 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
     let mut file = diffusion_core::atomic_file::AtomicFile::create(&a.out)?;
     let mut writer = SampleWriter::new(&mut file, &a.out);
     let mut count = 0;
-    let nfe = generate_each(&g, &req, &species, a.per_species, &dev, &mut |s| {
-        writer.write(&s)?;
-        count += 1;
-        Ok(())
-    })?;
+    let mut steer_stats: Option<SteerStats> = None;
+    let nfe = generate_each_with(
+        &g,
+        &req,
+        &species,
+        a.per_species,
+        &dev,
+        &mut |s| {
+            writer.write(&s)?;
+            count += 1;
+            Ok(())
+        },
+        &mut |st| steer_stats.get_or_insert_with(Default::default).extend(st),
+    )?;
     writer.finish()?;
     file.commit()?;
     let secs = start.elapsed().as_secs_f64();
@@ -301,5 +376,17 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
         secs,
         a.out.display()
     );
+    if let Some(st) = &steer_stats {
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        println!(
+            "steering ({}; reward {}): mean reward {:.4}, mean final ESS/K {:.3}, {} resamplings, {} reward evaluations",
+            a.steer.describe(),
+            a.steer.reward.as_deref().unwrap_or("-"),
+            mean(&st.rewards),
+            mean(&st.final_ess),
+            st.resamples,
+            st.reward_evals
+        );
+    }
     Ok(count)
 }

@@ -169,6 +169,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             },
             pins: run_pins(&g, Vec::new()),
             progress: false,
+            steer: None,
         };
         let start = std::time::Instant::now();
         let species: Vec<usize> = (0..g.meta.classes.len()).collect();

@@ -261,6 +261,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
                     },
                     pins: Vec::new(),
                     progress: false,
+                    steer: None,
                 },
                 classes: (0..g.num_classes() as i64).collect(),
                 per_class: a.per_class,

@@ -44,7 +44,7 @@ pub enum Command {
     TrainClassifier(TrainArgs),
     /// Generate images (unguided, D-CFG, D-CBG; optional inpainting) into a grid, an IDX file
     /// and, with an evaluation classifier, metrics.
-    Sample(sample::SampleArgs),
+    Sample(Box<sample::SampleArgs>),
     /// Score an IDX file of generated images with an evaluation classifier.
     Eval(eval::EvalArgs),
     /// Sample over guidance strengths γ and step counts T: table and plots.

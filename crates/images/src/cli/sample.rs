@@ -41,6 +41,18 @@ pub struct SampleArgs {
     pub checkpoint: PathBuf,
     #[command(flatten)]
     pub guide: GuidanceArgs,
+    /// Reward steering (SMC / FK, SVDD, best-of-N) with `--reward classifier`: log p(class | image)
+    /// under --reward-classifier.
+    #[command(flatten)]
+    pub steer: diffusion_core::generate::SteerArgs,
+    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, a final
+    /// noise-free step.
+    #[command(flatten)]
+    pub refine: diffusion_core::generate::RefineArgs,
+    /// Clean classifier for `--reward classifier`. Steering with the evaluation classifier
+    /// itself makes its accuracy optimistic; a separately trained one does not.
+    #[arg(long)]
+    pub reward_classifier: Option<PathBuf>,
     /// Only this class (default: every class, one grid row each).
     #[arg(long)]
     pub class: Option<i64>,
@@ -281,6 +293,44 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         Some(c) => vec![c],
         None => (0..g.num_classes() as i64).collect(),
     };
+    let reward_clf = match &a.reward_classifier {
+        Some(p) => {
+            let c = load_classifier(p, &dev)?;
+            let cc = &c.loaded.objective.config;
+            if !cc.is_clean_sequence_classifier()
+                || cc.seq_len != g.diffusion.config.seq_len
+                || cc.num_classes != g.num_classes()
+            {
+                bail!(
+                    "--reward-classifier {}: needs a clean classifier of the generator's image size and classes",
+                    p.display()
+                );
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    let reward: Option<Box<dyn diffusion_core::guidance::steer::Reward + '_>> =
+        match a.steer.method()? {
+            Some(_) => {
+                let terms = a.steer.reward_terms()?;
+                if terms.len() != 1 || terms[0].0 != "classifier" {
+                    bail!("--reward: images know one reward, `classifier`");
+                }
+                let c = reward_clf
+                    .as_ref()
+                    .context("--reward classifier needs --reward-classifier")?;
+                Some(Box::new(
+                    diffusion_core::guidance::steer::ClassifierReward {
+                        classifier: &c.loaded.model,
+                        device: dev.clone(),
+                        chunk: 64,
+                        label: "log p(class)".into(),
+                    },
+                ))
+            }
+            None => None,
+        };
     let req = Request {
         core: diffusion_core::generate::Request {
             guidance: a.guide.guidance,
@@ -296,14 +346,15 @@ pub fn run(a: &SampleArgs) -> Result<()> {
             },
             exact: a.guide.exact_chunk(g.diffusion.config.seq_len)?,
             top_k: a.guide.top_k,
-            sampler: SamplerConfig {
+            sampler: a.refine.apply(SamplerConfig {
                 steps: a.steps,
                 batch_size: a.batch_size,
                 seed: a.seed,
                 ..Default::default()
-            },
+            }),
             pins: pins.clone(),
             progress: !a.quiet,
+            steer: a.steer.request(reward.as_deref())?,
         },
         classes,
         per_class: a.per_class,

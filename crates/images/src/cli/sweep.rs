@@ -109,6 +109,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
                     },
                     pins: Vec::new(),
                     progress: false,
+                    steer: None,
                 },
                 classes: (0..g.num_classes() as i64).collect(),
                 per_class: a.per_class,

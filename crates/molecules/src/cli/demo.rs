@@ -170,6 +170,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             },
             pins: Vec::new(),
             progress: false,
+            steer: None,
         };
         let t0 = Instant::now();
         let (tokens, _) = generate(&g, &req, 1, a.num_samples, &dev)?;

@@ -34,7 +34,7 @@ pub enum Command {
     /// `--nos-for GENERATOR` a NOS head on the generator's frozen encoder.
     TrainClassifier(ConfigArgs),
     /// Generate molecules, unguided or with D-CFG / D-CBG / NOS / FUDGE, and score them.
-    Sample(sample::SampleArgs),
+    Sample(Box<sample::SampleArgs>),
     /// Score a file of generated molecules (one per line) against a reference data set.
     Eval(eval::EvalArgs),
     /// Validation NELBO / perplexity of a generator on its held-out split.
@@ -43,6 +43,9 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Plot one metric of several sweeps against γ (e.g. validity of MDLM and UDLM).
     PlotSweeps(sweep::PlotSweepsArgs),
+    /// Pareto table and plot of `sample` runs: property of novel molecules against the
+    /// valid × novel fraction, with each run's time.
+    PlotPareto(sweep::PlotParetoArgs),
     /// Convert a reference Hugging Face UDLM checkpoint (safetensors + config.json) to ours.
     ImportHf(hf::ImportArgs),
     /// Write a MDLM / UDLM generator in the reference's Hugging Face layout.
@@ -107,6 +110,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(a) => eval::run(&a),
         Command::Sweep(a) => sweep::run(&a),
         Command::PlotSweeps(a) => sweep::plot_sweeps(&a),
+        Command::PlotPareto(a) => sweep::plot_pareto(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
         Command::ImportHf(a) => hf::import(&a),

@@ -9,8 +9,9 @@ use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::atomic_file::AtomicFile;
 use diffusion_core::classifier::Classifier;
-use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels};
+use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels, SteerArgs};
 pub use diffusion_core::generate::{GuidanceKind, Request};
+use diffusion_core::guidance::steer::SteerStats;
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::sampler::SamplerConfig;
 use diffusion_core::train::{Loaded, LoadedModel, load_for_inference, load_objective};
@@ -32,6 +33,14 @@ pub struct SampleArgs {
     pub checkpoint: PathBuf,
     #[command(flatten)]
     pub guide: GuidanceArgs,
+    /// Reward steering (SMC / FK, SVDD, best-of-N) with exact chemistry rewards: qed, rings,
+    /// valid, or a weighted sum such as `qed:1,valid:0.5`.
+    #[command(flatten)]
+    pub steer: SteerArgs,
+    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, a final
+    /// noise-free step.
+    #[command(flatten)]
+    pub refine: diffusion_core::generate::RefineArgs,
     /// Target class (1 = above the property's 90th percentile).
     #[arg(long, default_value_t = 1)]
     pub target: i64,
@@ -201,6 +210,18 @@ fn load_guidance(a: &GuidanceArgs, g: &Generator, dev: &Device) -> Result<OwnedG
     })
 }
 
+/// The steering statistics of a run as a metrics.json entry.
+fn steer_summary(st: &SteerStats) -> Value {
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    serde_json::json!({
+        "mean_reward": mean(&st.rewards),
+        "mean_final_ess": mean(&st.final_ess),
+        "mean_log_z": mean(&st.log_z),
+        "resamples": st.resamples,
+        "reward_evals": st.reward_evals,
+    })
+}
+
 /// Write samples and metrics into `out` and print the metrics line.
 pub fn write_outputs(
     out: &Path,
@@ -246,6 +267,13 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         Some(p) => prefix_pins(&g.tokenizer, p, seq_len)?,
         None => Vec::new(),
     };
+    let reward = match a.steer.method()? {
+        Some(_) => Some(molecules::reward::build_reward(
+            &a.steer.reward_terms()?,
+            &g.tokenizer,
+        )?),
+        None => None,
+    };
     let req = Request {
         guidance: a.guide.guidance,
         gamma: a.guide.gamma,
@@ -253,14 +281,15 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         models: guidance.models(a.guide.nos_config()),
         exact: a.guide.exact_chunk(seq_len)?,
         top_k: a.guide.top_k,
-        sampler: SamplerConfig {
+        sampler: a.refine.apply(SamplerConfig {
             steps: a.steps,
             batch_size: a.batch_size,
             seed: a.seed,
             ..Default::default()
-        },
+        }),
         pins,
         progress: !a.quiet,
+        steer: a.steer.request(reward.as_deref())?,
     };
     let reference = a
         .reference
@@ -293,6 +322,7 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         _ => None,
     };
     let mut scorer = Qm9Scorer::new(&known);
+    let mut steer_stats: Option<SteerStats> = None;
     let start = Instant::now();
     let nfe = diffusion_core::generate::generate(
         &g.loaded.diffusion,
@@ -302,6 +332,9 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         Some(diffusion_core::domain::SymbolVocab::BOS),
         &dev,
         &mut |batch| {
+            if let Some(st) = &batch.steer {
+                steer_stats.get_or_insert_with(Default::default).extend(st);
+            }
             let rows: Vec<Vec<i64>> = batch.rows().map(<[i64]>::to_vec).collect();
             let (text, smiles) = decode(&g.tokenizer, &rows);
             let io = |e: std::io::Error| diffusion_core::CoreError::io(&a.out, e);
@@ -336,8 +369,24 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
             "nfe": nfe,
             "seconds": secs,
             "samples_per_s": a.num_samples as f64 / secs.max(1e-9),
+            "steer": a.steer.describe(),
+            "sampler": a.refine.describe(),
+            "reward": a.steer.reward,
+            "steer_stats": steer_stats.as_ref().map(steer_summary),
         }),
     )?;
+    if let Some(st) = &steer_stats {
+        let v = steer_summary(st);
+        println!(
+            "steering ({}; reward {}): mean reward {:.4}, mean final ESS/K {:.3}, {} resamplings, {} reward evaluations",
+            a.steer.describe(),
+            a.steer.reward.as_deref().unwrap_or("-"),
+            v["mean_reward"].as_f64().unwrap_or(f64::NAN),
+            v["mean_final_ess"].as_f64().unwrap_or(f64::NAN),
+            st.resamples,
+            st.reward_evals
+        );
+    }
     println!("{}", Qm9Metrics::table_header());
     println!("{}", m.table_row("sample"));
     println!(

@@ -108,6 +108,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             },
             pins: Vec::new(),
             progress: false,
+            steer: None,
         };
         let (tokens, _) = generate(&g, &req, a.target, a.num_samples, &dev)?;
         let (_, smiles) = decode(&g.tokenizer, &tokens);
@@ -242,6 +243,120 @@ pub fn plot_sweeps(a: &PlotSweepsArgs) -> Result<()> {
     Ok(())
 }
 
+#[derive(Args, Clone, Debug)]
+pub struct PlotParetoArgs {
+    /// `SERIES,POINT,DIR` of a `sample` run (repeatable): reads `DIR/metrics.json`; points of one
+    /// series are joined in order.
+    #[arg(long = "run", value_name = "SERIES,POINT,DIR", required = true)]
+    pub runs: Vec<String>,
+    /// The property on the y axis: qed or rings (mean over novel molecules).
+    #[arg(long, default_value = "qed")]
+    pub property: String,
+    /// Output stem: writes STEM.svg, STEM.png and STEM.md (the table).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// One `sample` run as a Pareto point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParetoPoint {
+    pub series: String,
+    pub point: String,
+    pub seconds: f64,
+    pub samples: f64,
+    pub valid: f64,
+    pub novel: f64,
+    pub property: f64,
+    pub mean_reward: Option<f64>,
+}
+
+/// Read a `sample` run's `metrics.json` as a Pareto point; errors name the file and field.
+pub fn read_pareto_point(spec: &str, property: &str) -> Result<ParetoPoint> {
+    let parts: Vec<&str> = spec.splitn(3, ',').collect();
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
+        bail!("--run `{spec}`: expected SERIES,POINT,DIR");
+    }
+    let path = PathBuf::from(parts[2]).join("metrics.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    let num = |ptr: &str| -> Result<f64> {
+        v.pointer(ptr)
+            .and_then(serde_json::Value::as_f64)
+            .with_context(|| format!("{}: no number at `{ptr}`", path.display()))
+    };
+    let key = match property {
+        "qed" => "/qed_novel/mean",
+        "rings" => "/rings_novel/mean",
+        other => bail!("--property `{other}`: expected qed or rings"),
+    };
+    Ok(ParetoPoint {
+        series: parts[0].to_string(),
+        point: parts[1].to_string(),
+        seconds: num("/run/seconds")?,
+        samples: num("/samples")?,
+        valid: num("/valid")?,
+        novel: num("/novel")?,
+        // No novel valid molecule: no mean (plotted nowhere, NaN in the table).
+        property: num(key).unwrap_or(f64::NAN),
+        mean_reward: v
+            .pointer("/run/steer_stats/mean_reward")
+            .and_then(serde_json::Value::as_f64),
+    })
+}
+
+pub fn plot_pareto(a: &PlotParetoArgs) -> Result<()> {
+    let points = a
+        .runs
+        .iter()
+        .map(|r| read_pareto_point(r, &a.property))
+        .collect::<Result<Vec<_>>>()?;
+    let mut series: Vec<diffusion_core::plot::Series> = Vec::new();
+    let mut md = format!(
+        "| method | setting | s / 1,024 | valid % | novel % | valid × novel % | {} (novel) |\n|---|---|---|---|---|---|---|\n",
+        a.property
+    );
+    for p in &points {
+        let vn = p.valid * p.novel;
+        md.push_str(&format!(
+            "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.3} |\n",
+            p.series,
+            p.point,
+            p.seconds * 1024.0 / p.samples.max(1.0),
+            100.0 * p.valid,
+            100.0 * p.novel,
+            100.0 * vn,
+            p.property
+        ));
+        if !p.property.is_finite() {
+            continue;
+        }
+        let entry = match series.iter_mut().find(|s| s.name == p.series) {
+            Some(s) => s,
+            None => {
+                series.push(diffusion_core::plot::Series {
+                    name: p.series.clone(),
+                    points: Vec::new(),
+                });
+                series.last_mut().expect("just pushed")
+            }
+        };
+        entry.points.push((100.0 * vn, p.property, p.point.clone()));
+    }
+    diffusion_core::plot::scatter(
+        &a.out,
+        &format!("{} of novel molecules against valid × novel", a.property),
+        "valid × novel (% of samples)",
+        &format!("mean {} (novel)", a.property),
+        &series,
+    )?;
+    let md_path = a.out.with_extension("md");
+    diffusion_core::atomic_file::write_atomic(&md_path, md.as_bytes())?;
+    print!("{md}");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +376,38 @@ mod tests {
         std::fs::write(&p, "gamma,valid\n0,x\n").unwrap();
         let e = read_sweep_column(&p, "valid").unwrap_err().to_string();
         assert!(e.contains("sweep.csv:2"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    #[test]
+    fn pareto_points_are_read_and_bad_runs_named() {
+        let dir = std::env::temp_dir().join(format!("gdd-pareto-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("metrics.json"),
+            r#"{"samples": 512, "valid": 0.5, "novel": 0.8, "qed_novel": {"mean": 0.47},
+               "rings_novel": null, "run": {"seconds": 10.0, "steer_stats": {"mean_reward": 0.4}}}"#,
+        )
+        .unwrap();
+        let spec = format!("SMC,λ=5,{}", dir.display());
+        let p = read_pareto_point(&spec, "qed").unwrap();
+        assert_eq!((p.series.as_str(), p.point.as_str()), ("SMC", "λ=5"));
+        assert_eq!(
+            (p.samples, p.valid, p.novel, p.property),
+            (512.0, 0.5, 0.8, 0.47)
+        );
+        assert_eq!(p.mean_reward, Some(0.4));
+        // No novel valid molecule: the property is NaN, not an error.
+        assert!(read_pareto_point(&spec, "rings").unwrap().property.is_nan());
+        let e = read_pareto_point("SMC,x", "qed").unwrap_err().to_string();
+        assert!(e.contains("SERIES,POINT,DIR"), "{e}");
+        let e = read_pareto_point(&spec, "logp").unwrap_err().to_string();
+        assert!(e.contains("logp"), "{e}");
+        std::fs::write(dir.join("metrics.json"), r#"{"valid": 0.5}"#).unwrap();
+        let e = format!("{:#}", read_pareto_point(&spec, "qed").unwrap_err());
+        assert!(
+            e.contains("metrics.json") && e.contains("/run/seconds"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

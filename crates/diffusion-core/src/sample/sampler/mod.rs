@@ -4,7 +4,8 @@
 //!
 //! This file holds the settings, the checks and the batching ([`Sampler::sample_stream`]);
 //! `reverse.rs` the reverse-diffusion loop of one batch, `cache.rs` what it reuses between
-//! steps, `ar.rs` autoregressive decoding with FUDGE.
+//! steps, `steer.rs` reward steering inside that loop (SMC, SVDD, best-of-N; §6.5), `ar.rs`
+//! autoregressive decoding with FUDGE.
 
 use crate::categorical::{sample_rows_f32, sample_rows_f64};
 use crate::denoiser::Denoiser;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 mod ar;
 mod cache;
 mod reverse;
+mod steer;
 
 fn d_eps() -> f64 {
     1e-5
@@ -93,6 +95,8 @@ pub struct Samples {
     pub tokens: Vec<i64>,
     pub seq_len: usize,
     pub nfe: usize,
+    /// What reward steering did, when it was on.
+    pub steer: Option<crate::guidance::steer::SteerStats>,
 }
 
 impl Samples {
@@ -232,6 +236,15 @@ impl<'a> Sampler<'a> {
                 ));
             }
         }
+        if let Some(st) = &guidance.steer {
+            st.method.validate()?;
+            if self.diffusion.kind() == ModelKind::Ar || guidance.nos.is_some() {
+                return Err(CoreError::config(
+                    "--steer",
+                    "reward steering is for MDLM / UDLM sampling and is not combined with NOS",
+                ));
+            }
+        }
         if let Some(f) = &guidance.fudge {
             f.validate()?;
             if self.diffusion.kind() != ModelKind::Ar {
@@ -316,14 +329,19 @@ impl<'a> Sampler<'a> {
             None => Labels::None,
         };
         let mut tokens = Vec::with_capacity(n * self.diffusion.config.seq_len);
+        let mut steer: Option<crate::guidance::steer::SteerStats> = None;
         let nfe = self.sample_stream(n, labels, progress, on_step, &mut |batch| {
             tokens.extend_from_slice(&batch.tokens);
+            if let Some(s) = &batch.steer {
+                steer.get_or_insert_with(Default::default).extend(s);
+            }
             Ok(())
         })?;
         Ok(Samples {
             tokens,
             seq_len: self.diffusion.config.seq_len,
             nfe,
+            steer,
         })
     }
 
@@ -359,8 +377,11 @@ impl<'a> Sampler<'a> {
             let b = (n - start).min(self.config.batch_size);
             let mut rng = Rng::stream(self.config.seed, bi as u64);
             let y = labels.batch(start, b);
-            let (z, used) = match self.diffusion.kind() {
-                ModelKind::Ar => self.sample_ar(&mut rng, b, y.as_deref(), &bar, on_step)?,
+            let (z, used, steer) = match self.diffusion.kind() {
+                ModelKind::Ar => {
+                    let (z, used) = self.sample_ar(&mut rng, b, y.as_deref(), &bar, on_step)?;
+                    (z, used, None)
+                }
                 _ => self.sample_diffusion(&mut rng, b, y.as_deref(), &bar, on_step),
             };
             nfe += used;
@@ -368,6 +389,7 @@ impl<'a> Sampler<'a> {
                 tokens: z,
                 seq_len: l,
                 nfe: used,
+                steer,
             })?;
         }
         bar.finish_and_clear();

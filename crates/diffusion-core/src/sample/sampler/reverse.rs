@@ -6,6 +6,7 @@ use super::Sampler;
 use super::cache::{Caches, ScoreRows, StepCache, cacheable};
 use crate::dit::Dit;
 use crate::forward::{Noise, sample_prior};
+use crate::guidance::steer::SteerStats;
 use crate::guidance::{cbg_scores, cfg_combine};
 use crate::nos::{NosConfig, NosHead};
 use crate::posterior::remdm_posterior;
@@ -124,20 +125,29 @@ impl Sampler<'_> {
         }
     }
 
-    /// Reverse diffusion for one batch of `b` sequences (spec §5.2): from the prior, each step
-    /// takes the denoiser's output (reused where rows did not change), forms the guided step
-    /// distribution, draws z_s, applies carry-over and pins, and optionally corrects; a final
-    /// noise-free step may follow.
+    /// Reverse diffusion for one batch of `b_out` sequences (spec §5.2): from the prior, each
+    /// step takes the denoiser's output (reused where rows did not change), reweights and
+    /// resamples particles under SMC steering (§6.5), forms the guided step distribution, draws
+    /// z_s (or keeps the best of M candidates under SVDD), applies carry-over and pins, and
+    /// optionally corrects; a final noise-free step may follow. SMC carries K rows per sequence
+    /// and returns one of them.
     pub(super) fn sample_diffusion(
         &self,
         rng: &mut Rng,
-        b: usize,
-        y: Option<&[i64]>,
+        b_out: usize,
+        y_out: Option<&[i64]>,
         bar: &indicatif::ProgressBar,
         on_step: &mut dyn FnMut(usize, &[i64]),
-    ) -> (Vec<i64>, usize) {
+    ) -> (Vec<i64>, usize, Option<SteerStats>) {
         let cfg = &self.diffusion.config;
         let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        let k = self.particles();
+        let b = b_out * k;
+        let y_rows: Option<Vec<i64>> =
+            y_out.map(|y| y.iter().flat_map(|&v| std::iter::repeat_n(v, k)).collect());
+        let y = y_rows.as_deref();
+        let mut smc = self.smc_weights(b_out);
+        let mut stats = SteerStats::default();
         let mut z = sample_prior(rng, b * l, self.diffusion.noise(), n, cfg.mask_id);
         self.apply_pins(&mut z);
         let mut caches = Caches {
@@ -151,7 +161,7 @@ impl Sampler<'_> {
         let mut nfe = 0;
         let times = reverse_times(self.config.steps, self.config.eps, cfg.discrete_steps);
         for (i, &(t, s)) in times.iter().enumerate() {
-            let (log_x, log_x_u) = match caches.step.take() {
+            let (mut log_x, mut log_x_u) = match caches.step.take() {
                 Some(c) => (c.log_x, c.log_x_uncond),
                 None if nos.is_some() => {
                     // NOS runs its own (perturbed) pass; the plain denoiser is not needed.
@@ -167,6 +177,16 @@ impl Sampler<'_> {
                     }
                 }
             };
+            if let Some((c, w)) = smc.as_mut()
+                && let Some(anc) = self.smc_reweight(rng, c, w, &mut z, &log_x, &pinned, &mut stats)
+            {
+                let idx = Tensor::<1, Int>::from_data(
+                    TensorData::new(anc.iter().map(|&a| a as i64).collect::<Vec<_>>(), [b]),
+                    &self.device,
+                );
+                log_x = log_x.select(0, idx.clone());
+                log_x_u = log_x_u.map(|u| u.select(0, idx));
+            }
             let log_p = match &nos {
                 Some((gen_ad, head_ad, nc)) => crate::nos::nos_log_step(
                     self.diffusion,
@@ -185,13 +205,14 @@ impl Sampler<'_> {
                 }
             };
             let log_p = self.with_cbg_terms(log_p, &z, b, t, &pinned, &mut caches.cbg_rows);
-            let mut z_s = self.draw(rng, &to_vec_f32(softmax(log_p, 2)), n);
-            if self.diffusion.noise() == Noise::Absorbing {
-                // Carry-over: unmasked tokens are never changed (spec §5.2 item 6); with ReMDM
-                // remasking they may only return to the mask.
-                carry_over(&mut z_s, &z, cfg.mask_id, self.config.remask_cap.is_some());
-            }
-            self.apply_pins(&mut z_s);
+            let probs = to_vec_f32(softmax(log_p, 2));
+            let mut z_s = match self.svdd() {
+                Some((m, alpha)) => {
+                    nfe += m;
+                    self.svdd_step(rng, &probs, &z, s, y, &pinned, (m, alpha), &mut stats)
+                }
+                None => self.draw_step(rng, &probs, &z),
+            };
             nfe += self.correct(rng, &mut z_s, b, t, s, y);
             if use_cache && z_s == z {
                 caches.step = Some(StepCache {
@@ -207,7 +228,22 @@ impl Sampler<'_> {
             self.final_step(&mut z, b, y);
             nfe += 1;
         }
-        (z, nfe)
+        let steer = self.finish_steering(rng, &mut z, smc, stats);
+        (z, nfe, steer)
+    }
+
+    /// One draw of z_s from the step distribution `probs` [B·L, N], with carry-over (absorbing
+    /// noise) and pins.
+    pub(super) fn draw_step(&self, rng: &mut Rng, probs: &[f32], z: &[i64]) -> Vec<i64> {
+        let cfg = &self.diffusion.config;
+        let mut z_s = self.draw(rng, probs, cfg.vocab_size);
+        if self.diffusion.noise() == Noise::Absorbing {
+            // Carry-over: unmasked tokens are never changed (spec §5.2 item 6); with ReMDM
+            // remasking they may only return to the mask.
+            carry_over(&mut z_s, z, cfg.mask_id, self.config.remask_cap.is_some());
+        }
+        self.apply_pins(&mut z_s);
+        z_s
     }
 
     /// The generator and NOS head on the autodiff device, when NOS guides.
