@@ -226,7 +226,7 @@ pub fn parse_list(s: &str) -> Result<Vec<f64>> {
 
 /// An error naming `what` if the file `p` does not exist.
 pub fn require_file(p: &Path, what: &str) -> Result<()> {
-    if !p.is_file() {
+    if !crate::paths::resolve_checkpoint(p).is_file() {
         return Err(CoreError::io(
             p,
             std::io::Error::new(

@@ -9,11 +9,11 @@ pub enum CoreError {
     #[error("invalid config field `{field}`: {reason}")]
     Config { field: String, reason: String },
     /// An I/O error with the path it concerns.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        // Not a `#[source]`: the message already holds it, and `{:#}` would print it twice.
+        error: std::io::Error,
     },
     /// A checkpoint is missing, corrupt or was written for another model.
     #[error("checkpoint {path}: {reason}")]
@@ -44,10 +44,10 @@ impl CoreError {
             reason: reason.into(),
         }
     }
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         CoreError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
     pub fn checkpoint(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
@@ -59,3 +59,23 @@ impl CoreError {
 }
 
 pub type Result<T> = std::result::Result<T, CoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the I/O reason was both in the message and the error's source, so binaries
+    /// printing the chain (`{:#}`) said it twice ("… does not exist: … does not exist").
+    #[test]
+    fn io_errors_state_their_reason_once() {
+        let e = CoreError::io(
+            "checkpoints/x.ckpt",
+            std::io::Error::new(std::io::ErrorKind::NotFound, "checkpoint does not exist"),
+        );
+        assert!(std::error::Error::source(&e).is_none());
+        assert_eq!(
+            e.to_string(),
+            "checkpoints/x.ckpt: checkpoint does not exist"
+        );
+    }
+}

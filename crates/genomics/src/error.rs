@@ -7,11 +7,11 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum GenomicsError {
     /// The file could not be opened, read, decompressed or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        // Not a `#[source]`: the message already holds it, and `{:#}` would print it twice.
+        error: std::io::Error,
     },
     /// Malformed content at a known line (1-based).
     #[error("{path}:{line}: {reason}")]
@@ -38,10 +38,10 @@ pub enum GenomicsError {
 pub type Result<T> = std::result::Result<T, GenomicsError>;
 
 impl GenomicsError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 

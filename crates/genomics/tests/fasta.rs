@@ -173,9 +173,16 @@ fn missing_file_is_an_io_error_naming_it() {
     let dir = temp_dir("missing");
     let path = dir.join("nope.fa");
     match read_fasta(&path) {
-        Err(GenomicsError::Io { path: p, source }) => {
+        Err(e @ GenomicsError::Io { .. }) => {
+            // The reason is printed once, also through an error chain (`{:#}`).
+            let text = e.to_string();
+            assert!(std::error::Error::source(&e).is_none(), "{text}");
+            let GenomicsError::Io { path: p, error } = e else {
+                unreachable!()
+            };
             assert_eq!(p, path);
-            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
+            assert!(text.contains("nope.fa"), "{text}");
         }
         other => panic!("expected an I/O error, got {other:?}"),
     }

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        // Not a `#[source]`: the message already holds it, and `{:#}` would print it twice.
+        error: std::io::Error,
     },
     /// A file is readable but its content is not what its format promises (bad magic, wrong
     /// dimensions, truncated data, a bad CSV row, …).
@@ -30,10 +30,10 @@ pub enum ImageError {
 }
 
 impl ImageError {
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         ImageError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
     pub fn format(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {

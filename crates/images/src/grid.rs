@@ -85,7 +85,7 @@ pub fn save_grid(path: &Path, rows: &[Vec<&[u8]>], shape: CellShape) -> Result<(
             reason: e.to_string(),
         })?;
     diffusion_core::atomic_file::write_atomic(path, bytes.get_ref()).map_err(|e| match e {
-        diffusion_core::CoreError::Io { path, source } => ImageError::io(path, source),
+        diffusion_core::CoreError::Io { path, error } => ImageError::io(path, error),
         other => ImageError::io(path, std::io::Error::other(other.to_string())),
     })
 }

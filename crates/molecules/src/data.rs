@@ -196,7 +196,7 @@ pub fn prepare(cfg: &DataConfig, tokenizer: Option<MolTokenizer>) -> Result<MolD
 pub fn read_samples(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| MolError::Io {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     })?;
     if text.is_empty() {
         return Err(MolError::Parse {

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MolError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        // Not a `#[source]`: the message already holds it, and `{:#}` would print it twice.
+        error: std::io::Error,
     },
     #[error("{path}:{line}: {reason}")]
     Parse {

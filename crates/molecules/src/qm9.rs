@@ -22,7 +22,7 @@ pub struct Qm9Record {
 pub fn load_qm9(path: &Path) -> Result<Vec<Qm9Record>> {
     let io = |e| MolError::Io {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     };
     let mut raw = Vec::new();
     std::fs::File::open(path)

@@ -13,9 +13,9 @@ pub use diffusion_core::paths::resolve_path;
 
 /// The file's bytes, gunzipped when it starts with the gzip magic number.
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let io = |source| TextError::Io {
+    let io = |error| TextError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let raw = std::fs::read(path).map_err(io)?;
     if raw.starts_with(&[0x1f, 0x8b]) {
@@ -55,7 +55,7 @@ pub fn load_corpus(path: &Path, normalize: bool) -> Result<String> {
     let bytes = read_bytes(path)?;
     let text = String::from_utf8(bytes).map_err(|e| TextError::Io {
         path: path.to_path_buf(),
-        source: std::io::Error::new(
+        error: std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!(
                 "not UTF-8 text (invalid byte at offset {})",

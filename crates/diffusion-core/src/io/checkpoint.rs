@@ -208,6 +208,7 @@ impl CheckpointFile {
     /// verifies the whole file.
     pub fn read_header(path: &Path) -> Result<serde_json::Value> {
         use std::io::Read;
+        let path = &crate::paths::resolve_checkpoint(path);
         let bad = |why: String| CoreError::checkpoint(path, why);
         let mut f = std::fs::File::open(path).map_err(|e| CoreError::io(path, e))?;
         let mut head = [0u8; 16];
@@ -227,7 +228,10 @@ impl CheckpointFile {
         serde_json::from_slice(&header).map_err(|e| bad(format!("header is not valid JSON: {e}")))
     }
 
+    /// Read and verify a checkpoint; a shipped one (`checkpoints/…`) is also found outside the
+    /// current directory ([`crate::paths::resolve_checkpoint`]).
     pub fn load(path: &Path) -> Result<Self> {
+        let path = &crate::paths::resolve_checkpoint(path);
         let bytes = std::fs::read(path).map_err(|e| CoreError::io(path, e))?;
         Self::from_bytes(&bytes, path)
     }

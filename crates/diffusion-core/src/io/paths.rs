@@ -16,11 +16,24 @@ pub fn resolve_path(p: &Path) -> PathBuf {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let home = std::env::var_os(HOME_VAR).map(PathBuf::from);
     let build = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let build = std::fs::canonicalize(&build).unwrap_or(build);
     let (found, root) = resolve_in(p, &cwd, home.as_deref(), &build);
     if let Some(root) = root {
         tracing::info!("{} resolved in {}", p.display(), root.display());
     }
     found
+}
+
+/// A checkpoint path as given, or — when it names a shipped checkpoint (`checkpoints/…`) that is not
+/// in the current directory — where [`resolve_path`] finds it. Other relative paths (a run's
+/// `runs/…/model.ckpt`) are never looked up elsewhere, so a command cannot read another
+/// checkout's run by accident.
+pub fn resolve_checkpoint(p: &Path) -> PathBuf {
+    if p.starts_with("checkpoints") {
+        resolve_path(p)
+    } else {
+        p.to_path_buf()
+    }
 }
 
 /// [`resolve_path`] with its inputs given: the path and, if it was found under one of the
@@ -97,5 +110,20 @@ mod tests {
             (missing.to_path_buf(), None)
         );
         std::fs::remove_dir_all(&t).ok();
+    }
+
+    /// Shipped checkpoints are found from inside the checkout (the tests run in the crate's
+    /// folder, where `checkpoints/` is not); a run's own relative path is never looked up
+    /// elsewhere.
+    #[test]
+    fn only_shipped_checkpoints_are_looked_up() {
+        let shipped = Path::new("checkpoints/molecules/mdlm.ckpt");
+        assert!(
+            !shipped.exists(),
+            "the test must run outside the repository root"
+        );
+        assert!(resolve_checkpoint(shipped).is_file());
+        let run = Path::new("runs/no-such-run/model.ckpt");
+        assert_eq!(resolve_checkpoint(run), run);
     }
 }
