@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Reward steering on species (README "Reward steering on species"): the shipped species-conditional
+# MDLM and UDLM sampled with SMC / FK steering (K = 4 particles), the reward being log p(species | x)
+# under (a) the evaluation oracle itself — optimistic, since the same network then scores the
+# samples — and (b) a second clean classifier trained separately (same data and architecture, another
+# seed). Every row is scored like scripts/species-results.sh (32 per species, T = 64, seed 0), so the
+# D-CFG rows of that table compare directly.
+#   scripts/species-steering.sh      # writes runs/species-steering/results.md
+# Rows that already have scores.json are kept (delete one to redo it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --workspace --bins # all binaries: one package alone would rebuild the dependencies
+B=${CARGO_TARGET_DIR:-target}/release/genomics
+C=${CKPT:-checkpoints/genomics}
+OUT=${OUT:-runs/species-steering}
+PER=${PER_SPECIES:-32}
+STEPS=${STEPS:-64}
+LAMBDA=${LAMBDA:-3}
+mkdir -p "$OUT"
+CLF2="$OUT/classifier-2/model.ckpt"
+[ -f "$CLF2" ] || "$B" train-classifier --config configs/species-oracle.toml --set train.seed=11 \
+  --run-dir "$OUT/classifier-2" > /dev/null
+
+row() { # NAME REWARD_CLASSIFIER ARGS...
+  local name=$1 clf=$2; shift 2
+  local d="$OUT/$name"
+  [ -f "$d/scores.json" ] && return 0
+  mkdir -p "$d"
+  local t0=$(date +%s)
+  "$B" sample --per-species "$PER" --steps "$STEPS" --seed 0 --quiet --force --out "$d/samples.fa" \
+    --reward-classifier "$clf" "$@" > "$d/sample.log"
+  echo $(( $(date +%s) - t0 )) > "$d/seconds"
+  "$B" eval --samples "$d/samples.fa" --oracle "$C/species-oracle.ckpt" --json "$d/scores.json" --force > /dev/null
+}
+
+for kind in mdlm udlm; do
+  for r in oracle:"$C/species-oracle.ckpt" classifier-2:"$CLF2"; do
+    row "$kind-smc-${r%%:*}" "${r#*:}" --checkpoint "$C/species-$kind.ckpt" \
+      --steer smc --reward classifier --particles 4 --steer-lambda "$LAMBDA"
+  done
+done
+
+MD="$OUT/results.md"
+{
+  echo "| Model | Steering (K = 4, λ = $LAMBDA) | reward from | s | 3-mer JS ↓ | 6-mer JS ↓ | Disc. AUROC (→0.5) | Oracle acc. ↑ | Oracle F1 ↑ | MCC ↑ |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  for kind in mdlm udlm; do
+    for r in oracle classifier-2; do
+      d="$OUT/$kind-smc-$r"
+      jq -r --arg k "${kind^^}" --arg r "$r" --arg s "$(cat "$d/seconds")" \
+        '"| \($k) | SMC | \($r) | \($s) | \(.js3*1000|round/1000) | \(.js6*1000|round/1000) | \(if .auroc then (.auroc*1000|round/1000) else "–" end) | \(.accuracy*1000|round/1000) | \(.macro_f1*1000|round/1000) | \(.mcc*1000|round/1000) |"' \
+        "$d/scores.json"
+    done
+  done
+} > "$MD"
+cat "$MD"
