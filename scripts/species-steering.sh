@@ -47,9 +47,9 @@ MD="$OUT/results.md"
   for kind in mdlm udlm; do
     for r in oracle classifier-2; do
       d="$OUT/$kind-smc-$r"
-      jq -r --arg k "${kind^^}" --arg r "$r" --arg s "$(cat "$d/seconds")" \
-        '"| \($k) | SMC | \($r) | \($s) | \(.js3*1000|round/1000) | \(.js6*1000|round/1000) | \(if .auroc then (.auroc*1000|round/1000) else "–" end) | \(.accuracy*1000|round/1000) | \(.macro_f1*1000|round/1000) | \(.mcc*1000|round/1000) |"' \
-        "$d/scores.json"
+      jq -r '[.js3, .js6, (.auroc // "nan"), .accuracy, .macro_f1, .mcc] | @tsv' "$d/scores.json" |
+        awk -v k="${kind^^}" -v r="$r" -v s="$(cat "$d/seconds")" -F'\t' \
+          '{ printf "| %s | SMC | %s | %s | %.3f | %.3f | %s | %.3f | %.3f | %.3f |\n", k, r, s, $1, $2, ($3 == "nan" ? "–" : sprintf("%.3f", $3)), $4, $5, $6 }'
     done
   done
 } > "$MD"
