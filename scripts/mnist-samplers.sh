@@ -19,7 +19,7 @@ run() { # DIR ARGS...
     --eval-classifier "$C/eval-classifier.ckpt" --out "$d" "$@" > /dev/null
 }
 {
-  echo "| sampler | T | network passes | FID (project features) ↓ | IS (project classifier) ↑ |"
+  echo "| sampler | T | network passes (at most) | FID (project features) ↓ | IS (project classifier) ↑ |"
   echo "|---|---|---|---|---|"
   for s in "UDLM ancestral:udlm:" "UDLM + corrector:udlm:--corrector-steps 1" \
            "MDLM ancestral:mdlm:" "MDLM ReMDM-cap 0.02:mdlm:--remask-cap 0.02"; do
