@@ -10,14 +10,13 @@ mod common;
 use burn::prelude::*;
 use common::*;
 use diffusion_core::backend::{device_by_name, devices, is_host_device};
-use diffusion_core::classifier::{Classifier, ClassifierConfig, Pooling};
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::dit::DitConfig;
 use diffusion_core::domain::{CharTokenizer, Tokenizer};
 use diffusion_core::guidance::{CbgMode, CbgTerm, Guidance};
 use diffusion_core::sampler::{Sampler, SamplerConfig};
 use diffusion_core::tensor_util::{ids_tensor, to_vec_f32, vec_tensor};
-use diffusion_core::train::{Trainer, lr::LrSchedule};
+use diffusion_core::train::Trainer;
 
 fn cpu() -> Device {
     device_by_name("flex").unwrap()
@@ -156,35 +155,8 @@ fn guided_sampling_matches_the_cpu() {
         let mut t = Trainer::new(d, m, train_config(60), tok.vocabulary(), &cpu()).unwrap();
         t.fit(&train, None, None).unwrap();
         let diffusion = t.diffusion();
-        let noise = diffusion.noise();
-        let sp = tok.special_ids();
-        let clf_cfg = ClassifierConfig {
-            backbone: DitConfig {
-                dropout: 0.0,
-                cond_dim: 32,
-                ..DitConfig::new(tok.vocab_size(), 32, 1, 2)
-            },
-            num_classes: 2,
-            pooling: Pooling::Mean,
-            noise: Some(noise),
-            schedule: Default::default(),
-            time_conditioning: false,
-            seq_len: SEQ_LEN,
-            mask_id: sp.mask,
-            sampling_eps: 1e-3,
-            antithetic: true,
-            pad_id: None,
-        };
-        let tc = diffusion_core::train::TrainConfig {
-            lr: 3e-3,
-            lr_schedule: LrSchedule::ConstantWarmup { warmup: 0 },
-            ..diffusion_core::train::TrainConfig::new(30, 32)
-        };
-        let mut ct =
-            Trainer::with_objective(Classifier::new(clf_cfg), tc, tok.vocabulary(), &cpu())
-                .unwrap();
-        ct.fit(&train, None, None).unwrap();
-        let (g_cpu, c_cpu) = (t.ema.model.clone(), ct.ema.model.clone());
+        let clf = noisy_classifier(diffusion.noise(), &tok, &train, 30, &cpu());
+        let (g_cpu, c_cpu) = (t.ema.model.clone(), clf);
         let (g_gpu, c_gpu) = (
             g_cpu.clone().to_device(&gpu()),
             c_cpu.clone().to_device(&gpu()),

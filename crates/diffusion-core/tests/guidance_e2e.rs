@@ -272,46 +272,6 @@ fn generator(
     t
 }
 
-fn noisy_classifier(
-    noise: Noise,
-    tok: &CharTokenizer,
-    train: &TokenSequences,
-    steps: usize,
-) -> DitClassifier {
-    let sp = tok.special_ids();
-    let cfg = ClassifierConfig {
-        backbone: DitConfig {
-            dropout: 0.0,
-            cond_dim: 32,
-            ..DitConfig::new(tok.vocab_size(), 32, 2, 2)
-        },
-        num_classes: 2,
-        pooling: Pooling::Mean,
-        noise: Some(noise),
-        schedule: Default::default(),
-        time_conditioning: false,
-        seq_len: SEQ_LEN,
-        mask_id: sp.mask,
-        sampling_eps: 1e-3,
-        antithetic: true,
-        pad_id: None,
-    };
-    let tc = diffusion_core::train::TrainConfig {
-        lr: 3e-3,
-        lr_schedule: LrSchedule::ConstantWarmup { warmup: 0 },
-        ..diffusion_core::train::TrainConfig::new(steps, 32)
-    };
-    let mut t = Trainer::with_objective(
-        Classifier::new(cfg),
-        tc,
-        tok.vocabulary(),
-        &default_device(),
-    )
-    .unwrap();
-    t.fit(train, None, None).unwrap();
-    t.ema.model.clone()
-}
-
 fn sampler_cfg() -> SamplerConfig {
     SamplerConfig {
         steps: 16,
@@ -350,7 +310,7 @@ fn cbg_raises_the_target_property_monotonically() {
         let g = generator(kind, &tok, &train, false, 400);
         let diffusion = g.diffusion();
         let noise = diffusion.noise();
-        let clf = noisy_classifier(noise, &tok, &train, 400);
+        let clf = noisy_classifier(noise, &tok, &train, 400, &device);
         let mut fr = Vec::new();
         for gamma in [0.0, 1.0, 2.0, 4.0] {
             let guidance = || Guidance {
@@ -509,7 +469,7 @@ fn bad_guidance_settings_are_errors() {
     assert!(s().with_pinned(vec![(SEQ_LEN, 5)]).is_err());
     assert!(s().with_pinned(vec![(0, CharTokenizer::MASK)]).is_err());
     // Exact D-CBG with an empty pass size is refused, naming the field.
-    let clf = noisy_classifier(Noise::Absorbing, &tok, &train, 1);
+    let clf = noisy_classifier(Noise::Absorbing, &tok, &train, 1, &device);
     let zero_chunk = s().with_guidance(Guidance {
         cbg: vec![CbgTerm {
             classifier: &clf,

@@ -262,6 +262,21 @@ pub struct SteerStats {
 }
 
 impl SteerStats {
+    /// Mean reward of the returned sequences.
+    pub fn mean_reward(&self) -> f64 {
+        mean(&self.rewards)
+    }
+
+    /// Mean final ESS / K of their groups.
+    pub fn mean_final_ess(&self) -> f64 {
+        mean(&self.final_ess)
+    }
+
+    /// Mean log Ẑ of their groups.
+    pub fn mean_log_z(&self) -> f64 {
+        mean(&self.log_z)
+    }
+
     /// Append another batch's statistics.
     pub fn extend(&mut self, other: &SteerStats) {
         self.rewards.extend_from_slice(&other.rewards);
@@ -270,6 +285,10 @@ impl SteerStats {
         self.resamples += other.resamples;
         self.reward_evals += other.reward_evals;
     }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
 /// log Σ exp(v) computed stably (−∞ for an empty or all −∞ input).

@@ -271,6 +271,19 @@ impl SteerArgs {
         }))
     }
 
+    /// The line a domain's `sample` prints about what steering did.
+    pub fn report(&self, st: &crate::guidance::steer::SteerStats) -> String {
+        format!(
+            "steering ({}; reward {}): mean reward {:.4}, mean final ESS/K {:.3}, {} resamplings, {} reward evaluations",
+            self.describe(),
+            self.reward.as_deref().unwrap_or("-"),
+            st.mean_reward(),
+            st.mean_final_ess(),
+            st.resamples,
+            st.reward_evals
+        )
+    }
+
     /// A short description for logs and metrics files.
     pub fn describe(&self) -> String {
         match self.steer {

@@ -2,11 +2,13 @@
 
 #![allow(dead_code)]
 
+use diffusion_core::classifier::{Classifier, ClassifierConfig, DitClassifier, Pooling};
 use diffusion_core::diffusion::{DiffusionConfig, ModelKind};
 use diffusion_core::dit::DitConfig;
 use diffusion_core::domain::{CharTokenizer, SequenceDataset, TokenSequences, Tokenizer};
-use diffusion_core::train::TrainConfig;
+use diffusion_core::forward::Noise;
 use diffusion_core::train::lr::LrSchedule;
+use diffusion_core::train::{TrainConfig, Trainer};
 use std::path::PathBuf;
 
 pub const SEQ_LEN: usize = 24;
@@ -78,4 +80,42 @@ pub static BACKEND_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 pub fn lock_backend_rng() -> std::sync::MutexGuard<'static, ()> {
     BACKEND_RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A noisy (D-CBG) classifier of `noise` for the ring-closure label, trained for `steps` on
+/// `device`.
+pub fn noisy_classifier(
+    noise: Noise,
+    tok: &CharTokenizer,
+    train: &TokenSequences,
+    steps: usize,
+    device: &burn::prelude::Device,
+) -> DitClassifier {
+    let sp = tok.special_ids();
+    let cfg = ClassifierConfig {
+        backbone: DitConfig {
+            dropout: 0.0,
+            cond_dim: 32,
+            ..DitConfig::new(tok.vocab_size(), 32, 2, 2)
+        },
+        num_classes: 2,
+        pooling: Pooling::Mean,
+        noise: Some(noise),
+        schedule: Default::default(),
+        time_conditioning: false,
+        seq_len: SEQ_LEN,
+        mask_id: sp.mask,
+        sampling_eps: 1e-3,
+        antithetic: true,
+        pad_id: None,
+    };
+    let tc = diffusion_core::train::TrainConfig {
+        lr: 3e-3,
+        lr_schedule: LrSchedule::ConstantWarmup { warmup: 0 },
+        ..diffusion_core::train::TrainConfig::new(steps, 32)
+    };
+    let mut t =
+        Trainer::with_objective(Classifier::new(cfg), tc, tok.vocabulary(), device).unwrap();
+    t.fit(train, None, None).unwrap();
+    t.ema.model.clone()
 }

@@ -377,16 +377,7 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
         a.out.display()
     );
     if let Some(st) = &steer_stats {
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        println!(
-            "steering ({}; reward {}): mean reward {:.4}, mean final ESS/K {:.3}, {} resamplings, {} reward evaluations",
-            a.steer.describe(),
-            a.steer.reward.as_deref().unwrap_or("-"),
-            mean(&st.rewards),
-            mean(&st.final_ess),
-            st.resamples,
-            st.reward_evals
-        );
+        println!("{}", a.steer.report(st));
     }
     Ok(count)
 }

@@ -212,11 +212,10 @@ fn load_guidance(a: &GuidanceArgs, g: &Generator, dev: &Device) -> Result<OwnedG
 
 /// The steering statistics of a run as a metrics.json entry.
 fn steer_summary(st: &SteerStats) -> Value {
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     serde_json::json!({
-        "mean_reward": mean(&st.rewards),
-        "mean_final_ess": mean(&st.final_ess),
-        "mean_log_z": mean(&st.log_z),
+        "mean_reward": st.mean_reward(),
+        "mean_final_ess": st.mean_final_ess(),
+        "mean_log_z": st.mean_log_z(),
         "resamples": st.resamples,
         "reward_evals": st.reward_evals,
     })
@@ -376,16 +375,7 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         }),
     )?;
     if let Some(st) = &steer_stats {
-        let v = steer_summary(st);
-        println!(
-            "steering ({}; reward {}): mean reward {:.4}, mean final ESS/K {:.3}, {} resamplings, {} reward evaluations",
-            a.steer.describe(),
-            a.steer.reward.as_deref().unwrap_or("-"),
-            v["mean_reward"].as_f64().unwrap_or(f64::NAN),
-            v["mean_final_ess"].as_f64().unwrap_or(f64::NAN),
-            st.resamples,
-            st.reward_evals
-        );
+        println!("{}", a.steer.report(st));
     }
     println!("{}", Qm9Metrics::table_header());
     println!("{}", m.table_row("sample"));

@@ -56,22 +56,8 @@ impl Sampler<'_> {
         if c.lambda == 0.0 {
             return None;
         }
-        let st = self.guidance.steer.as_ref()?;
-        let cfg = &self.diffusion.config;
-        let (l, n) = (cfg.seq_len, cfg.vocab_size);
-        let x0 = predict_clean(
-            &to_vec_f32(log_x.clone()),
-            z,
-            n,
-            l,
-            pinned,
-            self.diffusion.noise(),
-            cfg.mask_id,
-            st.x0,
-            rng,
-        );
-        let r = st.reward.score(&x0, l, st.target);
-        stats.reward_evals += r.len();
+        let l = self.diffusion.config.seq_len;
+        let r = self.x0_rewards(log_x.clone(), z, pinned, rng, stats);
         w.reweight(c, &r);
         let anc = w.maybe_resample(c, rng)?;
         *z = pick_rows(z, &anc, l);
@@ -93,13 +79,7 @@ impl Sampler<'_> {
         (m, alpha): (usize, f64),
         stats: &mut SteerStats,
     ) -> Vec<i64> {
-        let st = self
-            .guidance
-            .steer
-            .as_ref()
-            .expect("svdd_step is called only under SVDD");
-        let cfg = &self.diffusion.config;
-        let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        let l = self.diffusion.config.seq_len;
         let b = z.len() / l;
         // Candidate-major: candidate j of row r is row j·B + r.
         let mut cands = Vec::with_capacity(m * b * l);
@@ -113,19 +93,7 @@ impl Sampler<'_> {
             vec_tensor(&self.diffusion.sigma_input(&vec![s; m * b]), &self.device),
             self.label_tensor(ym.as_deref(), m * b),
         );
-        let x0 = predict_clean(
-            &to_vec_f32(log_x),
-            &cands,
-            n,
-            l,
-            pinned,
-            self.diffusion.noise(),
-            cfg.mask_id,
-            st.x0,
-            rng,
-        );
-        let v = st.reward.score(&x0, l, st.target);
-        stats.reward_evals += v.len();
+        let v = self.x0_rewards(log_x, &cands, pinned, rng, stats);
         let chosen: Vec<usize> = (0..b)
             .map(|r| {
                 let vr: Vec<f64> = (0..m).map(|j| v[j * b + r]).collect();
@@ -134,6 +102,38 @@ impl Sampler<'_> {
             })
             .collect();
         pick_rows(&cands, &chosen, l)
+    }
+
+    /// The steering reward of x̂₀ read from the denoiser output `log_x` [B, L, N] at ids `z`
+    /// (row-major [B, L]), counted in `stats`.
+    fn x0_rewards(
+        &self,
+        log_x: burn::prelude::Tensor<3>,
+        z: &[i64],
+        pinned: &[usize],
+        rng: &mut Rng,
+        stats: &mut SteerStats,
+    ) -> Vec<f64> {
+        let st = self
+            .guidance
+            .steer
+            .as_ref()
+            .expect("rewards are read only under steering");
+        let cfg = &self.diffusion.config;
+        let x0 = predict_clean(
+            &to_vec_f32(log_x),
+            z,
+            cfg.vocab_size,
+            cfg.seq_len,
+            pinned,
+            self.diffusion.noise(),
+            cfg.mask_id,
+            st.x0,
+            rng,
+        );
+        let r = st.reward.score(&x0, cfg.seq_len, st.target);
+        stats.reward_evals += r.len();
+        r
     }
 
     /// After the last step: SMC scores the clean particles, takes its last weight update and
