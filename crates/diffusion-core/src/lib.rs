@@ -41,7 +41,7 @@ pub use io::{atomic_file, checkpoint, config_file, hf_checkpoint, paths, run_dir
 pub use model::{classifier, denoiser, dit, dropout};
 pub use process::{diffusion, forward, loss, parameterization, posterior, schedule, time};
 pub use report::{metrics, plot};
-pub use sample::{categorical, generate, sampler, step};
+pub use sample::{categorical, generate, psi, sampler, step};
 
 #[cfg(test)]
 pub(crate) mod testing;

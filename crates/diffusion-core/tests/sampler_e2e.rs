@@ -245,3 +245,118 @@ fn streamed_batches_equal_collected_samples() {
         .to_string();
     assert!(e.contains("sampling.batch_size"), "{e}");
 }
+
+/// Ψ-samplers (spec §5.4): κ = 1 everywhere is the ancestral sampler sample for sample; under
+/// absorbing noise max-capped-η is ReMDM-cap with the same η and other modes re-mask tokens
+/// (never change one without the mask); under uniform noise Ψ changes the samples at the same
+/// network cost and stays reproducible.
+#[test]
+fn psi_samplers() {
+    use diffusion_core::psi::{PsiConfig, PsiMode};
+    let device = default_device();
+    let psi = |mode: PsiMode, window: [f64; 2]| SamplerConfig {
+        psi: Some(PsiConfig {
+            mode,
+            window,
+            loop_alpha: None,
+        }),
+        ..sampler_config(32, None)
+    };
+    for kind in [ModelKind::Mdlm, ModelKind::Udlm] {
+        let (tok, t) = trained(kind, 20);
+        let d = t.diffusion();
+        let run = |cfg: SamplerConfig| {
+            Sampler::new(&d, &t.ema.model, cfg, &device)
+                .unwrap()
+                .sample(16, None, false)
+                .unwrap()
+        };
+        let plain = run(sampler_config(32, None));
+        let same = run(psi(PsiMode::Posterior, [0.0, 1.0]));
+        assert_eq!(
+            same.tokens, plain.tokens,
+            "{kind:?}: κ = 1 is not ancestral"
+        );
+        assert_eq!(same.nfe, plain.nfe);
+        let pc = psi(PsiMode::Constant(0.5), [0.25, 0.9]);
+        let a = run(pc.clone());
+        assert_ne!(a.tokens, plain.tokens, "{kind:?}: Ψ changed nothing");
+        assert_eq!(a.tokens, run(pc).tokens, "{kind:?}: Ψ not reproducible");
+        assert!(
+            a.tokens
+                .iter()
+                .all(|&v| v >= 0 && (v as usize) < tok.vocab_size())
+        );
+        if kind == ModelKind::Udlm {
+            assert_eq!(a.nfe, plain.nfe, "Ψ costs no extra network pass");
+            // A loop at α = 0.5 over the middle of the steps.
+            let looped = SamplerConfig {
+                psi: Some(PsiConfig {
+                    mode: PsiMode::RemdmConstant(0.1),
+                    window: [0.25, 0.75],
+                    loop_alpha: Some(0.5),
+                }),
+                ..sampler_config(32, None)
+            };
+            assert_eq!(run(looped).tokens.len(), plain.tokens.len());
+            continue;
+        }
+        // Absorbing noise: max-capped-η ≡ ReMDM-cap η (the distributions agree to float
+        // rounding, so at most a rare draw may differ).
+        let capped = run(psi(PsiMode::MaxCapped(0.05), [0.0, 1.0]));
+        let remdm = run(SamplerConfig {
+            remask_cap: Some(0.05),
+            ..sampler_config(32, None)
+        });
+        let agree = capped
+            .tokens
+            .iter()
+            .zip(&remdm.tokens)
+            .filter(|(a, b)| a == b)
+            .count();
+        assert!(
+            agree * 100 >= 99 * remdm.tokens.len(),
+            "max-capped Ψ and ReMDM-cap agree on {agree} of {} tokens",
+            remdm.tokens.len()
+        );
+        // Re-masking happens; a decoded token changes only through the mask.
+        let mask = d.config.mask_id;
+        let s = Sampler::new(&d, &t.ema.model, psi(PsiMode::Pc, [0.25, 0.9]), &device).unwrap();
+        let mut prev: Option<Vec<i64>> = None;
+        let (mut remasked, mut changed) = (0, 0);
+        s.sample_with(16, None, false, &mut |_, z| {
+            if let Some(p) = &prev {
+                remasked += p
+                    .iter()
+                    .zip(z)
+                    .filter(|(a, b)| **a != mask && **b == mask)
+                    .count();
+                changed += p
+                    .iter()
+                    .zip(z)
+                    .filter(|(a, b)| **a != mask && **b != mask && a != b)
+                    .count();
+            }
+            prev = Some(z.to_vec());
+        })
+        .unwrap();
+        assert!(remasked > 0, "Ψ re-masked nothing");
+        assert_eq!(
+            changed, 0,
+            "a token changed without passing through the mask"
+        );
+        // Ψ and ReMDM remasking are one mechanism: both at once are refused.
+        let both = SamplerConfig {
+            remask_cap: Some(0.05),
+            ..psi(PsiMode::Pc, [0.0, 1.0])
+        };
+        let e = Sampler::new(&d, &t.ema.model, both, &device).err().unwrap();
+        assert!(e.to_string().contains("sampling.psi"), "{e}");
+    }
+    let (_, ar) = trained(ModelKind::Ar, 1);
+    let ad = ar.diffusion();
+    let e = Sampler::new(&ad, &ar.ema.model, psi(PsiMode::Pc, [0.0, 1.0]), &device)
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("sampling.psi"), "{e}");
+}

@@ -287,6 +287,30 @@ impl Diffusion {
         t: f64,
         s: f64,
     ) -> Tensor<3> {
+        let sched = &self.config.schedule;
+        self.step_between(log_x_theta, z_t, t, (sched.alpha(s), sched.move_chance(s)))
+    }
+
+    /// The model's posterior over the clean token p_θ(z_0 | z_t) [B, L, N]: the reverse step
+    /// to α_s = 1 (spec §5.4). Absorbing noise: x_θ at masked positions, z_t elsewhere;
+    /// uniform noise: x_θ ⊙ q(z_t | ·), normalised (Bayes' rule with x_θ as the prior).
+    pub fn clean_posterior(
+        &self,
+        log_x_theta: Tensor<3>,
+        z_t: Tensor<2, Int>,
+        t: f64,
+    ) -> Tensor<3> {
+        self.step_between(log_x_theta, z_t, t, (1.0, 0.0))
+    }
+
+    /// The reverse step from t to the noise level (α_s, m_s = 1 − α_s) shared by the batch.
+    fn step_between(
+        &self,
+        log_x_theta: Tensor<3>,
+        z_t: Tensor<2, Int>,
+        t: f64,
+        (alpha_s, move_s): (f64, f64),
+    ) -> Tensor<3> {
         let [b, _, _] = log_x_theta.dims();
         let device = log_x_theta.device();
         let sched = &self.config.schedule;
@@ -297,14 +321,11 @@ impl Diffusion {
                 z_t,
                 self.config.mask_id as usize,
                 per_seq(sched.move_chance(t)),
-                per_seq(sched.move_chance(s)),
+                per_seq(move_s),
             ),
-            Noise::Uniform => uniform_reverse_step(
-                log_x_theta,
-                z_t,
-                per_seq(sched.alpha(t)),
-                per_seq(sched.alpha(s)),
-            ),
+            Noise::Uniform => {
+                uniform_reverse_step(log_x_theta, z_t, per_seq(sched.alpha(t)), per_seq(alpha_s))
+            }
         }
     }
 

@@ -16,6 +16,7 @@ use crate::guidance::steer::{
 };
 use crate::guidance::{CbgMode, CbgTerm, FudgeTerm, GammaSchedule, Guidance, NosTerm, exact_chunk};
 use crate::nos::{NosConfig, NosHead};
+use crate::psi::{PsiConfig, PsiMode};
 use crate::sampler::{Labels, Sampler, SamplerConfig, Samples};
 use crate::{CoreError, Result};
 use burn::prelude::Device;
@@ -119,8 +120,8 @@ impl GuidanceArgs {
     }
 }
 
-/// Sampler refinements shared by every domain's `sample` (off by default; §5.2): forward–backward
-/// corrector steps for UDLM and ReMDM-cap remasking for MDLM.
+/// Sampler refinements shared by every domain's `sample` (off by default; §5.2, §5.4):
+/// forward–backward corrector steps for UDLM, ReMDM-cap remasking for MDLM, Ψ-samplers for both.
 #[derive(Args, Clone, Debug, Default)]
 pub struct RefineArgs {
     /// UDLM: corrector steps after each reverse step (each one more network pass).
@@ -132,15 +133,50 @@ pub struct RefineArgs {
     /// Finish with the denoiser's argmax at t = ε (noise-free last step).
     #[arg(long)]
     pub final_denoise: bool,
+    /// Ψ-sampler (MDLM / UDLM, no extra network pass): how κ_t mixes the reverse step with the
+    /// re-noised prediction: posterior, pc, constant-K, remdm-constant-η, max-capped-η or
+    /// max-rescale-η.
+    #[arg(long, value_name = "MODE")]
+    pub psi: Option<PsiMode>,
+    /// The steps where --psi applies, as fractions START,END of T counted from t = 1 (default
+    /// 0,1: all); the ancestral step runs elsewhere.
+    #[arg(long, value_name = "START,END", value_parser = parse_window, requires = "psi")]
+    pub psi_window: Option<[f64; 2]>,
+    /// Hold t fixed inside the --psi-window where α_t = ALPHA (ReMDM's loop).
+    #[arg(long, value_name = "ALPHA", requires = "psi")]
+    pub psi_loop: Option<f64>,
+}
+
+/// `START,END` of `--psi-window`: two fractions with 0 ≤ START ≤ END ≤ 1.
+fn parse_window(s: &str) -> std::result::Result<[f64; 2], String> {
+    let bad = || format!("'{s}': expected START,END with 0 ≤ START ≤ END ≤ 1, e.g. 0.5,0.9");
+    let (a, b) = s.split_once(',').ok_or_else(bad)?;
+    let (a, b): (f64, f64) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
+    if !(0.0 <= a && a <= b && b <= 1.0) {
+        return Err(bad());
+    }
+    Ok([a, b])
 }
 
 impl RefineArgs {
     /// `config` with these refinements (the sampler checks that they fit the model).
     pub fn apply(&self, config: SamplerConfig) -> SamplerConfig {
+        let psi = match self.psi {
+            Some(mode) => Some(PsiConfig {
+                mode,
+                window: self.psi_window.unwrap_or([0.0, 1.0]),
+                loop_alpha: self.psi_loop,
+            }),
+            None => config.psi.clone(),
+        };
         SamplerConfig {
             corrector_steps: self.corrector_steps,
             remask_cap: self.remask_cap,
             final_denoise: self.final_denoise || config.final_denoise,
+            psi,
             ..config
         }
     }
@@ -153,6 +189,16 @@ impl RefineArgs {
         }
         if let Some(eta) = self.remask_cap {
             parts.push(format!("remdm-cap η={eta}"));
+        }
+        if let Some(mode) = self.psi {
+            let mut p = format!("Ψ {mode}");
+            if let Some(w) = &self.psi_window {
+                p += &format!(" on [{}, {})", w[0], w[1]);
+            }
+            if let Some(c) = self.psi_loop {
+                p += &format!(" looped at α={c}");
+            }
+            parts.push(p);
         }
         if self.final_denoise {
             parts.push("final-denoise".into());
@@ -521,6 +567,49 @@ mod tests {
         for bad in ["a.ckpt", "a.ckpt:1", ":1:2", "a.ckpt:x:2", "a.ckpt:1:y"] {
             let e = parse_extra_cbg(bad).unwrap_err().to_string();
             assert!(e.contains("--also-cbg") && e.contains(bad), "{bad}: {e}");
+        }
+    }
+
+    /// The Ψ flags build `sampling.psi`; a bad window or mode is a clap error naming the flag.
+    #[test]
+    fn psi_flags_parse_into_the_sampler_config() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            refine: RefineArgs,
+        }
+        let parse = |args: &[&str]| Cli::try_parse_from([&["x"], args].concat());
+        let c = parse(&["--psi", "constant-0.95", "--psi-window", "0.5,0.9"]).unwrap();
+        let cfg = c.refine.apply(SamplerConfig::default());
+        assert_eq!(
+            cfg.psi,
+            Some(PsiConfig {
+                mode: PsiMode::Constant(0.95),
+                window: [0.5, 0.9],
+                loop_alpha: None
+            })
+        );
+        assert_eq!(c.refine.describe(), "Ψ constant-0.95 on [0.5, 0.9)");
+        let c = parse(&["--psi", "max-capped-0.02", "--psi-loop", "0.9"]).unwrap();
+        let psi = c.refine.apply(SamplerConfig::default()).psi.unwrap();
+        assert_eq!((psi.window, psi.loop_alpha), ([0.0, 1.0], Some(0.9)));
+        assert!(
+            parse(&[])
+                .unwrap()
+                .refine
+                .apply(SamplerConfig::default())
+                .psi
+                .is_none()
+        );
+        for bad in [
+            &["--psi", "constant-2"][..],
+            &["--psi", "pc", "--psi-window", "0.5"],
+            &["--psi", "pc", "--psi-window", "0.9,0.5"],
+            &["--psi-window", "0,1"],
+        ] {
+            let e = parse(bad).err().unwrap().to_string();
+            assert!(e.contains("--psi"), "{bad:?}: {e}");
         }
     }
 

@@ -1,7 +1,8 @@
 //! Generation: the ancestral and AR samplers, the pieces of one reverse step, categorical
-//! draws, and `generate`, the sampling run every domain binary exposes.
+//! draws, Ψ-samplers, and `generate`, the sampling run every domain binary exposes.
 
 pub mod categorical;
 pub mod generate;
+pub mod psi;
 pub mod sampler;
 pub mod step;

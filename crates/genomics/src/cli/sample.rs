@@ -30,8 +30,8 @@ pub struct SampleArgs {
     /// `classifier:1,gc:2`.
     #[command(flatten)]
     pub steer: SteerArgs,
-    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, a final
-    /// noise-free step.
+    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, Ψ-samplers, a
+    /// final noise-free step.
     #[command(flatten)]
     pub refine: diffusion_core::generate::RefineArgs,
     /// Clean species classifier for `--reward classifier`. Steering with the evaluation oracle

@@ -45,8 +45,8 @@ pub struct SampleArgs {
     /// under --reward-classifier.
     #[command(flatten)]
     pub steer: diffusion_core::generate::SteerArgs,
-    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, a final
-    /// noise-free step.
+    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, Ψ-samplers, a
+    /// final noise-free step.
     #[command(flatten)]
     pub refine: diffusion_core::generate::RefineArgs,
     /// Clean classifier for `--reward classifier`. Steering with the evaluation classifier

@@ -37,8 +37,8 @@ pub struct SampleArgs {
     /// valid, or a weighted sum such as `qed:1,valid:0.5`.
     #[command(flatten)]
     pub steer: SteerArgs,
-    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, a final
-    /// noise-free step.
+    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, Ψ-samplers, a
+    /// final noise-free step.
     #[command(flatten)]
     pub refine: diffusion_core::generate::RefineArgs,
     /// Target class (1 = above the property's 90th percentile).

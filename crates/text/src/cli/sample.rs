@@ -36,6 +36,10 @@ pub struct SampleArgs {
     /// Replace the results of an earlier run at the output path (refused otherwise).
     #[arg(long)]
     pub force: bool,
+    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, Ψ-samplers, a
+    /// final noise-free step.
+    #[command(flatten)]
+    pub refine: diffusion_core::generate::RefineArgs,
 }
 
 /// `n` samples of `checkpoint` as text lines.
@@ -86,12 +90,12 @@ pub fn generate_each(
 pub fn run(a: &SampleArgs) -> Result<()> {
     diffusion_core::cli::require_file(&a.checkpoint, "checkpoint")?;
     diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
-    let config = SamplerConfig {
+    let config = a.refine.apply(SamplerConfig {
         steps: a.steps,
         batch_size: a.batch_size,
         seed: a.seed,
         ..Default::default()
-    };
+    });
     // At most one character per token plus the line break; at least the line breaks.
     diffusion_core::cli::check_output_size(&a.out, "-n", a.num_samples as u128)?;
     let mut file = diffusion_core::atomic_file::AtomicFile::create(&a.out)?;

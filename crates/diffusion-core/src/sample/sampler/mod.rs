@@ -3,7 +3,7 @@
 //! the AR sampler.
 //!
 //! This file holds the settings, the checks and the batching ([`Sampler::sample_stream`]);
-//! `reverse.rs` the reverse-diffusion loop of one batch, `cache.rs` what it reuses between
+//! `reverse.rs` the reverse-diffusion loop of one batch (with the Ψ-samplers of §5.4), `cache.rs` what it reuses between
 //! steps, `steer.rs` reward steering inside that loop (SMC, SVDD, best-of-N; §6.5), `ar.rs`
 //! autoregressive decoding with FUDGE.
 
@@ -12,6 +12,7 @@ use crate::denoiser::Denoiser;
 use crate::diffusion::{Diffusion, ModelKind};
 use crate::error::{CoreError, Result};
 use crate::guidance::Guidance;
+use crate::psi::PsiConfig;
 use crate::rng::Rng;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,10 @@ pub struct SamplerConfig {
     /// reverse step t → s again. Each costs one network evaluation.
     #[serde(default)]
     pub corrector_steps: usize,
+    /// A Ψ-sampler (spec §5.4; off by default): steps draw from a mix of the reverse step and
+    /// the re-noised prediction of the clean token, at no extra network cost.
+    #[serde(default)]
+    pub psi: Option<PsiConfig>,
 }
 
 impl Default for SamplerConfig {
@@ -84,6 +89,7 @@ impl Default for SamplerConfig {
             bos_id: None,
             remask_cap: None,
             corrector_steps: 0,
+            psi: None,
         }
     }
 }
@@ -166,6 +172,27 @@ impl<'a> Sampler<'a> {
                 "corrector steps are for UDLM; use remask_cap (ReMDM) for MDLM",
             ));
         }
+        if let Some(psi) = &config.psi {
+            psi.validate()?;
+            if diffusion.kind() == ModelKind::Ar {
+                return Err(CoreError::config(
+                    "sampling.psi",
+                    "Ψ-samplers are for MDLM / UDLM models",
+                ));
+            }
+            if config.remask_cap.is_some() {
+                return Err(CoreError::config(
+                    "sampling.psi",
+                    "choose Ψ or ReMDM remasking, not both (Ψ with max-capped-η is ReMDM-cap)",
+                ));
+            }
+            if psi.loop_alpha.is_some() && diffusion.config.discrete_steps > 0 {
+                return Err(CoreError::config(
+                    "sampling.psi.loop_alpha",
+                    "the loop needs a continuous-time model (discrete_steps = 0)",
+                ));
+            }
+        }
         if config.batch_size == 0 {
             return Err(CoreError::config("sampling.batch_size", "must be positive"));
         }
@@ -210,10 +237,11 @@ impl<'a> Sampler<'a> {
             if self.diffusion.kind() == ModelKind::Ar
                 || !guidance.cbg.is_empty()
                 || guidance.cfg_gamma.is_some()
+                || self.config.psi.is_some()
             {
                 return Err(CoreError::config(
                     "guidance.nos",
-                    "NOS guides MDLM / UDLM models and is not combined with D-CFG or D-CBG here",
+                    "NOS guides MDLM / UDLM models and is not combined with D-CFG, D-CBG or Ψ here",
                 ));
             }
             let c = &nos.config;

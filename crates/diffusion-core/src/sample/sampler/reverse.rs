@@ -10,6 +10,7 @@ use crate::guidance::steer::SteerStats;
 use crate::guidance::{cbg_scores, cfg_combine};
 use crate::nos::{NosConfig, NosHead};
 use crate::posterior::remdm_posterior;
+use crate::psi::psi_posterior;
 use crate::rng::Rng;
 use crate::schedule::NoiseSchedule;
 use crate::step::{
@@ -70,14 +71,16 @@ impl Sampler<'_> {
         }
     }
 
-    /// log of the (guided) reverse-step distribution [B, L, N], unnormalised.
+    /// log of the (D-CFG-combined) reverse-step distribution [B, L, N] to time `s`, or to the
+    /// clean data (α_s = 1) when `s` is None (the Ψ-sampler's corrector half, §5.4),
+    /// unnormalised.
     pub(super) fn log_step(
         &self,
         z_t: Tensor<2, Int>,
         log_x: Tensor<3>,
         log_x_u: Option<Tensor<3>>,
         t: f64,
-        s: f64,
+        s: Option<f64>,
         b: usize,
     ) -> Tensor<3> {
         let cfg = &self.diffusion.config;
@@ -88,8 +91,8 @@ impl Sampler<'_> {
             .cfg_gamma(self.guidance.cfg_gamma.unwrap_or(1.0), t);
         let safe_log = |p: Tensor<3>| p.clamp_min(1e-30).log();
         // ReMDM replaces the absorbing step when remasking is on.
-        let remask = match (self.diffusion.noise(), self.config.remask_cap) {
-            (Noise::Absorbing, Some(eta)) => {
+        let remask = match (self.diffusion.noise(), self.config.remask_cap, s) {
+            (Noise::Absorbing, Some(eta), Some(s)) => {
                 let (a_t, a_s) = (sched.alpha(t), sched.alpha(s));
                 let sigma = eta.min(((1.0 - a_s) / a_t).min(1.0));
                 Some((
@@ -110,7 +113,10 @@ impl Sampler<'_> {
                 a_s.clone(),
                 sigma.clone(),
             )),
-            None => self.diffusion.log_reverse_step(lx, z_t.clone(), t, s),
+            None => match s {
+                Some(s) => self.diffusion.log_reverse_step(lx, z_t.clone(), t, s),
+                None => safe_log(self.diffusion.clean_posterior(lx, z_t.clone(), t)),
+            },
         };
         match log_x_u {
             // MDLM combines the denoisers by default (keeps the unmasking rate, spec §6.1).
@@ -127,10 +133,10 @@ impl Sampler<'_> {
 
     /// Reverse diffusion for one batch of `b_out` sequences (spec §5.2): from the prior, each
     /// step takes the denoiser's output (reused where rows did not change), reweights and
-    /// resamples particles under SMC steering (§6.5), forms the guided step distribution, draws
-    /// z_s (or keeps the best of M candidates under SVDD), applies carry-over and pins, and
-    /// optionally corrects; a final noise-free step may follow. SMC carries K rows per sequence
-    /// and returns one of them.
+    /// resamples particles under SMC steering (§6.5), forms the guided step distribution (a
+    /// Ψ-posterior when κ < 1, §5.4), draws z_s (or keeps the best of M candidates under SVDD),
+    /// applies carry-over and pins, and optionally corrects; a final noise-free step may
+    /// follow. SMC carries K rows per sequence and returns one of them.
     pub(super) fn sample_diffusion(
         &self,
         rng: &mut Rng,
@@ -159,8 +165,8 @@ impl Sampler<'_> {
         let use_cache = self.use_cache();
         let pinned: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
         let mut nfe = 0;
-        let times = reverse_times(self.config.steps, self.config.eps, cfg.discrete_steps);
-        for (i, &(t, s)) in times.iter().enumerate() {
+        let times = self.step_plan();
+        for (i, &(t, s, kappa)) in times.iter().enumerate() {
             let (mut log_x, mut log_x_u) = match caches.step.take() {
                 Some(c) => (c.log_x, c.log_x_uncond),
                 None if nos.is_some() => {
@@ -187,6 +193,7 @@ impl Sampler<'_> {
                 log_x = log_x.select(0, idx.clone());
                 log_x_u = log_x_u.map(|u| u.select(0, idx));
             }
+            let z_t = ids_tensor(&z, b, l, &self.device);
             let log_p = match &nos {
                 Some((gen_ad, head_ad, nc)) => crate::nos::nos_log_step(
                     self.diffusion,
@@ -199,13 +206,27 @@ impl Sampler<'_> {
                     nc,
                     &self.device,
                 ),
-                None => {
-                    let z_t = ids_tensor(&z, b, l, &self.device);
-                    self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, s, b)
-                }
+                None => self.log_step(z_t.clone(), log_x.clone(), log_x_u.clone(), t, Some(s), b),
             };
-            let log_p = self.with_cbg_terms(log_p, &z, b, t, &pinned, &mut caches.cbg_rows);
-            let probs = to_vec_f32(softmax(log_p, 2));
+            let terms = self.cbg_terms(&z, b, t, &pinned, &mut caches.cbg_rows);
+            let q_s = softmax(guided_log_step(log_p, terms.clone()), 2);
+            let probs = if kappa < 1.0 {
+                // The Ψ-posterior: the same guidance on the posterior over the clean token.
+                let log_q0 = self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, None, b);
+                let q_0 = softmax(guided_log_step(log_q0, terms), 2);
+                let a_s = cfg.schedule.alpha(s);
+                let noise = self.diffusion.noise();
+                to_vec_f32(psi_posterior(
+                    q_s,
+                    q_0,
+                    a_s,
+                    kappa,
+                    noise,
+                    cfg.mask_id as usize,
+                ))
+            } else {
+                to_vec_f32(q_s)
+            };
             let mut z_s = match self.svdd() {
                 Some((m, alpha)) => {
                     nfe += m;
@@ -239,8 +260,9 @@ impl Sampler<'_> {
         let mut z_s = self.draw(rng, probs, cfg.vocab_size);
         if self.diffusion.noise() == Noise::Absorbing {
             // Carry-over: unmasked tokens are never changed (spec §5.2 item 6); with ReMDM
-            // remasking they may only return to the mask.
-            carry_over(&mut z_s, z, cfg.mask_id, self.config.remask_cap.is_some());
+            // remasking or a Ψ-sampler they may only return to the mask.
+            let remasking = self.config.remask_cap.is_some() || self.config.psi.is_some();
+            carry_over(&mut z_s, z, cfg.mask_id, remasking);
         }
         self.apply_pins(&mut z_s);
         z_s
@@ -263,20 +285,19 @@ impl Sampler<'_> {
         })
     }
 
-    /// `log_p` plus Σγ_k(t)·s_k of the D-CBG terms at time t (spec §6.2) over the positions
-    /// not `pinned`, each term's scores reused per row where its classifier ignores σ and
-    /// caching is on.
-    pub(super) fn with_cbg_terms(
+    /// The D-CBG terms (s_k, γ_k(t)) at time t (spec §6.2) over the positions not `pinned`,
+    /// for [`guided_log_step`]; each term's scores reused per row where its classifier ignores
+    /// σ and caching is on.
+    pub(super) fn cbg_terms(
         &self,
-        log_p: Tensor<3>,
         z: &[i64],
         b: usize,
         t: f64,
         pinned: &[usize],
         cbg_rows: &mut [Option<ScoreRows>],
-    ) -> Tensor<3> {
+    ) -> Vec<(Tensor<3>, f64)> {
         if self.guidance.cbg.is_empty() {
-            return log_p;
+            return Vec::new();
         }
         let cfg = &self.diffusion.config;
         let (l, n) = (cfg.seq_len, cfg.vocab_size);
@@ -300,7 +321,20 @@ impl Sampler<'_> {
             };
             terms.push((scores, gamma_t));
         }
-        guided_log_step(log_p, terms)
+        terms
+    }
+
+    /// (t, s, κ) of each reverse step: the ancestral grid with κ = 1, or a Ψ-sampler's plan.
+    pub(super) fn step_plan(&self) -> Vec<(f64, f64, f64)> {
+        let cfg = &self.diffusion.config;
+        let times = reverse_times(self.config.steps, self.config.eps, cfg.discrete_steps);
+        match &self.config.psi {
+            // `Sampler::new` validated the plan's settings.
+            Some(psi) => psi
+                .plan(&times, self.config.eps, &cfg.schedule)
+                .expect("Ψ settings checked by Sampler::new"),
+            None => times.into_iter().map(|(t, s)| (t, s, 1.0)).collect(),
+        }
     }
 
     /// `corrector_steps` forward–backward corrections of z_s at the same (t, s): renoise with
@@ -322,7 +356,7 @@ impl Sampler<'_> {
             corrector_renoise(rng, z_s, keep, n);
             self.apply_pins(z_s);
             let (c, u) = self.denoise(z_s, b, t, y);
-            let lp = self.log_step(ids_tensor(z_s, b, l, &self.device), c, u, t, s, b);
+            let lp = self.log_step(ids_tensor(z_s, b, l, &self.device), c, u, t, Some(s), b);
             *z_s = self.draw(rng, &to_vec_f32(softmax(lp, 2)), n);
             self.apply_pins(z_s);
         }
