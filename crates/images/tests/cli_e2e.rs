@@ -196,6 +196,41 @@ fn train_sample_guide_inpaint_eval_sweep() {
     let fid = format!("{:.2}", m["metrics"]["fid"].as_f64().unwrap());
     assert!(out.contains(&fid), "{out} lacks FID {fid}");
 
+    // Reward steering without guidance aims each class group at its class: the images carry
+    // their intended labels and are scored against them.
+    let steer_out = dir.join("steer");
+    let out = ok(&[
+        "sample",
+        "--checkpoint",
+        &mdlm,
+        "--class",
+        "3",
+        "-n",
+        "2",
+        "--steps",
+        "4",
+        "--steer",
+        "best-of-n",
+        "--particles",
+        "2",
+        "--reward",
+        "classifier",
+        "--reward-classifier",
+        &eval,
+        "--eval-classifier",
+        &eval,
+        "--out",
+        &s(&steer_out),
+        "--quiet",
+    ]);
+    assert!(out.contains("2 images"), "{out}");
+    let labels = read_idx(&steer_out.join("samples-labels-idx1-ubyte")).unwrap();
+    assert_eq!(labels.data, vec![3, 3]);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(steer_out.join("metrics.json")).unwrap())
+            .unwrap();
+    assert!(m["metrics"]["accuracy"].as_f64().is_some(), "{m}");
+
     // D-CBG toward one class with the noisy classifier.
     let cbg_out = dir.join("cbg");
     ok(&[

@@ -113,7 +113,8 @@ pub struct Generated {
 
 /// Sample per `req` through the core's generate layer, one group per class with the core's
 /// seeding rule (group k of `req.classes` draws from `seed + k·1,000,003`). Unguided sampling is
-/// one group of `per_class × classes` images (a conditional model samples its null class).
+/// one group of `per_class × classes` images (a conditional model samples its null class), unless
+/// reward steering aims each class group at its class.
 pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Generated> {
     let start = Instant::now();
     let n_classes = g.num_classes() as i64;
@@ -126,7 +127,21 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
     let core = &req.core;
     let n = req.per_class.saturating_mul(req.classes.len());
     diffusion_core::sampler::check_sample_count(n, g.diffusion.config.seq_len).context("-n")?;
+    // Reward steering without guidance steers the unconditional model towards each class in
+    // turn (the reward is log p(class | image)), so it needs one group per class.
+    let steered = core.steer.is_some();
     let groups: Vec<Group> = match core.guidance {
+        GuidanceKind::None if steered => req
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(k, &class)| Group {
+                target: class,
+                n: req.per_class,
+                k,
+                condition: false,
+            })
+            .collect(),
         GuidanceKind::None => vec![Group {
             target: 0,
             n,
@@ -171,7 +186,7 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
             },
         )?;
     }
-    let intended = (core.guidance != GuidanceKind::None).then(|| {
+    let intended = (core.guidance != GuidanceKind::None || steered).then(|| {
         req.classes
             .iter()
             .flat_map(|&c| std::iter::repeat_n(c, req.per_class))
