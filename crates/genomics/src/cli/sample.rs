@@ -25,8 +25,9 @@ pub struct SampleArgs {
     pub checkpoint: PathBuf,
     #[command(flatten)]
     pub guide: GuidanceArgs,
-    /// Reward steering (SMC / FK, SVDD, best-of-N): `--reward gc`, `at`, or `classifier` (log p of
-    /// the intended species under --reward-classifier), or a weighted sum such as
+    /// Reward steering (SMC / FK, SVDD, best-of-N): `--reward gc`, `at`, `motif=TATAAT` (1 when
+    /// the motif occurs, else the best fraction of it matched), or `classifier` (log p of the
+    /// intended species under --reward-classifier), or a weighted sum such as
     /// `classifier:1,gc:2`.
     #[command(flatten)]
     pub steer: SteerArgs,
