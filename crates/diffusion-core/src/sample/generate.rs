@@ -145,6 +145,10 @@ pub struct RefineArgs {
     /// Hold t fixed inside the --psi-window where α_t = ALPHA (ReMDM's loop).
     #[arg(long, value_name = "ALPHA", requires = "psi")]
     pub psi_loop: Option<f64>,
+    /// Run the categorical draws in f64, as the reference does (f32 truncates the race's
+    /// exponential draws, which lowers the diversity of samples over many steps).
+    #[arg(long)]
+    pub float64: bool,
 }
 
 /// `START,END` of `--psi-window`: two fractions with 0 ≤ START ≤ END ≤ 1.
@@ -176,6 +180,7 @@ impl RefineArgs {
             corrector_steps: self.corrector_steps,
             remask_cap: self.remask_cap,
             final_denoise: self.final_denoise || config.final_denoise,
+            use_float64: self.float64 || config.use_float64,
             psi,
             ..config
         }
@@ -202,6 +207,9 @@ impl RefineArgs {
         }
         if self.final_denoise {
             parts.push("final-denoise".into());
+        }
+        if self.float64 {
+            parts.push("f64 draws".into());
         }
         if parts.is_empty() {
             "ancestral".into()
