@@ -66,6 +66,10 @@ fn draw<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(|x| e(&x))?;
     let (x0, x1) = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let (y0, y1) = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    // Headroom for the legend in the upper left, so that it covers no point: the points keep
+    // the lower part of the plot, the legend (about 22 px per series) the band above them.
+    let legend = ((22.0 * series.len() as f64 + 20.0) / 420.0).min(0.6);
+    let y1 = y0 + (y1 - y0) / (1.0 - legend);
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 22))
         .margin(16)
