@@ -3,8 +3,11 @@
 # run, seed 0, from the shipped checkpoints:
 #   1. γ schedules for UDLM (uniform noise, the setting of Rojas et al.'s "late guidance"): D-CFG γ = 3
 #      and first-order D-CBG γ = 5 towards high QED under constant, ramp, late:0.5 and late:0.25;
-#   2. correctors against the plain ancestral sampler as T grows: UDLM with one forward–backward
-#      corrector step per step, MDLM with ReMDM-cap remasking (η_cap = 0.02), T = 16 … 128.
+#   2. correctors against the plain ancestral sampler as T grows, T = 16 … 256: UDLM with one
+#      forward–backward corrector step per step and with two Ψ-samplers (spec §5.4: Duo's recipe κ = 0.95
+#      on t ∈ (0.1, 0.5], and max-capped η = 0.02 everywhere); MDLM with ReMDM-cap remasking
+#      (η_cap = 0.02, the same step as Ψ max-capped-0.02) and Duo's MDLM recipe (κ = 0.99 on t ∈ (0.1, 1]).
+#      The Ψ settings were chosen on seed 1 (512 molecules, T = 64) among nine; the table uses seed 0.
 #   scripts/qm9-samplers.sh          # writes runs/qm9-samplers/{schedules,correctors}.md
 # Runs that already have metrics.json are kept (delete the folder to redo one); time them on an
 # otherwise idle machine.
@@ -39,14 +42,20 @@ done
 "$B" plot-pareto --property qed --out "$OUT/schedules" "${args[@]}" > /dev/null
 
 args=()
-for T in 16 32 64 128; do
+TS=(16 32 64 128 256)
+for T in "${TS[@]}"; do
   run "$OUT/udlm-anc-$T" --steps "$T" --checkpoint "$C/udlm.ckpt"
   run "$OUT/udlm-pc-$T" --steps "$T" --checkpoint "$C/udlm.ckpt" --corrector-steps 1
+  run "$OUT/udlm-psi95-$T" --steps "$T" --checkpoint "$C/udlm.ckpt" --psi constant-0.95 --psi-window 0.5,0.9
+  run "$OUT/udlm-psicap-$T" --steps "$T" --checkpoint "$C/udlm.ckpt" --psi max-capped-0.02
   run "$OUT/mdlm-anc-$T" --steps "$T" --checkpoint "$C/mdlm.ckpt"
   run "$OUT/mdlm-remdm-$T" --steps "$T" --checkpoint "$C/mdlm.ckpt" --remask-cap 0.02
+  run "$OUT/mdlm-psi99-$T" --steps "$T" --checkpoint "$C/mdlm.ckpt" --psi constant-0.99 --psi-window 0,0.9
 done
-for s in "UDLM ancestral:udlm-anc" "UDLM + corrector:udlm-pc" "MDLM ancestral:mdlm-anc" "MDLM ReMDM-cap 0.02:mdlm-remdm"; do
-  for T in 16 32 64 128; do
+for s in "UDLM ancestral:udlm-anc" "UDLM + corrector:udlm-pc" "UDLM Ψ κ=0.95 window 0.5–0.9:udlm-psi95" \
+         "UDLM Ψ max-capped 0.02:udlm-psicap" "MDLM ancestral:mdlm-anc" "MDLM ReMDM-cap 0.02:mdlm-remdm" \
+         "MDLM Ψ κ=0.99 window 0–0.9:mdlm-psi99"; do
+  for T in "${TS[@]}"; do
     args+=(--run "${s%%:*},T=$T,$OUT/${s##*:}-$T")
   done
 done
