@@ -231,6 +231,37 @@ fn train_sample_guide_inpaint_eval_sweep() {
             .unwrap();
     assert!(m["metrics"]["accuracy"].as_f64().is_some(), "{m}");
 
+    // NOS: a head on the DiT generator's hidden states, then NOS-guided samples of one class.
+    let out = train(
+        "train-classifier",
+        "configs/mnist-eval-classifier.toml",
+        &dir.join("nos"),
+        &["--nos-for", &mdlm],
+    );
+    assert!(out.contains("NOS head for"), "{out}");
+    let nos_out = dir.join("nos-samples");
+    let out = ok(&[
+        "sample",
+        "--checkpoint",
+        &mdlm,
+        "--guidance",
+        "nos",
+        "--classifier",
+        &s(&dir.join("nos/model.ckpt")),
+        "--class",
+        "7",
+        "-n",
+        "2",
+        "--steps",
+        "4",
+        "--out",
+        &s(&nos_out),
+        "--quiet",
+    ]);
+    assert!(out.contains("2 images"), "{out}");
+    let labels = read_idx(&nos_out.join("samples-labels-idx1-ubyte")).unwrap();
+    assert_eq!(labels.data, vec![7, 7]);
+
     // D-CBG toward one class with the noisy classifier.
     let cbg_out = dir.join("cbg");
     ok(&[
@@ -468,6 +499,13 @@ fn unet_train_resume_sample_cfg_sweep_report() {
     let eval = s(&eval_dir.join("model.ckpt"));
 
     let ckpt = s(&run.join("model.ckpt"));
+    // NOS works on a DiT's hidden states: refused for a UNet, with the reason.
+    let mut nos = c.clone();
+    let nos_dir = s(&dir.join("nos"));
+    nos[6] = &nos_dir;
+    nos.extend(["--nos-for", &ckpt]);
+    let e = fails(&nos);
+    assert!(e.contains("DiT") && e.contains("UNet"), "{e}");
     let cfg_out = dir.join("cfg");
     let out = ok(&[
         "sample",

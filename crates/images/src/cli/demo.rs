@@ -123,6 +123,7 @@ fn obtain(
             ..Default::default()
         },
         kind: None,
+        nos_for: None,
     };
     let t: Trained = if classifier {
         train_classifier(&args)?

@@ -40,10 +40,10 @@ pub enum Command {
     /// Train a generator (MDLM / UDLM; class-conditional unless `data.conditional = false`).
     Train(TrainArgs),
     /// Train a classifier: noisy for D-CBG (`classifier.noise = "absorbing" | "uniform"`) or
-    /// clean for evaluation (no `classifier.noise`).
+    /// clean for evaluation (no `classifier.noise`), or with `--nos-for GENERATOR` a NOS head.
     TrainClassifier(TrainArgs),
-    /// Generate images (unguided, D-CFG, D-CBG; optional inpainting) into a grid, an IDX file
-    /// and, with an evaluation classifier, metrics.
+    /// Generate images (unguided, D-CFG, D-CBG, NOS, reward steering; optional inpainting) into
+    /// a grid, an IDX file and, with an evaluation classifier, metrics.
     Sample(Box<sample::SampleArgs>),
     /// Score an IDX file of generated images with an evaluation classifier.
     Eval(eval::EvalArgs),
@@ -64,6 +64,10 @@ pub struct TrainArgs {
     /// Shortcut for `--set diffusion.kind=K` (mdlm | udlm).
     #[arg(long)]
     pub kind: Option<String>,
+    /// train-classifier: train a NOS head on this DiT generator's frozen encoder instead (the
+    /// config's `[train]` sets steps, batch size, learning rate and seed).
+    #[arg(long, value_name = "GENERATOR")]
+    pub nos_for: Option<std::path::PathBuf>,
 }
 
 impl TrainArgs {
@@ -149,6 +153,18 @@ impl ImagesGenerator {
         match &self.net {
             GeneratorNet::Dit(m) => m.as_ref(),
             GeneratorNet::Unet(m) => m.as_ref(),
+        }
+    }
+
+    /// The DiT, for methods that work on its hidden states (`what`, e.g. NOS); an error that
+    /// names the method for a UNet generator.
+    pub fn dit(&self, what: &str) -> Result<&diffusion_core::dit::Dit> {
+        match &self.net {
+            GeneratorNet::Dit(m) => Ok(m),
+            GeneratorNet::Unet(_) => bail!(
+                "{what} works on a DiT generator's hidden states; this checkpoint is a UNet generator \
+                 (train one with configs/mnist-mdlm.toml or configs/mnist-udlm.toml)"
+            ),
         }
     }
 

@@ -148,7 +148,7 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
             k: 0,
             condition: false,
         }],
-        GuidanceKind::Cfg | GuidanceKind::Cbg => {
+        GuidanceKind::Cfg | GuidanceKind::Cbg | GuidanceKind::Nos => {
             if core.guidance == GuidanceKind::Cfg && !g.is_conditional() {
                 bail!(
                     "D-CFG needs a class-conditional generator (trained with data.conditional = true)"
@@ -165,10 +165,8 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
                 })
                 .collect()
         }
-        GuidanceKind::Fudge | GuidanceKind::Nos => bail!(
-            "--guidance {}: not available for images (FUDGE guides an autoregressive generator and \
-             NOS needs a head from train-classifier --nos-for; images have neither)",
-            core.guidance.name()
+        GuidanceKind::Fudge => bail!(
+            "--guidance fudge: not available for images (FUDGE guides an autoregressive generator)"
         ),
     };
     let (mut tokens, mut nfe) = (Vec::with_capacity(n * g.diffusion.config.seq_len), 0);
@@ -292,9 +290,21 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let g = load_generator(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
     let tok = g.info.tokenizer.clone();
+    let nos_head = match (a.guide.guidance, &a.guide.classifier) {
+        (GuidanceKind::Nos, Some(p)) => {
+            diffusion_core::cli::require_file(p, "NOS head")?;
+            Some(diffusion_core::nos::load_head(
+                p,
+                &dev,
+                g.dit("NOS")?.hidden_size(),
+                &g.vocabulary,
+            )?)
+        }
+        _ => None,
+    };
     let clf = match &a.guide.classifier {
-        Some(p) => Some(guiding_classifier(p, &g, &dev)?),
-        None => None,
+        Some(p) if nos_head.is_none() => Some(guiding_classifier(p, &g, &dev)?),
+        _ => None,
     };
     let mut extra = Vec::new();
     for (p, t, gm) in a.guide.extra_terms()? {
@@ -357,7 +367,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
                     .iter()
                     .map(|(c, t, gm)| (&c.loaded.model, *t, *gm))
                     .collect(),
-                nos: None,
+                nos: nos_head.as_ref().map(|h| (h, a.guide.nos_config())),
             },
             exact: a.guide.exact_chunk(g.diffusion.config.seq_len)?,
             top_k: a.guide.top_k,

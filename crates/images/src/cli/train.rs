@@ -235,6 +235,9 @@ fn train_with<O: GeneratorObjective>(
 pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
     let mut cfg = args.load()?;
     let dev = device(cfg.run.backend.as_deref())?;
+    if let Some(gen_path) = &args.nos_for {
+        return train_nos(args, &cfg, gen_path, &dev);
+    }
     let dir = RunDir::open(
         &args.run.run_dir(cfg.run.dir.as_deref(), "classifier"),
         args.run.resume,
@@ -315,5 +318,57 @@ pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
         train_seconds,
         bpd: None,
         accuracy: v.accuracy,
+    })
+}
+
+/// `train-classifier --nos-for GENERATOR`: a NOS head on the frozen EMA encoder of a DiT
+/// generator, trained on the generator's own images (its data settings), for `sample --guidance
+/// nos`.
+fn train_nos(
+    args: &TrainArgs,
+    cfg: &ImagesConfig,
+    gen_path: &std::path::Path,
+    dev: &burn::prelude::Device,
+) -> Result<Trained> {
+    let start = Instant::now();
+    let g = super::load_generator(gen_path, dev)?;
+    let dit = g.dit("a NOS head (--nos-for)")?;
+    let dir = RunDir::open(&args.run.run_dir(cfg.run.dir.as_deref(), "nos"), false)?;
+    let data = prepare(&g.info.data, Some(g.info.tokenizer.clone()))?;
+    report_data(&data);
+    let classes = g.num_classes();
+    let (head, acc) = diffusion_core::nos::train_nos_head(
+        &g.diffusion,
+        dit,
+        &data.train,
+        classes,
+        cfg.train.steps,
+        cfg.train.batch_size,
+        cfg.train.lr,
+        cfg.train.seed,
+        dev,
+    )?;
+    dir.write("config.toml", to_toml(cfg)?.as_bytes())?;
+    let model = dir.file("model.ckpt");
+    diffusion_core::nos::save_head(
+        &model,
+        &head,
+        dit.hidden_size(),
+        classes,
+        &g.vocabulary,
+        metadata(&g.info.data, &data, "nos"),
+        acc,
+    )?;
+    println!(
+        "{}: NOS head for {}, final training-batch accuracy {acc:.3}",
+        dir.path.display(),
+        gen_path.display()
+    );
+    Ok(Trained {
+        model,
+        steps: cfg.train.steps,
+        train_seconds: start.elapsed().as_secs_f64(),
+        bpd: None,
+        accuracy: Some(acc),
     })
 }
