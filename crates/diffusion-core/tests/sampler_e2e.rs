@@ -299,6 +299,17 @@ fn psi_samplers() {
                 ..sampler_config(32, None)
             };
             assert_eq!(run(looped).tokens.len(), plain.tokens.len());
+            // A loop over every step has no steps to reach it: refused up front, not a panic.
+            let bad = SamplerConfig {
+                psi: Some(PsiConfig {
+                    mode: PsiMode::Pc,
+                    window: [0.0, 1.0],
+                    loop_alpha: Some(0.9),
+                }),
+                ..sampler_config(32, None)
+            };
+            let e = Sampler::new(&d, &t.ema.model, bad, &device).err().unwrap();
+            assert!(e.to_string().contains("sampling.psi.loop_alpha"), "{e}");
             continue;
         }
         // Absorbing noise: max-capped-η ≡ ReMDM-cap η (the distributions agree to float

@@ -192,6 +192,9 @@ impl<'a> Sampler<'a> {
                     "the loop needs a continuous-time model (discrete_steps = 0)",
                 ));
             }
+            // The step plan itself (a loop needs steps on both sides of its window).
+            let times = crate::step::reverse_times(config.steps, config.eps, 0);
+            psi.plan(&times, config.eps, &diffusion.config.schedule)?;
         }
         if config.batch_size == 0 {
             return Err(CoreError::config("sampling.batch_size", "must be positive"));
