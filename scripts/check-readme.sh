@@ -7,7 +7,7 @@
 #       between the bench-results markers is scripts/bench/results.md.
 #   scripts/check-readme.sh --run     # run every command as written, in order, in a scratch clone
 #       of the repository (long: it trains the README's models).
-# Binaries are looked up in $CARGO_TARGET_DIR (or target/), debug or release, as the tests build them.
+# Binaries are looked up in $CARGO_TARGET_DIR (or target/): the newer of debug and release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -37,11 +37,13 @@ fi
 fail=0
 bad() { echo "README: $*" >&2; fail=1; }
 declare -A vars
-bin_path() {
+bin_path() { # the newer of the debug and release builds (a stale one may lack new flags)
+  local best=""
   for p in "$TARGET/debug/$1" "$TARGET/release/$1"; do
-    [ -x "$p" ] && { echo "$p"; return; }
+    [ -x "$p" ] || continue
+    if [ -z "$best" ] || [ "$p" -nt "$best" ]; then best=$p; fi
   done
-  echo ""
+  echo "$best"
 }
 n=0
 while IFS= read -r cmd; do
