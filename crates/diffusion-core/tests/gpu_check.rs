@@ -169,12 +169,12 @@ fn guided_sampling_matches_the_cpu() {
             ..Default::default()
         };
         let labels = vec![1i64; 16];
-        for rule in ["D-CFG", "D-CBG"] {
+        for rule in ["D-CFG", "D-CBG", "D-CFG + Ψ"] {
             let sample = |g: &diffusion_core::dit::Dit,
                           c: &diffusion_core::classifier::DitClassifier,
                           dev: &Device| {
                 let guidance = match rule {
-                    "D-CFG" => Guidance {
+                    "D-CFG" | "D-CFG + Ψ" => Guidance {
                         cfg_gamma: Some(2.0),
                         ..Default::default()
                     },
@@ -189,8 +189,17 @@ fn guided_sampling_matches_the_cpu() {
                         ..Default::default()
                     },
                 };
-                let y = (rule == "D-CFG").then_some(labels.as_slice());
-                Sampler::new(&diffusion, g, cfg.clone(), dev)
+                let y = rule.starts_with("D-CFG").then_some(labels.as_slice());
+                let mut cfg = cfg.clone();
+                if rule.ends_with('Ψ') {
+                    // The Ψ-sampler (spec §5.4) over the middle of the steps.
+                    cfg.psi = Some(diffusion_core::psi::PsiConfig {
+                        mode: diffusion_core::psi::PsiMode::Constant(0.5),
+                        window: [0.25, 0.9],
+                        loop_alpha: None,
+                    });
+                }
+                Sampler::new(&diffusion, g, cfg, dev)
                     .unwrap()
                     .with_guidance(guidance)
                     .unwrap()
