@@ -52,6 +52,44 @@ impl NosHead {
     }
 }
 
+/// `train-classifier --nos-for` of every domain: train a NOS head on `generator` with the steps,
+/// batch size, learning rate and seed of `train`, and save it to `path` with the generator's
+/// vocabulary and the domain's `metadata`. Returns the final training accuracy.
+#[allow(clippy::too_many_arguments)]
+pub fn train_and_save_head(
+    path: &std::path::Path,
+    diffusion: &Diffusion,
+    generator: &Dit,
+    data: &dyn SequenceDataset,
+    num_classes: usize,
+    train: &crate::train::TrainConfig,
+    vocabulary: &[String],
+    metadata: serde_json::Value,
+    device: &Device,
+) -> Result<f64> {
+    let (head, acc) = train_nos_head(
+        diffusion,
+        generator,
+        data,
+        num_classes,
+        train.steps,
+        train.batch_size,
+        train.lr,
+        train.seed,
+        device,
+    )?;
+    save_head(
+        path,
+        &head,
+        generator.hidden_size(),
+        num_classes,
+        vocabulary,
+        metadata,
+        acc,
+    )?;
+    Ok(acc)
+}
+
 /// Train a NOS head on noisy inputs z_t ~ q(z_t | x) of the generator's process, with the
 /// generator frozen. Returns the head and its final training accuracy.
 #[allow(clippy::too_many_arguments)]

@@ -305,27 +305,18 @@ fn train_nos(
     // The generator's own windows, so the head sees the sequences it will guide.
     let data = prepare(&g.meta.data)?;
     let classes = data.classes.len();
-    let (head, acc) = diffusion_core::nos::train_nos_head(
+    dir.write("config.toml", to_toml(cfg)?.as_bytes())?;
+    let model = dir.file("model.ckpt");
+    let acc = diffusion_core::nos::train_and_save_head(
+        &model,
         &g.loaded.diffusion,
         g.loaded.dit("a NOS head (--nos-for)")?,
         &data.train,
         classes,
-        cfg.train.steps,
-        cfg.train.batch_size,
-        cfg.train.lr,
-        cfg.train.seed,
-        dev,
-    )?;
-    dir.write("config.toml", to_toml(cfg)?.as_bytes())?;
-    let model = dir.file("model.ckpt");
-    diffusion_core::nos::save_head(
-        &model,
-        &head,
-        g.loaded.dit("a NOS head (--nos-for)")?.hidden_size(),
-        classes,
+        &cfg.train,
         &g.loaded.vocabulary,
         metadata(&g.meta.data, &g.meta.classes),
-        acc,
+        dev,
     )?;
     println!(
         "{}: NOS head for {}, final training-batch accuracy {acc:.3}",

@@ -337,27 +337,18 @@ fn train_nos(
     let data = prepare(&g.info.data, Some(g.info.tokenizer.clone()))?;
     report_data(&data);
     let classes = g.num_classes();
-    let (head, acc) = diffusion_core::nos::train_nos_head(
+    dir.write("config.toml", to_toml(cfg)?.as_bytes())?;
+    let model = dir.file("model.ckpt");
+    let acc = diffusion_core::nos::train_and_save_head(
+        &model,
         &g.diffusion,
         dit,
         &data.train,
         classes,
-        cfg.train.steps,
-        cfg.train.batch_size,
-        cfg.train.lr,
-        cfg.train.seed,
-        dev,
-    )?;
-    dir.write("config.toml", to_toml(cfg)?.as_bytes())?;
-    let model = dir.file("model.ckpt");
-    diffusion_core::nos::save_head(
-        &model,
-        &head,
-        dit.hidden_size(),
-        classes,
+        &cfg.train,
         &g.vocabulary,
         metadata(&g.info.data, &data, "nos"),
-        acc,
+        dev,
     )?;
     println!(
         "{}: NOS head for {}, final training-batch accuracy {acc:.3}",
