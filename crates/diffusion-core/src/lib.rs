@@ -39,7 +39,9 @@ pub mod tensor_util;
 pub use guidance::nos;
 pub use io::{atomic_file, checkpoint, config_file, hf_checkpoint, paths, run_dir};
 pub use model::{classifier, denoiser, dit, dropout};
-pub use process::{diffusion, forward, loss, parameterization, posterior, schedule, time};
+pub use process::{
+    diffusion, forward, hybrid, loss, noise, parameterization, posterior, schedule, time,
+};
 pub use report::{metrics, plot};
 pub use sample::{categorical, generate, psi, sampler, step};
 

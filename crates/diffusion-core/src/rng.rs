@@ -98,6 +98,19 @@ pub trait Uniforms {
     fn below(&mut self, n: u64) -> u64;
 }
 
+/// A borrowed source draws as the source does, so `&mut dyn Uniforms` can be handed on.
+impl<U: Uniforms + ?Sized> Uniforms for &mut U {
+    fn uniform(&mut self) -> f64 {
+        (**self).uniform()
+    }
+    fn uniform_f32(&mut self) -> f32 {
+        (**self).uniform_f32()
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        (**self).below(n)
+    }
+}
+
 impl Uniforms for Rng {
     fn uniform(&mut self) -> f64 {
         Rng::uniform(self)

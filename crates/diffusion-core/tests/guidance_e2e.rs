@@ -393,7 +393,12 @@ fn cfg_limits_seeds_and_pins() {
     let (tok, train, _) = qm9(400, 0);
     let ring = tok.encode("1", 3).unwrap()[1];
     let pins = vec![(1usize, tok.encode("C", 3).unwrap()[1]), (4usize, ring)];
-    for kind in [ModelKind::Mdlm, ModelKind::Udlm, ModelKind::Ar] {
+    for kind in [
+        ModelKind::Mdlm,
+        ModelKind::Udlm,
+        ModelKind::Gidd,
+        ModelKind::Ar,
+    ] {
         let g = generator(kind, &tok, &train, true, 10);
         let diffusion = g.diffusion();
         let model: &Dit = &g.ema.model;

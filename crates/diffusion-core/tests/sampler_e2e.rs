@@ -85,7 +85,12 @@ fn mdlm_never_remasks_and_cache_only_saves_work() {
 #[test]
 fn samplers_are_seed_reproducible_and_in_vocabulary() {
     let device = default_device();
-    for kind in [ModelKind::Mdlm, ModelKind::Udlm, ModelKind::Ar] {
+    for kind in [
+        ModelKind::Mdlm,
+        ModelKind::Udlm,
+        ModelKind::Gidd,
+        ModelKind::Ar,
+    ] {
         let (tok, t) = trained(kind, 20);
         let diffusion = t.diffusion();
         let s = Sampler::new(&diffusion, &t.ema.model, sampler_config(16, None), &device).unwrap();

@@ -1,4 +1,4 @@
-//! End-to-end: tiny MDLM, UDLM and AR models trained on real QM9 SMILES; validation NELBO
+//! End-to-end: tiny MDLM, UDLM, GIDD and AR models trained on real QM9 SMILES; validation NELBO
 //! must fall, and a resumed run must reproduce the uninterrupted run's losses exactly.
 
 mod common;
@@ -41,6 +41,12 @@ fn mdlm_validation_nelbo_falls() {
 #[test]
 fn udlm_validation_nelbo_falls() {
     nelbo_falls(ModelKind::Udlm);
+}
+
+/// GIDD: hybrid mask-plus-uniform noise trained on the generic NELBO (spec §2.5, §4.7).
+#[test]
+fn gidd_validation_nelbo_falls() {
+    nelbo_falls(ModelKind::Gidd);
 }
 
 #[test]

@@ -77,7 +77,7 @@ fn train_validate_sample_resume_and_reject_unknown_keys() {
     let corpus = small_corpus(&dir);
     let data = format!("data.path={}", corpus.display());
 
-    for kind in ["ar", "mdlm", "udlm"] {
+    for kind in ["ar", "mdlm", "udlm", "gidd"] {
         let run = dir.join(kind);
         let config = format!("configs/text8-{kind}.toml");
         let mut args = vec!["train", "--config", &config, "--set", &data];
@@ -185,7 +185,7 @@ fn demo_reports_the_shipped_checkpoints() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let corpus = small_corpus(&dir).display().to_string();
-    for kind in ["ar", "mdlm", "udlm"] {
+    for kind in ["ar", "mdlm", "udlm", "gidd"] {
         let header = diffusion_core::checkpoint::CheckpointFile::read_header(
             &repo().join(format!("checkpoints/text/{kind}.ckpt")),
         )
@@ -209,7 +209,7 @@ fn demo_reports_the_shipped_checkpoints() {
     let rows = table_rows(&table);
     assert_eq!(
         rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
-        ["ar", "mdlm", "udlm"],
+        ["ar", "mdlm", "udlm", "gidd"],
         "{table}"
     );
     // Trained models beat the uniform guess over 27 characters by a wide margin.
@@ -220,7 +220,7 @@ fn demo_reports_the_shipped_checkpoints() {
         );
     }
     let samples = std::fs::read_to_string(dir.join("demo/samples.txt")).unwrap();
-    assert_eq!(samples.lines().count(), 6, "{samples}");
+    assert_eq!(samples.lines().count(), 8, "{samples}");
     let validated = ok(&[
         "validate",
         "--checkpoint",

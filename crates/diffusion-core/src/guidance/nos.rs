@@ -7,9 +7,7 @@ use crate::diffusion::{Diffusion, ModelKind};
 use crate::dit::Dit;
 use crate::domain::SequenceDataset;
 use crate::error::{CoreError, Result};
-use crate::forward::q_xt;
 use crate::rng::Rng;
-use crate::schedule::NoiseSchedule;
 use crate::tensor_util::{ids_tensor, vec_tensor};
 use crate::time::sample_t;
 use burn::module::Module;
@@ -130,16 +128,7 @@ pub fn train_nos_head(
         let y: Vec<i64> = idx.iter().map(|&i| data.label(i).unwrap_or(0)).collect();
         let b = idx.len();
         let t = sample_t(&mut rng, b, true, cfg.sampling_eps, None);
-        let m: Vec<f64> = t.iter().map(|&t| cfg.schedule.move_chance(t)).collect();
-        let z = q_xt(
-            &mut rng,
-            &x,
-            l,
-            &m,
-            diffusion.noise(),
-            cfg.vocab_size,
-            cfg.mask_id,
-        );
+        let z = diffusion.process().q_xt(&mut rng, &x, l, &t);
         let sigma = vec_tensor(&diffusion.sigma_input(&t), device);
         let (h, _) = generator.hidden(generator.embed(ids_tensor(&z, b, l, device)), sigma, None);
         let h = Tensor::<3>::from_data(h.into_data(), &ad); // frozen features

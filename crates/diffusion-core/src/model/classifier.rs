@@ -117,10 +117,14 @@ impl ClassifierConfig {
         if generator.kind() == crate::diffusion::ModelKind::Ar {
             return Ok(());
         }
-        let name = |n: Noise| match n {
-            Noise::Absorbing => "absorbing",
-            Noise::Uniform => "uniform",
-        };
+        let name = |n: Noise| n.name();
+        if generator.noise() == Noise::Hybrid && self.noise.is_some() {
+            return Err(CoreError::checkpoint(
+                path,
+                "the generator has hybrid (GIDD) noise, and noisy classifiers are trained on \
+                 absorbing or uniform noise only; guide it with D-CFG or a clean classifier",
+            ));
+        }
         if let Some(noise) = self.noise
             && noise != generator.noise()
         {
@@ -283,6 +287,13 @@ impl Objective for Classifier {
             return Err(CoreError::config(
                 "classifier.pooling",
                 "per-position (`none`) pooling goes with a causal encoder (FUDGE), the other poolings with a bidirectional one",
+            ));
+        }
+        if c.noise == Some(Noise::Hybrid) {
+            return Err(CoreError::config(
+                "classifier.noise",
+                "noisy classifiers are trained on absorbing or uniform noise; a GIDD (hybrid) \
+                 generator is guided by D-CFG or a clean classifier",
             ));
         }
         if c.pooling == Pooling::PerPosition && c.noise.is_some() {

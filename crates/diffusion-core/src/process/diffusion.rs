@@ -3,10 +3,13 @@
 
 use crate::denoiser::Denoiser;
 use crate::error::{CoreError, Result};
-use crate::forward::{Noise, q_xt};
+use crate::forward::Noise;
+use crate::hybrid::{GiddConfig, Hybrid};
 use crate::loss;
-use crate::parameterization::{Parameterization, d3pm_log_probs, subs_log_probs};
-use crate::posterior::{absorbing_posterior, uniform_reverse_step};
+use crate::noise::{Absorbing, Mixing, NoiseProcess, Uniform};
+use crate::parameterization::{
+    Parameterization, d3pm_log_probs, mask_free_log_probs, subs_log_probs,
+};
 use crate::rng::Rng;
 use crate::schedule::{NoiseSchedule, Schedule};
 use crate::tensor_util::{float_tensor, ids_tensor, vec_tensor};
@@ -14,14 +17,17 @@ use crate::time::sample_t;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
-/// AR, MDLM or UDLM (spec §1, the flag triples of the reference scripts).
+/// AR, MDLM or UDLM (spec §1, the flag triples of the reference scripts), or GIDD: hybrid
+/// mask-plus-uniform noise (spec §2.5), beyond the paper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     Ar,
     Mdlm,
     Udlm,
+    Gidd,
 }
 
 impl std::str::FromStr for ModelKind {
@@ -31,9 +37,10 @@ impl std::str::FromStr for ModelKind {
             "ar" => Ok(Self::Ar),
             "mdlm" => Ok(Self::Mdlm),
             "udlm" => Ok(Self::Udlm),
+            "gidd" => Ok(Self::Gidd),
             _ => Err(CoreError::config(
                 "kind",
-                format!("`{s}` is not one of ar, mdlm, udlm"),
+                format!("`{s}` is not one of ar, mdlm, udlm, gidd"),
             )),
         }
     }
@@ -106,6 +113,9 @@ pub struct DiffusionConfig {
     /// reference's UDLM runs (spec §4.2); discrete-time UDLM always has it (spec §4.3).
     #[serde(default)]
     pub recon_loss: bool,
+    /// The hybrid process's knobs (GIDD models only; defaults when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gidd: Option<GiddConfig>,
 }
 
 impl DiffusionConfig {
@@ -132,6 +142,7 @@ impl DiffusionConfig {
             simple_ce: false,
             cond_dropout: 0.1,
             recon_loss: false,
+            gidd: None,
         }
     }
 
@@ -186,6 +197,33 @@ impl DiffusionConfig {
                 "applies to UDLM only (MDLM's SUBS bound and AR have no reconstruction term)",
             ));
         }
+        if self.kind == ModelKind::Gidd {
+            self.gidd.unwrap_or_default().validate()?;
+            let refuse = |field: &str, why: &str| Err(CoreError::config(field, why.to_string()));
+            if self.discrete_steps > 0 {
+                return refuse(
+                    "diffusion.discrete_steps",
+                    "the GIDD model has the continuous-time NELBO only",
+                );
+            }
+            if self.alpha_mode != AlphaMode::Exact {
+                return refuse(
+                    "diffusion.alpha_mode",
+                    "`reference` applies to MDLM and UDLM; the hybrid process has its own α_t",
+                );
+            }
+            if self.schedule != Schedule::default() {
+                return refuse(
+                    "diffusion.schedule",
+                    "the hybrid process has its own schedule (diffusion.gidd.gamma shapes it)",
+                );
+            }
+        } else if self.gidd.is_some() {
+            return Err(CoreError::config(
+                "diffusion.gidd",
+                "applies to kind = \"gidd\" only",
+            ));
+        }
         if self.kind == ModelKind::Ar && self.discrete_steps > 0 {
             return Err(CoreError::config(
                 "diffusion.discrete_steps",
@@ -212,23 +250,50 @@ pub struct LossOutput {
 #[derive(Clone, Debug)]
 pub struct Diffusion {
     pub config: DiffusionConfig,
+    process: Arc<dyn NoiseProcess>,
 }
 
 impl Diffusion {
     pub fn new(config: DiffusionConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Self { config })
+        Ok(Self::unchecked(config))
+    }
+
+    /// Without validating the config (the caller has, or will before use).
+    pub fn unchecked(config: DiffusionConfig) -> Self {
+        let (n, mask, schedule) = (config.vocab_size, config.mask_id, config.schedule.clone());
+        let process: Arc<dyn NoiseProcess> = match config.kind {
+            ModelKind::Udlm => Arc::new(Uniform {
+                schedule,
+                vocab_size: n,
+                mask_id: mask,
+            }),
+            ModelKind::Gidd => Arc::new(Hybrid {
+                config: config.gidd.unwrap_or_default(),
+                vocab_size: n,
+                mask_id: mask,
+            }),
+            ModelKind::Mdlm | ModelKind::Ar => Arc::new(Absorbing {
+                schedule,
+                vocab_size: n,
+                mask_id: mask,
+            }),
+        };
+        Self { config, process }
     }
 
     pub fn kind(&self) -> ModelKind {
         self.config.kind
     }
 
+    /// The forward noise process (spec §2.4): α_t, the mixing part, the draws, the reverse
+    /// step and the NELBO.
+    pub fn process(&self) -> &dyn NoiseProcess {
+        self.process.as_ref()
+    }
+
     pub fn noise(&self) -> Noise {
-        match self.config.kind {
-            ModelKind::Udlm => Noise::Uniform,
-            _ => Noise::Absorbing,
-        }
+        self.process.kind()
     }
 
     pub fn parameterization(&self) -> Parameterization {
@@ -236,13 +301,17 @@ impl Diffusion {
             ModelKind::Ar => Parameterization::Ar,
             ModelKind::Mdlm => Parameterization::Subs,
             ModelKind::Udlm => Parameterization::D3pm,
+            ModelKind::Gidd => Parameterization::MaskFree,
         }
     }
 
+    /// Default: on for UDLM and GIDD (a token may be noise at any t, so the network needs the
+    /// noise level), off for MDLM and AR (spec §1).
     pub fn time_conditioned(&self) -> bool {
-        self.config
-            .time_conditioning
-            .unwrap_or(self.config.kind == ModelKind::Udlm)
+        self.config.time_conditioning.unwrap_or(matches!(
+            self.config.kind,
+            ModelKind::Udlm | ModelKind::Gidd
+        ))
     }
 
     pub fn schedule(&self) -> &Schedule {
@@ -252,7 +321,7 @@ impl Diffusion {
     /// Network time input: σ(t), or 0 when the model is not time-conditioned (spec §2.2).
     pub fn sigma_input(&self, t: &[f64]) -> Vec<f64> {
         if self.time_conditioned() {
-            t.iter().map(|&t| self.config.schedule.sigma(t)).collect()
+            t.iter().map(|&t| self.process.sigma(t)).collect()
         } else {
             vec![0.0; t.len()]
         }
@@ -274,12 +343,13 @@ impl Diffusion {
     pub fn log_x_from_logits(&self, logits: Tensor<3>, z_t: Tensor<2, Int>) -> Tensor<3> {
         match self.parameterization() {
             Parameterization::Subs => subs_log_probs(logits, z_t, self.config.mask_id as usize),
+            Parameterization::MaskFree => mask_free_log_probs(logits, self.config.mask_id as usize),
             Parameterization::D3pm | Parameterization::Ar => d3pm_log_probs(logits),
         }
     }
 
     /// The model's reverse step p_θ(z_s | z_t) [B, L, N] from log x_θ (spec §5.1), for times
-    /// t > s shared by the batch: the absorbing step (MDLM) or the uniform posterior (UDLM).
+    /// t > s shared by the batch: the process's posterior with x_θ in place of x.
     pub fn reverse_step(
         &self,
         log_x_theta: Tensor<3>,
@@ -287,8 +357,8 @@ impl Diffusion {
         t: f64,
         s: f64,
     ) -> Tensor<3> {
-        let sched = &self.config.schedule;
-        self.step_between(log_x_theta, z_t, t, (sched.alpha(s), sched.move_chance(s)))
+        let p = self.process();
+        p.reverse_step(log_x_theta.exp(), z_t, t, (p.alpha(s), p.mixing(s)))
     }
 
     /// The model's posterior over the clean token p_θ(z_0 | z_t) [B, L, N]: the reverse step
@@ -300,33 +370,12 @@ impl Diffusion {
         z_t: Tensor<2, Int>,
         t: f64,
     ) -> Tensor<3> {
-        self.step_between(log_x_theta, z_t, t, (1.0, 0.0))
-    }
-
-    /// The reverse step from t to the noise level (α_s, m_s = 1 − α_s) shared by the batch.
-    fn step_between(
-        &self,
-        log_x_theta: Tensor<3>,
-        z_t: Tensor<2, Int>,
-        t: f64,
-        (alpha_s, move_s): (f64, f64),
-    ) -> Tensor<3> {
-        let [b, _, _] = log_x_theta.dims();
-        let device = log_x_theta.device();
-        let sched = &self.config.schedule;
-        let per_seq = |v: f64| vec_tensor(&vec![v; b], &device);
-        match self.noise() {
-            Noise::Absorbing => absorbing_posterior(
-                log_x_theta.exp(),
-                z_t,
-                self.config.mask_id as usize,
-                per_seq(sched.move_chance(t)),
-                per_seq(move_s),
-            ),
-            Noise::Uniform => {
-                uniform_reverse_step(log_x_theta, z_t, per_seq(sched.alpha(t)), per_seq(alpha_s))
-            }
-        }
+        let clean = Mixing {
+            mask: 0.0,
+            other: 0.0,
+        };
+        self.process
+            .reverse_step(log_x_theta.exp(), z_t, t, (1.0, clean))
     }
 
     /// log p_θ(z_s | z_t) [B, L, N] ([`Diffusion::reverse_step`] in log space), zero
@@ -415,16 +464,7 @@ impl Diffusion {
 
         let steps = (cfg.discrete_steps > 0).then_some(cfg.discrete_steps);
         let t = sample_t(rng, b, cfg.antithetic, cfg.sampling_eps, steps);
-        let move_chance: Vec<f64> = t.iter().map(|&t| cfg.schedule.move_chance(t)).collect();
-        let z_t = q_xt(
-            rng,
-            x,
-            l,
-            &move_chance,
-            self.noise(),
-            cfg.vocab_size,
-            cfg.mask_id,
-        );
+        let z_t = self.process.q_xt(rng, x, l, &t);
         let x_t = ids_tensor(x, b, l, device);
         let z_t_t = ids_tensor(&z_t, b, l, device);
         let sigma = vec_tensor(&self.sigma_input(&t), device);
@@ -433,6 +473,9 @@ impl Diffusion {
 
         let per_token = if training && cfg.simple_ce {
             loss::simple_ce_loss(log_x, x_t)
+        } else if cfg.kind == ModelKind::Gidd {
+            // The generic NELBO of spec §4.7 (MDLM and UDLM keep their reference forms).
+            self.process.nelbo(log_x, x, &z_t, &t, device)
         } else if let Some(steps) = steps {
             let (a_t, a_s) = self.discrete_alphas(&t, steps);
             match cfg.kind {

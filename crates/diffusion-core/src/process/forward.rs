@@ -16,7 +16,28 @@ pub enum Noise {
     Absorbing,
     /// Uniform noise (UDLM): π = 1/N over all N ids, special ids included (spec §13.6).
     Uniform,
+    /// Hybrid mask-plus-uniform noise (GIDD, spec §2.5). Its draws need the process's knobs:
+    /// they go through [`crate::noise::NoiseProcess`], not the functions of this file.
+    Hybrid,
 }
+
+impl Noise {
+    /// Absorbing noise only: a token that is not the mask is final in the reverse process.
+    pub fn unmasked_is_final(self) -> bool {
+        self == Noise::Absorbing
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Noise::Absorbing => "absorbing",
+            Noise::Uniform => "uniform",
+            Noise::Hybrid => "hybrid",
+        }
+    }
+}
+
+const HYBRID_HERE: &str = "the hybrid process draws through NoiseProcess (process/hybrid.rs); \
+     configurations that would reach this are refused when validated";
 
 /// Sample z_t ~ q(z_t | x) per token: with probability m(t) = 1 − α_t the token is replaced by
 /// the mask id (absorbing) or by a uniform draw from all `vocab_size` ids (uniform; the draw may
@@ -41,6 +62,7 @@ pub fn q_xt(
                 match noise {
                     Noise::Absorbing => mask_id,
                     Noise::Uniform => rng.below(vocab_size as u64) as i64,
+                    Noise::Hybrid => panic!("{HYBRID_HERE}"),
                 }
             } else {
                 tok
@@ -62,6 +84,7 @@ pub fn sample_prior(
         Noise::Uniform => (0..n_tokens)
             .map(|_| rng.below(vocab_size as u64) as i64)
             .collect(),
+        Noise::Hybrid => panic!("{HYBRID_HERE}"),
     }
 }
 
@@ -102,7 +125,7 @@ mod tests {
             let same = x.iter().zip(&z).filter(|(a, b)| a == b).count() as f64 / n as f64;
             let expect = match noise {
                 Noise::Uniform => alpha + (1.0 - alpha) / n_vocab as f64,
-                Noise::Absorbing => alpha,
+                _ => alpha,
             };
             assert!(
                 (same - expect).abs() < 5e-3,

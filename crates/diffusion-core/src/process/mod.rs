@@ -4,7 +4,9 @@
 
 pub mod diffusion;
 pub mod forward;
+pub mod hybrid;
 pub mod loss;
+pub mod noise;
 pub mod parameterization;
 pub mod posterior;
 pub mod schedule;

@@ -18,6 +18,8 @@ pub enum Parameterization {
     D3pm,
     /// Causal AR: position i predicts token i + 1.
     Ar,
+    /// GIDD: log-softmax with no mass on the mask and no carry-over (any token may be noise).
+    MaskFree,
 }
 
 /// SUBS (spec §3): (i) the mask logit gets −1e6, (ii) at unmasked positions every logit is −1e6
@@ -43,6 +45,13 @@ pub fn subs_log_probs(logits: Tensor<3>, z_t: Tensor<2, Int>, mask_id: usize) ->
 /// UDLM / D3PM (spec §3): log x_θ = log_softmax(ℓ) over all N ids; nothing is forced.
 pub fn d3pm_log_probs(logits: Tensor<3>) -> Tensor<3> {
     log_softmax(logits, 2)
+}
+
+/// GIDD (spec §3): the mask logit gets −1e6, then log-softmax; nothing is copied from z_t.
+pub fn mask_free_log_probs(logits: Tensor<3>, mask_id: usize) -> Tensor<3> {
+    let [_, _, n] = logits.dims();
+    let mask_col = mask_column(mask_id, n, &logits.device());
+    log_softmax(logits + mask_col.mul_scalar(NEG_INF), 2)
 }
 
 #[cfg(test)]

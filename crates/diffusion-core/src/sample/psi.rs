@@ -15,8 +15,7 @@
 //! it) and may hold t fixed inside the window (ReMDM's "loop").
 
 use crate::error::{CoreError, Result};
-use crate::forward::Noise;
-use crate::schedule::NoiseSchedule;
+use crate::noise::Mixing;
 use crate::tensor_util::mask_column;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -208,7 +207,7 @@ impl PsiConfig {
         &self,
         times: &[(f64, f64)],
         eps: f64,
-        schedule: &impl NoiseSchedule,
+        alpha: &dyn Fn(f64) -> f64,
     ) -> Result<Vec<(f64, f64, f64)>> {
         self.validate()?;
         let steps = times.len();
@@ -216,7 +215,7 @@ impl PsiConfig {
         let times: Vec<(f64, f64)> = match self.loop_alpha {
             None => times.to_vec(),
             Some(c) => {
-                let t_c = t_for_alpha(schedule, c);
+                let t_c = t_for_alpha(alpha, c);
                 if first == 0 || end >= steps || t_c <= eps || t_c >= 1.0 {
                     return Err(CoreError::config(
                         "sampling.psi.loop_alpha",
@@ -245,7 +244,7 @@ impl PsiConfig {
             .enumerate()
             .map(|(i, (t, s))| {
                 let kappa = if (first..end).contains(&i) {
-                    self.mode.kappa(schedule.alpha(t), schedule.alpha(s))
+                    self.mode.kappa(alpha(t), alpha(s))
                 } else {
                     1.0
                 };
@@ -256,11 +255,11 @@ impl PsiConfig {
 }
 
 /// The time t ∈ [0, 1] with α_t = `alpha` (α decreasing in t), by bisection to 1e-12.
-pub fn t_for_alpha(schedule: &impl NoiseSchedule, alpha: f64) -> f64 {
+pub fn t_for_alpha(alpha_of: &dyn Fn(f64) -> f64, alpha: f64) -> f64 {
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     for _ in 0..60 {
         let mid = 0.5 * (lo + hi);
-        if schedule.alpha(mid) > alpha {
+        if alpha_of(mid) > alpha {
             lo = mid;
         } else {
             hi = mid;
@@ -269,27 +268,27 @@ pub fn t_for_alpha(schedule: &impl NoiseSchedule, alpha: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
-/// The Ψ-posterior [B, L, N] (spec §5.4): κ·`q_s` + (1 − κ)·(α_s·`q_0` + (1 − α_s)·π), where
+/// The Ψ-posterior [B, L, N] (spec §5.4): κ·`q_s` + (1 − κ)·(α_s·`q_0` + β_s π_s), where
 /// `q_s` is the (guided) reverse step to s, `q_0` the (guided) posterior over the clean token,
-/// both normalised [B, L, N], and π the prior (one-hot at `mask_id` for absorbing noise, 1/N
-/// for uniform noise).
+/// both normalised [B, L, N], and β_s π_s the process's mixing part at s (`mix_s`: 1 − α_s on
+/// the mask for absorbing noise, (1 − α_s)/N everywhere for uniform noise).
 pub fn psi_posterior(
     q_s: Tensor<3>,
     q_0: Tensor<3>,
-    alpha_s: f64,
+    (alpha_s, mix_s): (f64, Mixing),
     kappa: f64,
-    noise: Noise,
     mask_id: usize,
 ) -> Tensor<3> {
     let [_, _, n] = q_s.dims();
-    let renoised = match noise {
-        Noise::Absorbing => {
-            let pi = mask_column(mask_id, n, &q_0.device());
-            q_0.mul_scalar(alpha_s) + pi.mul_scalar(1.0 - alpha_s)
-        }
-        Noise::Uniform => q_0
-            .mul_scalar(alpha_s)
-            .add_scalar((1.0 - alpha_s) / n as f64),
+    let renoised = if mix_s.other == 0.0 {
+        // Absorbing: β_s π_s = (1 − α_s) at the mask.
+        let pi = mask_column(mask_id, n, &q_0.device());
+        q_0.mul_scalar(alpha_s) + pi.mul_scalar(1.0 - alpha_s)
+    } else if mix_s.mask == mix_s.other {
+        q_0.mul_scalar(alpha_s).add_scalar(mix_s.other)
+    } else {
+        let row = mix_s.row(n, mask_id, &q_0.device());
+        q_0.mul_scalar(alpha_s) + row
     };
     q_s.mul_scalar(kappa) + renoised.mul_scalar(1.0 - kappa)
 }
@@ -298,7 +297,7 @@ pub fn psi_posterior(
 mod tests {
     use super::*;
     use crate::posterior::{remdm_posterior, uniform_posterior};
-    use crate::schedule::Schedule;
+    use crate::schedule::{NoiseSchedule, Schedule};
     use crate::tensor_util::{float_tensor, ids_tensor, to_vec_f32, vec_tensor};
     use crate::testing::{assert_close, device};
 
@@ -358,7 +357,7 @@ mod tests {
             loop_alpha: None,
         };
         assert_eq!(cfg.window_steps(10), (2, 7));
-        let plan = cfg.plan(&times, 0.0, &sched).unwrap();
+        let plan = cfg.plan(&times, 0.0, &|t| sched.alpha(t)).unwrap();
         let kappas: Vec<f64> = plan.iter().map(|p| p.2).collect();
         assert_eq!(kappas, [1.0, 1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 1.0, 1.0, 1.0]);
         assert!(
@@ -372,7 +371,7 @@ mod tests {
             loop_alpha: Some(0.6),
             ..cfg
         };
-        let plan = looped.plan(&times, 0.0, &sched).unwrap();
+        let plan = looped.plan(&times, 0.0, &|t| sched.alpha(t)).unwrap();
         let want = [
             (1.0, 0.7),
             (0.7, 0.4),
@@ -398,7 +397,10 @@ mod tests {
             window: [0.0, 0.7],
             ..looped.clone()
         };
-        let e = bad.plan(&times, 0.0, &sched).unwrap_err().to_string();
+        let e = bad
+            .plan(&times, 0.0, &|t| sched.alpha(t))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("sampling.psi.loop_alpha"), "{e}");
         let bad = PsiConfig {
             window: [0.7, 0.2],
@@ -420,7 +422,7 @@ mod tests {
             Schedule::linear(),
         ] {
             for a in [0.05, 0.3, 0.9] {
-                let t = t_for_alpha(&sched, a);
+                let t = t_for_alpha(&|t| sched.alpha(t), a);
                 assert!((sched.alpha(t) - a).abs() < 1e-9, "{sched:?} {a} {t}");
             }
         }
@@ -436,14 +438,19 @@ mod tests {
         let u = to_vec_f32(psi_posterior(
             q_s.clone(),
             q_0.clone(),
-            0.8,
+            (0.8, Mixing::uniform(0.8, 3)),
             0.5,
-            Noise::Uniform,
             2,
         ));
         assert_close(&u, &[0.533333, 0.383333, 0.083333], 1e-6);
         // renoised = (0.4, 0.4, 0.2)
-        let a = to_vec_f32(psi_posterior(q_s, q_0, 0.8, 0.5, Noise::Absorbing, 2));
+        let a = to_vec_f32(psi_posterior(
+            q_s,
+            q_0,
+            (0.8, Mixing::absorbing(0.8)),
+            0.5,
+            2,
+        ));
         assert_close(&a, &[0.5, 0.35, 0.15], 1e-6);
     }
 
@@ -466,9 +473,8 @@ mod tests {
             let psi = to_vec_f32(psi_posterior(
                 q_s.clone(),
                 q_0.clone(),
-                a_s,
+                (a_s, Mixing::absorbing(a_s)),
                 kappa,
-                Noise::Absorbing,
                 mask,
             ));
             let remdm = to_vec_f32(remdm_posterior(
@@ -509,9 +515,8 @@ mod tests {
                 let psi = to_vec_f32(psi_posterior(
                     post(a_s),
                     post(1.0),
-                    a_s,
+                    (a_s, Mixing::uniform(a_s, n)),
                     kappa,
-                    Noise::Uniform,
                     n,
                 ));
                 assert!((psi.iter().sum::<f32>() - 1.0).abs() < 1e-6, "{psi:?}");

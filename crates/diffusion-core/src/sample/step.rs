@@ -55,7 +55,7 @@ pub fn editable_positions(
     z.iter()
         .enumerate()
         .map(|(k, &v)| {
-            !pinned.contains(&(k % seq_len)) && (noise == Noise::Uniform || v == mask_id)
+            !pinned.contains(&(k % seq_len)) && (!noise.unmasked_is_final() || v == mask_id)
         })
         .collect()
 }
@@ -85,7 +85,7 @@ pub fn corrector_renoise(rng: &mut impl Uniforms, z: &mut [i64], keep: f64, voca
 /// uniform noise, the masked ones for absorbing noise) takes the denoiser's argmax `best`.
 pub fn fill_masked(z: &mut [i64], best: &[i64], noise: Noise, mask_id: i64) {
     for (zi, &bi) in z.iter_mut().zip(best) {
-        if noise == Noise::Uniform || *zi == mask_id {
+        if !noise.unmasked_is_final() || *zi == mask_id {
             *zi = bi;
         }
     }

@@ -67,9 +67,7 @@ impl<C> DenoiserObjective<C> {
     }
 
     pub fn process(&self) -> Diffusion {
-        Diffusion {
-            config: self.diffusion.clone(),
-        }
+        Diffusion::unchecked(self.diffusion.clone())
     }
 }
 

@@ -1,9 +1,9 @@
-//! `demo`: the shipped checkpoints `checkpoints/text/{ar,mdlm,udlm}.ckpt` (trained by
+//! `demo`: the shipped checkpoints `checkpoints/text/{ar,mdlm,udlm,gidd}.ckpt` (trained by
 //! `scripts/train-release-checkpoints.sh` from `configs/text8-release-*.toml`, stored in f16):
 //! each is validated on the whole held-out split of the text it was trained on and samples a
 //! few lines, then the BPC table is printed. A minute or two on a 2-core CPU.
 //!
-//! `demo --train` instead trains tiny AR, MDLM and UDLM models from `configs/text8-*.toml`
+//! `demo --train` instead trains tiny AR, MDLM, UDLM and GIDD models from `configs/text8-*.toml`
 //! (shrunk by overrides) for a few hundred steps, and reports them the same way.
 
 use super::sample::generate;
@@ -35,7 +35,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 300)]
     pub steps: usize,
     /// Models to report.
-    #[arg(long, default_value = "ar,mdlm,udlm")]
+    #[arg(long, default_value = "ar,mdlm,udlm,gidd")]
     pub kinds: String,
     /// Extra overrides for every trained model (with --train), e.g. `--set model.hidden_size=128`.
     #[arg(long = "set", value_name = "KEY=VALUE", requires = "train")]
@@ -90,8 +90,8 @@ struct Row {
 fn kinds(a: &DemoArgs) -> Result<Vec<&str>> {
     let kinds: Vec<&str> = a.kinds.split(',').map(str::trim).collect();
     for k in &kinds {
-        if !["ar", "mdlm", "udlm"].contains(k) {
-            bail!("--kinds: `{k}` is not one of ar, mdlm, udlm");
+        if !["ar", "mdlm", "udlm", "gidd"].contains(k) {
+            bail!("--kinds: `{k}` is not one of ar, mdlm, udlm, gidd");
         }
     }
     Ok(kinds)
@@ -152,7 +152,7 @@ fn train_tiny(a: &DemoArgs, kind: &str) -> Result<(PathBuf, f64)> {
         std::fs::remove_dir_all(&run)?;
     }
     println!("training {kind} for {} steps …", a.steps);
-    let extra = (kind == "mdlm").then_some(TINY_MDLM);
+    let extra = matches!(kind, "mdlm" | "gidd").then_some(TINY_MDLM);
     let args = ConfigArgs {
         config: Some(resolve_path(Path::new(&format!(
             "configs/text8-{kind}.toml"
@@ -223,11 +223,11 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             .map(|s| format!(" {s:.0} |"))
             .unwrap_or_default();
         table.push(format!(
-            "| {kind} | {:.2} M | {} |{train_s} {:.3} | {:.2} |",
+            "| {kind} | {:.2} M | {} |{train_s} {:.3} | {} |",
             r.parameters as f64 / 1e6,
             r.steps,
             r.bpc,
-            paper_bpc(r.kind)
+            paper_bpc(r.kind).map_or("–".into(), |v| format!("{v:.2}"))
         ));
     }
     let table = table.join("\n");

@@ -32,7 +32,7 @@ pub fn run(a: &ValidateArgs) -> Result<()> {
     let d = &m.loaded.diffusion.config;
     let v = validation_bpc(d, &m.loaded.model_config, &m.loaded.model, &data.val, &dev);
     println!(
-        "{}: {:?} step {} on {} validation chunks of {} ({} characters): BPC {:.4} ({:.4} nats/char{}); paper, full scale: {:.2}",
+        "{}: {:?} step {} on {} validation chunks of {} ({} characters): BPC {:.4} ({:.4} nats/char{}); paper, full scale: {}",
         a.checkpoint.display(),
         d.kind,
         m.loaded.step,
@@ -46,7 +46,7 @@ pub fn run(a: &ValidateArgs) -> Result<()> {
         } else {
             ", NELBO bound"
         },
-        paper_bpc(d.kind)
+        paper_bpc(d.kind).map_or("not in the paper".into(), |v| format!("{v:.2}"))
     );
     Ok(())
 }

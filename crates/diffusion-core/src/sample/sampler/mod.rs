@@ -194,7 +194,7 @@ impl<'a> Sampler<'a> {
             }
             // The step plan itself (a loop needs steps on both sides of its window).
             let times = crate::step::reverse_times(config.steps, config.eps, 0);
-            psi.plan(&times, config.eps, &diffusion.config.schedule)?;
+            psi.plan(&times, config.eps, &|t| diffusion.process().alpha(t))?;
         }
         if config.batch_size == 0 {
             return Err(CoreError::config("sampling.batch_size", "must be positive"));

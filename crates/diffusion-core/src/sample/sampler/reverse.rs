@@ -5,7 +5,7 @@
 use super::Sampler;
 use super::cache::{Caches, ScoreRows, StepCache, cacheable};
 use crate::dit::Dit;
-use crate::forward::{Noise, sample_prior};
+use crate::forward::Noise;
 use crate::guidance::steer::SteerStats;
 use crate::guidance::{cbg_scores, cfg_combine};
 use crate::nos::{NosConfig, NosHead};
@@ -154,7 +154,7 @@ impl Sampler<'_> {
         let y = y_rows.as_deref();
         let mut smc = self.smc_weights(b_out);
         let mut stats = SteerStats::default();
-        let mut z = sample_prior(rng, b * l, self.diffusion.noise(), n, cfg.mask_id);
+        let mut z = self.diffusion.process().sample_prior(rng, b * l);
         self.apply_pins(&mut z);
         let mut caches = Caches {
             step: None,
@@ -214,14 +214,12 @@ impl Sampler<'_> {
                 // The Ψ-posterior: the same guidance on the posterior over the clean token.
                 let log_q0 = self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, None, b);
                 let q_0 = softmax(guided_log_step(log_q0, terms), 2);
-                let a_s = cfg.schedule.alpha(s);
-                let noise = self.diffusion.noise();
+                let p = self.diffusion.process();
                 to_vec_f32(psi_posterior(
                     q_s,
                     q_0,
-                    a_s,
+                    (p.alpha(s), p.mixing(s)),
                     kappa,
-                    noise,
                     cfg.mask_id as usize,
                 ))
             } else {
@@ -258,7 +256,7 @@ impl Sampler<'_> {
     pub(super) fn draw_step(&self, rng: &mut Rng, probs: &[f32], z: &[i64]) -> Vec<i64> {
         let cfg = &self.diffusion.config;
         let mut z_s = self.draw(rng, probs, cfg.vocab_size);
-        if self.diffusion.noise() == Noise::Absorbing {
+        if self.diffusion.process().unmasked_is_final() {
             // Carry-over: unmasked tokens are never changed (spec §5.2 item 6); with ReMDM
             // remasking or a Ψ-sampler they may only return to the mask.
             let remasking = self.config.remask_cap.is_some() || self.config.psi.is_some();
@@ -306,7 +304,7 @@ impl Sampler<'_> {
         // time-conditioned classifier guiding an MDLM (whose network takes no σ) sees σ(t), as
         // in its training and in the reference; each term zeroes it for a classifier that is
         // not time-conditioned.
-        let sigma = vec![cfg.schedule.sigma(t); b];
+        let sigma = vec![self.diffusion.process().sigma(t); b];
         let reuse_rows = self.config.use_cache != Some(false);
         let mut terms = Vec::with_capacity(self.guidance.cbg.len());
         for (term, rows) in self.guidance.cbg.iter().zip(cbg_rows.iter_mut()) {
@@ -331,7 +329,9 @@ impl Sampler<'_> {
         match &self.config.psi {
             // `Sampler::new` validated the plan's settings.
             Some(psi) => psi
-                .plan(&times, self.config.eps, &cfg.schedule)
+                .plan(&times, self.config.eps, &|t| {
+                    self.diffusion.process().alpha(t)
+                })
                 .expect("Ψ settings checked by Sampler::new"),
             None => times.into_iter().map(|(t, s)| (t, s, 1.0)).collect(),
         }
