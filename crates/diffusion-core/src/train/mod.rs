@@ -17,6 +17,7 @@ pub mod clip;
 pub mod ema;
 pub mod lr;
 pub mod objective;
+pub mod run;
 
 use crate::checkpoint::{CheckpointFile, load_module_blob, load_module_blob_partial, module_blob};
 use crate::diffusion::{Diffusion, DiffusionConfig};

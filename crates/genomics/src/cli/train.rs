@@ -11,7 +11,10 @@ use diffusion_core::config_file::to_toml;
 use diffusion_core::diffusion::{DiffusionConfig, ModelKind};
 use diffusion_core::domain::{SequenceDataset, TokenSequences, Tokenizer};
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::train::{Generator, Objective, Trainer};
+use diffusion_core::train::run::{
+    fit_and_export, is_causal, open_trainer, resolve_classifier, resolve_diffusion, validation_line,
+};
+use diffusion_core::train::{Objective, Trainer};
 use genomics::config::GenomicsConfig;
 use genomics::conv_generator::ConvGenerator;
 use genomics::data::{GenomicsData, prepare};
@@ -68,7 +71,7 @@ fn finish<O: Objective>(
     dir: &RunDir,
     oracle: Option<HeldOut<O>>,
 ) -> Result<Trained> {
-    let history = t.fit(&data.train, Some(&data.val), Some(&dir.path))?;
+    let f = fit_and_export(&mut t, &data.train, &data.val, dir)?;
     let held_out = match oracle {
         Some(f) => Some(f(&t)?),
         None => None,
@@ -79,13 +82,9 @@ fn finish<O: Objective>(
             "split": "test", "n": r.confusion.total(),
             "accuracy": r.accuracy, "macro_f1": r.macro_f1, "mcc": r.mcc,
         });
+        t.export(&f.model)?;
     }
-    let model = dir.file("model.ckpt");
-    t.export(&model)?;
-    if let Err(e) = diffusion_core::report::render_run(&dir.path) {
-        tracing::warn!("could not draw the training curves: {e}");
-    }
-    let val = history.last().cloned();
+    let (model, val) = (f.model, f.last);
     dir.write_json(
         "summary.json",
         &json!({
@@ -99,22 +98,7 @@ fn finish<O: Objective>(
         }),
     )?;
     if let Some(v) = &val {
-        match v.accuracy {
-            Some(a) => println!(
-                "{}: step {} validation NLL {:.4}, accuracy {:.4}",
-                dir.path.display(),
-                v.step,
-                v.nll,
-                a
-            ),
-            None => println!(
-                "{}: step {} validation NELBO {:.4} nats/token, PPL {:.3}",
-                dir.path.display(),
-                v.step,
-                v.nll,
-                v.ppl
-            ),
-        }
+        println!("{}", validation_line(dir, v));
     }
     if let Some(r) = &held_out {
         println!(
@@ -127,17 +111,35 @@ fn finish<O: Objective>(
 
 /// The `[diffusion]` section with N, L and the special ids filled in from the tokenizer and
 /// `data.windows.length`.
-fn resolve_diffusion(cfg: &GenomicsConfig) -> Result<DiffusionConfig> {
-    let tok = DnaTokenizer;
-    let sp = tok.special_ids();
+fn diffusion_section(cfg: &GenomicsConfig) -> Result<DiffusionConfig> {
     let Some(mut diffusion) = cfg.diffusion.clone() else {
-        bail!("the config has no [diffusion] section (kind = \"mdlm\" | \"udlm\" | \"ar\")");
+        bail!(
+            "the config has no [diffusion] section (kind = \"mdlm\" | \"udlm\" | \"gidd\" | \"ar\")"
+        );
     };
-    diffusion.vocab_size = tok.vocab_size();
-    diffusion.seq_len = cfg.data.seq_len();
-    diffusion.mask_id = sp.mask;
-    diffusion.pad_id = sp.pad;
+    resolve_diffusion(&mut diffusion, &DnaTokenizer, cfg.data.seq_len());
     Ok(diffusion)
+}
+
+/// The trainer of a run (resumed, or built by `fresh`), its stored vocabulary checked against
+/// the DNA alphabet.
+fn open<O: Objective>(
+    args: &TrainArgs,
+    cfg: &GenomicsConfig,
+    dir: &RunDir,
+    dev: &Device,
+    fresh: impl FnOnce() -> Result<Trainer<O>>,
+) -> Result<Trainer<O>> {
+    let t = open_trainer(
+        &args.run,
+        dir,
+        cfg.train.steps,
+        cfg.run.backend.as_deref(),
+        dev,
+        fresh,
+    )?;
+    DnaTokenizer::from_vocabulary(&t.vocabulary)?;
+    Ok(t)
 }
 
 /// `genomics train`: a DiT generator, or a dilated-convolution one when the config has
@@ -154,36 +156,30 @@ pub fn train_generator(args: &TrainArgs) -> Result<Trained> {
     if conv {
         return train_conv(args, cfg, &dir, &dev);
     }
-    if args.run.resume {
-        let mut t = Trainer::<Generator>::resume(&dir.checkpoint(), &dev)?;
-        DnaTokenizer::from_vocabulary(&t.vocabulary)?;
-        let data = load_data(&cfg)?;
-        t.set_total_steps(cfg.train.steps);
-        tracing::info!(step = t.step, "resuming {}", dir.checkpoint().display());
-        args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
-        return finish(t, &data, &dir, None);
-    }
     let data = load_data(&cfg)?;
-    let tok = DnaTokenizer;
-    let diffusion = resolve_diffusion(&cfg)?;
-    let Some(mut model) = cfg.model.clone() else {
-        bail!(
-            "the config has no [model] section (DiT: hidden_size, n_blocks, n_heads) and no [conv] section"
-        );
-    };
-    model.vocab_size = diffusion.vocab_size;
-    model.num_classes = cfg.data.conditional.then_some(data.classes.len());
-    model.causal = diffusion.kind == ModelKind::Ar;
-    cfg.diffusion = Some(diffusion.clone());
-    cfg.model = Some(model.clone());
-    dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
-    let mut t = Trainer::new(diffusion, model, cfg.train.clone(), tok.vocabulary(), &dev)?;
-    t.metadata = metadata(&cfg.data, &data.classes);
-    if let Some(p) = &args.run.init_from {
-        t.init_from(p)
-            .with_context(|| format!("--init-from {}", p.display()))?;
-    }
-    args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
+    let t = open(args, &cfg.clone(), &dir, &dev, || {
+        let diffusion = diffusion_section(&cfg)?;
+        let Some(mut model) = cfg.model.clone() else {
+            bail!(
+                "the config has no [model] section (DiT: hidden_size, n_blocks, n_heads) and no [conv] section"
+            );
+        };
+        model.vocab_size = diffusion.vocab_size;
+        model.num_classes = cfg.data.conditional.then_some(data.classes.len());
+        model.causal = is_causal(diffusion.kind);
+        cfg.diffusion = Some(diffusion.clone());
+        cfg.model = Some(model.clone());
+        dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
+        let mut t = Trainer::new(
+            diffusion,
+            model,
+            cfg.train.clone(),
+            DnaTokenizer.vocabulary(),
+            &dev,
+        )?;
+        t.metadata = metadata(&cfg.data, &data.classes);
+        Ok(t)
+    })?;
     finish(t, &data, &dir, None)
 }
 
@@ -195,49 +191,37 @@ fn train_conv(
     dir: &RunDir,
     dev: &Device,
 ) -> Result<Trained> {
-    if args.run.resume {
-        let mut t = Trainer::<ConvGenerator>::resume(&dir.checkpoint(), dev)?;
-        DnaTokenizer::from_vocabulary(&t.vocabulary)?;
-        let data = load_data(&cfg)?;
-        t.set_total_steps(cfg.train.steps);
-        tracing::info!(step = t.step, "resuming {}", dir.checkpoint().display());
-        args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
-        return finish(t, &data, dir, None);
-    }
-    if cfg.model.is_some() {
+    if !args.run.resume && cfg.model.is_some() {
         bail!("the config has both [model] (a DiT) and [conv]; keep the one backbone to train");
     }
-    let diffusion = resolve_diffusion(&cfg)?;
-    if diffusion.kind == ModelKind::Ar {
-        bail!(
-            "diffusion.kind = \"ar\": the [conv] backbone is bidirectional and trains MDLM or UDLM only; use a [model] (DiT) section for AR"
-        );
-    }
     let data = load_data(&cfg)?;
-    let tok = DnaTokenizer;
-    let mut conv = cfg.conv.clone().context("[conv] section")?;
-    conv.vocab_size = diffusion.vocab_size;
-    conv.num_classes = cfg.data.conditional.then_some(data.classes.len());
-    tracing::info!(
-        blocks = conv.dilations().len(),
-        receptive_field = conv.receptive_field(),
-        "dilated-convolution denoiser"
-    );
-    cfg.diffusion = Some(diffusion.clone());
-    cfg.conv = Some(conv.clone());
-    dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
-    let mut t = Trainer::with_objective(
-        ConvGenerator::new(diffusion, conv),
-        cfg.train.clone(),
-        tok.vocabulary(),
-        dev,
-    )?;
-    t.metadata = metadata(&cfg.data, &data.classes);
-    if let Some(p) = &args.run.init_from {
-        t.init_from(p)
-            .with_context(|| format!("--init-from {}", p.display()))?;
-    }
-    args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
+    let t = open(args, &cfg.clone(), dir, dev, || {
+        let diffusion = diffusion_section(&cfg)?;
+        if diffusion.kind == ModelKind::Ar {
+            bail!(
+                "diffusion.kind = \"ar\": the [conv] backbone is bidirectional and trains MDLM or UDLM only; use a [model] (DiT) section for AR"
+            );
+        }
+        let mut conv = cfg.conv.clone().context("[conv] section")?;
+        conv.vocab_size = diffusion.vocab_size;
+        conv.num_classes = cfg.data.conditional.then_some(data.classes.len());
+        tracing::info!(
+            blocks = conv.dilations().len(),
+            receptive_field = conv.receptive_field(),
+            "dilated-convolution denoiser"
+        );
+        cfg.diffusion = Some(diffusion.clone());
+        cfg.conv = Some(conv.clone());
+        dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
+        let mut t = Trainer::with_objective(
+            ConvGenerator::new(diffusion, conv),
+            cfg.train.clone(),
+            DnaTokenizer.vocabulary(),
+            dev,
+        )?;
+        t.metadata = metadata(&cfg.data, &data.classes);
+        Ok(t)
+    })?;
     finish(t, &data, dir, None)
 }
 
@@ -254,42 +238,24 @@ pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
     let oracle_report = |t: &Trainer<Classifier>| -> Result<ClassificationReport> {
         held_out_report(&t.ema.model, &data.test, classes, &dev)
     };
-    if args.run.resume {
-        let mut t = Trainer::<Classifier>::resume(&dir.checkpoint(), &dev)?;
-        DnaTokenizer::from_vocabulary(&t.vocabulary)?;
-        t.set_total_steps(cfg.train.steps);
-        let clean = t.objective.config.is_clean_sequence_classifier();
-        args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
-        return finish(t, &data, &dir, clean.then_some(&oracle_report as _));
-    }
-    let tok = DnaTokenizer;
-    let sp = tok.special_ids();
-    let Some(mut c) = cfg.classifier.clone() else {
-        bail!("the config has no [classifier] section");
-    };
-    c.backbone.vocab_size = tok.vocab_size();
-    c.backbone.num_classes = None;
-    c.set_causal_from_pooling();
-    c.num_classes = classes;
-    c.seq_len = cfg.data.seq_len();
-    c.mask_id = sp.mask;
-    c.pad_id = sp.pad;
-    cfg.classifier = Some(c.clone());
-    dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
+    let t = open(args, &cfg.clone(), &dir, &dev, || {
+        let Some(mut c) = cfg.classifier.clone() else {
+            bail!("the config has no [classifier] section");
+        };
+        resolve_classifier(&mut c, &DnaTokenizer, cfg.data.seq_len(), classes);
+        cfg.classifier = Some(c.clone());
+        dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
+        let mut t = Trainer::with_objective(
+            Classifier::new(c),
+            cfg.train.clone(),
+            DnaTokenizer.vocabulary(),
+            &dev,
+        )?;
+        t.metadata = metadata(&cfg.data, &data.classes);
+        Ok(t)
+    })?;
     // The held-out species report is for whole-window classifiers (the oracle), not FUDGE's.
-    let clean = c.is_clean_sequence_classifier();
-    let mut t = Trainer::with_objective(
-        Classifier::new(c),
-        cfg.train.clone(),
-        tok.vocabulary(),
-        &dev,
-    )?;
-    t.metadata = metadata(&cfg.data, &data.classes);
-    if let Some(p) = &args.run.init_from {
-        t.init_from(p)
-            .with_context(|| format!("--init-from {}", p.display()))?;
-    }
-    args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
+    let clean = t.objective.config.is_clean_sequence_classifier();
     finish(t, &data, &dir, clean.then_some(&oracle_report as _))
 }
 

@@ -3,13 +3,15 @@
 //! (weights only, for sampling and fine-tuning) and `summary.json`.
 
 use super::{ConfigArgs, device};
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use diffusion_core::classifier::Classifier;
 use diffusion_core::config_file::to_toml;
-use diffusion_core::diffusion::ModelKind;
 use diffusion_core::domain::{SequenceDataset, Tokenizer};
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::train::{Generator, Objective, Trainer};
+use diffusion_core::train::run::{
+    fit_and_export, is_causal, open_trainer, resolve_classifier, resolve_diffusion, validation_line,
+};
+use diffusion_core::train::{Objective, Trainer};
 use molecules::config::MolConfig;
 use molecules::data::{MolData, prepare};
 use molecules::mol_tokenizer::MolTokenizer;
@@ -31,6 +33,13 @@ fn metadata(cfg: &MolConfig, data: &MolData) -> serde_json::Value {
     })
 }
 
+/// The resolved config, written before training starts.
+fn write_config(dir: &RunDir, cfg: &MolConfig) -> Result<()> {
+    let text = to_toml(cfg)?;
+    dir.write("config.toml", text.as_bytes())?;
+    Ok(())
+}
+
 fn report_data(data: &MolData) {
     tracing::info!(
         train = data.train.len(),
@@ -41,52 +50,41 @@ fn report_data(data: &MolData) {
     );
 }
 
-/// Tokenizer stored in a resumed trainer.
-fn stored_tokenizer(cfg: &MolConfig, vocab: &[String]) -> Result<MolTokenizer> {
-    Ok(MolTokenizer::from_vocabulary(
-        cfg.data.representation,
-        vocab,
-    )?)
+/// The data of a run: prepared with a new tokenizer for a new run (`fresh`), or with the
+/// vocabulary stored in the resumed trainer.
+fn data_for<O: Objective>(
+    cfg: &MolConfig,
+    fresh: Option<MolData>,
+    t: &Trainer<O>,
+) -> Result<MolData> {
+    let data = match fresh {
+        Some(d) => d,
+        None => {
+            let tok = MolTokenizer::from_vocabulary(cfg.data.representation, &t.vocabulary)?;
+            prepare(&cfg.data, Some(tok))?
+        }
+    };
+    report_data(&data);
+    Ok(data)
 }
 
 /// Fit, export and summarise any objective.
-fn finish<O: Objective>(mut trainer: Trainer<O>, data: &MolData, dir: &RunDir) -> Result<Trained> {
-    let history = trainer.fit(&data.train, Some(&data.val), Some(&dir.path))?;
-    let model = dir.file("model.ckpt");
-    trainer.export(&model)?;
-    if let Err(e) = diffusion_core::report::render_run(&dir.path) {
-        tracing::warn!("could not draw the training curves: {e}");
-    }
-    let val = history.last().cloned();
+fn finish<O: Objective>(mut t: Trainer<O>, data: &MolData, dir: &RunDir) -> Result<Trained> {
+    let f = fit_and_export(&mut t, &data.train, &data.val, dir)?;
     dir.write_json(
         "summary.json",
         &json!({
-            "steps": trainer.step,
-            "validation": val,
+            "steps": t.step,
+            "validation": f.last,
             "train_size": data.train.len(),
             "val_size": data.val.len(),
             "data_report": data.report,
         }),
     )?;
-    if let Some(v) = &val {
-        match v.accuracy {
-            Some(a) => println!(
-                "{}: step {} validation NLL {:.4}, accuracy {:.4}",
-                dir.path.display(),
-                v.step,
-                v.nll,
-                a
-            ),
-            None => println!(
-                "{}: step {} validation NELBO {:.4} nats/token, PPL {:.3}",
-                dir.path.display(),
-                v.step,
-                v.nll,
-                v.ppl
-            ),
-        }
+    if let Some(v) = &f.last {
+        println!("{}", validation_line(dir, v));
     }
-    Ok(Trained { model })
+    Ok(Trained { model: f.model })
 }
 
 /// `molecules train`.
@@ -94,50 +92,44 @@ pub fn train_generator(args: &ConfigArgs) -> Result<Trained> {
     let mut cfg = args.load()?;
     let dev = device(cfg.run.backend.as_deref())?;
     let dir = RunDir::open(&args.run_dir(&cfg, "train"), args.run.resume)?;
-    if args.run.resume {
-        let mut t = Trainer::<Generator>::resume(&dir.checkpoint(), &dev)?;
-        let tok = stored_tokenizer(&cfg, &t.vocabulary)?;
-        let data = prepare(&cfg.data, Some(tok))?;
-        report_data(&data);
-        t.set_total_steps(cfg.train.steps);
-        tracing::info!(step = t.step, "resuming {}", dir.checkpoint().display());
-        args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
-        return finish(t, &data, &dir);
-    }
-    let data = prepare(&cfg.data, None)?;
-    report_data(&data);
-    let sp = data.tokenizer.special_ids();
-    let Some(mut diffusion) = cfg.diffusion.clone() else {
-        bail!("the config has no [diffusion] section (kind = \"mdlm\" | \"udlm\" | \"ar\")");
-    };
-    let Some(mut model) = cfg.model.clone() else {
-        bail!("the config has no [model] section (hidden_size, n_blocks, n_heads)");
-    };
-    diffusion.vocab_size = data.tokenizer.vocab_size();
-    diffusion.seq_len = cfg.data.seq_len;
-    diffusion.mask_id = sp.mask;
-    diffusion.pad_id = sp.pad;
-    model.vocab_size = diffusion.vocab_size;
-    model.num_classes = data.label.as_ref().map(|_| 2);
-    if diffusion.kind == ModelKind::Ar {
-        model.causal = true;
-    }
-    cfg.diffusion = Some(diffusion.clone());
-    cfg.model = Some(model.clone());
-    dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
-    let mut t = Trainer::new(
-        diffusion,
-        model,
-        cfg.train.clone(),
-        data.tokenizer.vocabulary(),
+    let backend = cfg.run.backend.clone();
+    let mut fresh = None;
+    let t = open_trainer(
+        &args.run,
+        &dir,
+        cfg.train.steps,
+        backend.as_deref(),
         &dev,
+        || {
+            let data = prepare(&cfg.data, None)?;
+            let Some(mut diffusion) = cfg.diffusion.clone() else {
+                bail!(
+                    "the config has no [diffusion] section (kind = \"mdlm\" | \"udlm\" | \"gidd\" | \"ar\")"
+                );
+            };
+            let Some(mut model) = cfg.model.clone() else {
+                bail!("the config has no [model] section (hidden_size, n_blocks, n_heads)");
+            };
+            resolve_diffusion(&mut diffusion, &data.tokenizer, cfg.data.seq_len);
+            model.vocab_size = diffusion.vocab_size;
+            model.num_classes = data.label.as_ref().map(|_| 2);
+            model.causal = is_causal(diffusion.kind);
+            cfg.diffusion = Some(diffusion.clone());
+            cfg.model = Some(model.clone());
+            write_config(&dir, &cfg)?;
+            let mut t = Trainer::new(
+                diffusion,
+                model,
+                cfg.train.clone(),
+                data.tokenizer.vocabulary(),
+                &dev,
+            )?;
+            t.metadata = metadata(&cfg, &data);
+            fresh = Some(data);
+            Ok(t)
+        },
     )?;
-    t.metadata = metadata(&cfg, &data);
-    if let Some(p) = &args.run.init_from {
-        t.init_from(p)
-            .with_context(|| format!("--init-from {}", p.display()))?;
-    }
-    args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
+    let data = data_for(&cfg, fresh, &t)?;
     finish(t, &data, &dir)
 }
 
@@ -152,42 +144,34 @@ pub fn train_classifier(args: &ConfigArgs) -> Result<Trained> {
         return train_nos(args, &cfg, gen_path, &dev);
     }
     let dir = RunDir::open(&args.run_dir(&cfg, "classifier"), args.run.resume)?;
-    if args.run.resume {
-        let mut t = Trainer::<Classifier>::resume(&dir.checkpoint(), &dev)?;
-        let tok = stored_tokenizer(&cfg, &t.vocabulary)?;
-        let data = prepare(&cfg.data, Some(tok))?;
-        report_data(&data);
-        t.set_total_steps(cfg.train.steps);
-        args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
-        return finish(t, &data, &dir);
-    }
-    let data = prepare(&cfg.data, None)?;
-    report_data(&data);
-    let sp = data.tokenizer.special_ids();
-    let Some(mut c) = cfg.classifier.clone() else {
-        bail!("the config has no [classifier] section");
-    };
-    c.backbone.vocab_size = data.tokenizer.vocab_size();
-    c.backbone.num_classes = None;
-    c.set_causal_from_pooling();
-    c.num_classes = 2;
-    c.seq_len = cfg.data.seq_len;
-    c.mask_id = sp.mask;
-    c.pad_id = sp.pad;
-    cfg.classifier = Some(c.clone());
-    dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
-    let mut t = Trainer::with_objective(
-        Classifier::new(c),
-        cfg.train.clone(),
-        data.tokenizer.vocabulary(),
+    let backend = cfg.run.backend.clone();
+    let mut fresh = None;
+    let t = open_trainer(
+        &args.run,
+        &dir,
+        cfg.train.steps,
+        backend.as_deref(),
         &dev,
+        || {
+            let data = prepare(&cfg.data, None)?;
+            let Some(mut c) = cfg.classifier.clone() else {
+                bail!("the config has no [classifier] section");
+            };
+            resolve_classifier(&mut c, &data.tokenizer, cfg.data.seq_len, 2);
+            cfg.classifier = Some(c.clone());
+            write_config(&dir, &cfg)?;
+            let mut t = Trainer::with_objective(
+                Classifier::new(c),
+                cfg.train.clone(),
+                data.tokenizer.vocabulary(),
+                &dev,
+            )?;
+            t.metadata = metadata(&cfg, &data);
+            fresh = Some(data);
+            Ok(t)
+        },
     )?;
-    t.metadata = metadata(&cfg, &data);
-    if let Some(p) = &args.run.init_from {
-        t.init_from(p)
-            .with_context(|| format!("--init-from {}", p.display()))?;
-    }
-    args.run.apply_devices(&mut t, cfg.run.backend.as_deref())?;
+    let data = data_for(&cfg, fresh, &t)?;
     finish(t, &data, &dir)
 }
 

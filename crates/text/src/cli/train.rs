@@ -4,15 +4,15 @@
 //! from the weights of a checkpoint of the same shape (e.g. a shipped `checkpoints/text/*.ckpt`).
 
 use super::{ConfigArgs, device, load_model};
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use diffusion_core::config_file::to_toml;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::domain::Tokenizer;
 use diffusion_core::run_dir::RunDir;
+use diffusion_core::train::run::{fit_and_export, is_causal, open_trainer, resolve_diffusion};
 use diffusion_core::train::{Generator, Trainer};
 use serde_json::json;
 use std::path::PathBuf;
-use std::time::Instant;
 use text::config::TextConfig;
 use text::data::{TextData, prepare};
 use text::eval::{paper_bpc, validation_bpc};
@@ -31,17 +31,10 @@ fn finish(
     data: &TextData,
     dir: &RunDir,
 ) -> Result<Trained> {
-    let start = Instant::now();
-    t.fit(&data.train, Some(&data.val), Some(&dir.path))?;
-    let train_seconds = start.elapsed().as_secs_f64();
-    let model = dir.file("model.ckpt");
-    t.export(&model)?;
-    if let Err(e) = diffusion_core::report::render_run(&dir.path) {
-        tracing::warn!("could not draw the training curves: {e}");
-    }
+    let f = fit_and_export(&mut t, &data.train, &data.val, dir)?;
     // The number `validate` prints for this file: same weights, split, batch and noise seed.
     let dev = super::device(cfg.run.backend.as_deref())?;
-    let m = load_model(&model, &dev)?;
+    let m = load_model(&f.model, &dev)?;
     let mut v = validation_bpc(
         &m.loaded.diffusion.config,
         &m.loaded.model_config,
@@ -56,7 +49,7 @@ fn finish(
         &json!({
             "kind": kind,
             "steps": t.step,
-            "train_seconds": train_seconds,
+            "train_seconds": f.train_seconds,
             "validation": v,
             "paper_bpc_full_scale": paper_bpc(kind),
             "data": data.report,
@@ -77,8 +70,8 @@ fn finish(
         data.report.seq_len
     );
     Ok(Trained {
-        model,
-        train_seconds,
+        model: f.model,
+        train_seconds: f.train_seconds,
     })
 }
 
@@ -87,45 +80,40 @@ pub fn run(args: &ConfigArgs) -> Result<Trained> {
     let mut cfg = super::load_config(args)?;
     let dev = device(cfg.run.backend.as_deref())?;
     let dir = RunDir::open(&super::run_dir(args, &cfg), args.resume)?;
-    if args.resume {
-        if args.init_from.is_some() {
-            bail!("--init-from starts a new run; it cannot be combined with --resume");
-        }
-        let mut t = Trainer::<Generator>::resume(&dir.checkpoint(), &dev)?;
-        let tok = from_vocabulary(&t.vocabulary)?;
-        cfg.data.seq_len = t.objective.diffusion.seq_len;
-        let data = prepare(&cfg.data, Some(tok))?;
-        tracing::info!("data: {}", data.report.summary());
-        t.set_total_steps(cfg.train.steps);
-        tracing::info!(step = t.step, "resuming {}", dir.checkpoint().display());
-        args.apply_devices(&mut t, cfg.run.backend.as_deref())?;
-        return finish(t, &cfg, &data, &dir);
-    }
-    let data = prepare(&cfg.data, None)?;
-    tracing::info!("data: {}", data.report.summary());
-    // Token facts come from the tokenizer and the data config, never from the file.
-    let sp = data.tokenizer.special_ids();
-    let d = &mut cfg.diffusion;
-    d.vocab_size = data.tokenizer.vocab_size();
-    d.seq_len = cfg.data.seq_len;
-    d.mask_id = sp.mask;
-    d.pad_id = sp.pad;
-    cfg.model.vocab_size = d.vocab_size;
-    cfg.model.num_classes = None;
-    cfg.model.causal = d.kind == ModelKind::Ar;
-    dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
-    let mut t = Trainer::new(
-        cfg.diffusion.clone(),
-        cfg.model.clone(),
-        cfg.train.clone(),
-        data.tokenizer.vocabulary(),
+    let backend = cfg.run.backend.clone();
+    let mut fresh = None;
+    let t = open_trainer(
+        args,
+        &dir,
+        cfg.train.steps,
+        backend.as_deref(),
         &dev,
+        || {
+            let data = prepare(&cfg.data, None)?;
+            resolve_diffusion(&mut cfg.diffusion, &data.tokenizer, cfg.data.seq_len);
+            cfg.model.vocab_size = cfg.diffusion.vocab_size;
+            cfg.model.num_classes = None;
+            cfg.model.causal = is_causal(cfg.diffusion.kind);
+            dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
+            let mut t = Trainer::new(
+                cfg.diffusion.clone(),
+                cfg.model.clone(),
+                cfg.train.clone(),
+                data.tokenizer.vocabulary(),
+                &dev,
+            )?;
+            t.metadata = json!({ "domain": "text", "data": cfg.data });
+            fresh = Some(data);
+            anyhow::Ok(t)
+        },
     )?;
-    t.metadata = json!({ "domain": "text", "data": cfg.data });
-    if let Some(p) = &args.init_from {
-        t.init_from(p)
-            .with_context(|| format!("--init-from {}", p.display()))?;
-    }
-    args.apply_devices(&mut t, cfg.run.backend.as_deref())?;
+    let data = match fresh {
+        Some(d) => d,
+        None => {
+            cfg.data.seq_len = t.objective.diffusion.seq_len;
+            prepare(&cfg.data, Some(from_vocabulary(&t.vocabulary)?))?
+        }
+    };
+    tracing::info!("data: {}", data.report.summary());
     finish(t, &cfg, &data, &dir)
 }
