@@ -254,7 +254,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     if let Some(r) = rows.first() {
         println!(
             "\nBPC over the whole held-out split ({} chunks of {} characters, the last part of the text); \
-             MDLM / UDLM values are NELBO bounds.",
+             MDLM / UDLM / GIDD values are NELBO bounds.",
             r.val_chunks, r.seq_len
         );
     }
