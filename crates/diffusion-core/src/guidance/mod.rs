@@ -206,7 +206,8 @@ pub struct FudgeTerm<'a> {
 
 impl FudgeTerm<'_> {
     pub fn validate(&self) -> Result<()> {
-        if self.classifier.pooling != 3 || !self.classifier.backbone.blocks.iter().all(|b| b.causal)
+        if self.classifier.pooling != crate::classifier::Pooling::PerPosition
+            || !self.classifier.backbone.blocks.iter().all(|b| b.causal)
         {
             return Err(CoreError::config(
                 "guidance.fudge",

@@ -33,17 +33,6 @@ pub enum Pooling {
     PerPosition,
 }
 
-impl Pooling {
-    fn code(self) -> usize {
-        match self {
-            Pooling::Mean => 0,
-            Pooling::Max => 1,
-            Pooling::Cls => 2,
-            Pooling::PerPosition => 3,
-        }
-    }
-}
-
 fn d_eps() -> f64 {
     1e-3
 }
@@ -156,7 +145,9 @@ impl ClassifierConfig {
 pub struct DitClassifier {
     pub backbone: Dit,
     pub head: Linear,
-    pub pooling: usize,
+    /// Not stored in checkpoints: it comes from the classifier's config.
+    #[module(skip)]
+    pub pooling: Pooling,
     pub time_conditioning: bool,
 }
 
@@ -167,9 +158,10 @@ impl DitClassifier {
         let (h, _) = self.backbone.hidden(emb, sigma, None); // [B, L, H], no final LN
         let [b, _, d] = h.dims();
         match self.pooling {
-            1 => h.max_dim(1),
-            2 => h.narrow(1, 0, 1),
-            _ => h.mean_dim(1),
+            Pooling::Max => h.max_dim(1),
+            Pooling::Cls => h.narrow(1, 0, 1),
+            // Per-position classifiers do not pool (`position_log_probs`); mean as a fallback.
+            Pooling::Mean | Pooling::PerPosition => h.mean_dim(1),
         }
         .reshape([b, d])
     }
@@ -330,7 +322,7 @@ impl Objective for Classifier {
         DitClassifier {
             backbone: c.backbone.init(device),
             head: LinearConfig::new(c.backbone.hidden_size, c.num_classes).init(device),
-            pooling: c.pooling.code(),
+            pooling: c.pooling,
             time_conditioning: c.time_conditioning,
         }
     }
