@@ -197,6 +197,19 @@ impl DiffusionConfig {
                 "applies to UDLM only (MDLM's SUBS bound and AR have no reconstruction term)",
             ));
         }
+        self.validate_gidd()?;
+        if self.kind == ModelKind::Ar && self.discrete_steps > 0 {
+            return Err(CoreError::config(
+                "diffusion.discrete_steps",
+                "AR models have no diffusion time",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The hybrid process has its own schedule and only the continuous-time NELBO (spec §2.5);
+    /// `[diffusion.gidd]` belongs to GIDD models only.
+    fn validate_gidd(&self) -> Result<()> {
         if self.kind == ModelKind::Gidd {
             self.gidd.unwrap_or_default().validate()?;
             let refuse = |field: &str, why: &str| Err(CoreError::config(field, why.to_string()));
@@ -224,12 +237,6 @@ impl DiffusionConfig {
                 "applies to kind = \"gidd\" only",
             ));
         }
-        if self.kind == ModelKind::Ar && self.discrete_steps > 0 {
-            return Err(CoreError::config(
-                "diffusion.discrete_steps",
-                "AR models have no diffusion time",
-            ));
-        }
         Ok(())
     }
 }
@@ -244,6 +251,17 @@ pub struct LossOutput {
     pub n_tokens: f64,
     /// Correct predictions among them, for classifiers (host).
     pub n_correct: Option<f64>,
+}
+
+/// One noised training batch: clean ids x [B, L], z_t [B, L], times t [B], the labels after
+/// dropout, and the model that denoised it.
+struct NoisyBatch<'a> {
+    model: &'a dyn Denoiser,
+    x: Tensor<2, Int>,
+    z_t: Tensor<2, Int>,
+    t: &'a [f64],
+    labels: Option<Tensor<1, Int>>,
+    device: &'a Device,
 }
 
 /// A configured diffusion process (or AR model) that operates a [`Dit`].
@@ -449,17 +467,7 @@ impl Diffusion {
         };
 
         if cfg.kind == ModelKind::Ar {
-            let inp: Vec<i64> = x.chunks(l).flat_map(|r| r[..l - 1].to_vec()).collect();
-            let tgt: Vec<i64> = x.chunks(l).flat_map(|r| r[1..].to_vec()).collect();
-            let mask = self.attention_mask(&tgt);
-            let logits = model.forward(
-                ids_tensor(&inp, b, l - 1, device),
-                Tensor::zeros([b], device),
-                label_tensor,
-            );
-            let per_token =
-                loss::ar_loss(log_softmax(logits, 2), ids_tensor(&tgt, b, l - 1, device));
-            return self.reduce(per_token, mask, [b, l - 1], training, device);
+            return self.ar_batch_loss(model, x, label_tensor, training, device);
         }
 
         let steps = (cfg.discrete_steps > 0).then_some(cfg.discrete_steps);
@@ -470,67 +478,106 @@ impl Diffusion {
         let sigma = vec_tensor(&self.sigma_input(&t), device);
         let log_x = self.log_x_theta(model, z_t_t.clone(), sigma, label_tensor.clone());
         let mask = self.attention_mask(x);
-
+        let batch = NoisyBatch {
+            model,
+            x: x_t,
+            z_t: z_t_t,
+            t: &t,
+            labels: label_tensor,
+            device,
+        };
         let per_token = if training && cfg.simple_ce {
-            loss::simple_ce_loss(log_x, x_t)
+            loss::simple_ce_loss(log_x, batch.x)
         } else if cfg.kind == ModelKind::Gidd {
             // The generic NELBO of spec §4.7 (MDLM and UDLM keep their reference forms).
             self.process.nelbo(log_x, x, &z_t, &t, device)
         } else if let Some(steps) = steps {
-            let (a_t, a_s) = self.discrete_alphas(&t, steps);
-            match cfg.kind {
-                ModelKind::Mdlm => loss::d3pm_absorbing_loss(
-                    log_x,
-                    x_t,
-                    z_t_t,
-                    cfg.mask_id as usize,
-                    vec_tensor(&a_t, device),
-                    vec_tensor(&a_s, device),
-                    steps,
-                ),
-                _ => {
-                    // D3PM (uniform): L_recon + T·L_vb.
-                    let recon = self.recon_loss(model, x_t.clone(), label_tensor, device);
-                    loss::d3pm_uniform_loss(
-                        log_x,
-                        x_t,
-                        z_t_t,
-                        vec_tensor(&a_t, device),
-                        vec_tensor(&a_s, device),
-                        steps,
-                    ) + recon
-                }
-            }
+            self.discrete_loss(log_x, batch, steps)
         } else {
-            match cfg.kind {
-                ModelKind::Mdlm => {
-                    let w: Vec<f64> = t.iter().map(|&t| cfg.schedule.mdlm_weight(t)).collect();
-                    loss::mdlm_loss(log_x, x_t, vec_tensor(&w, device))
-                }
-                _ => {
-                    let (a, da): (Vec<f64>, Vec<f64>) = match cfg.alpha_mode {
-                        AlphaMode::Exact => t
-                            .iter()
-                            .map(|&t| (cfg.schedule.alpha(t), cfg.schedule.dalpha(t)))
-                            .unzip(),
-                        AlphaMode::Reference => t.iter().map(|&t| (1.0 - t, -1.0)).unzip(),
-                    };
-                    let diff = loss::udlm_loss(
-                        log_x,
-                        x_t.clone(),
-                        z_t_t,
-                        vec_tensor(&a, device),
-                        vec_tensor(&da, device),
-                    );
-                    if cfg.recon_loss {
-                        diff + self.recon_loss(model, x_t, label_tensor, device)
-                    } else {
-                        diff
-                    }
-                }
-            }
+            self.continuous_loss(log_x, batch)
         };
         self.reduce(per_token, mask, [b, l], training, device)
+    }
+
+    /// The AR loss of one batch (spec §4.4): the network reads x[:, :−1] and predicts x[:, 1:].
+    fn ar_batch_loss(
+        &self,
+        model: &dyn Denoiser,
+        x: &[i64],
+        labels: Option<Tensor<1, Int>>,
+        training: bool,
+        device: &Device,
+    ) -> LossOutput {
+        let l = self.config.seq_len;
+        let b = x.len() / l;
+        let inp: Vec<i64> = x.chunks(l).flat_map(|r| r[..l - 1].to_vec()).collect();
+        let tgt: Vec<i64> = x.chunks(l).flat_map(|r| r[1..].to_vec()).collect();
+        let mask = self.attention_mask(&tgt);
+        let logits = model.forward(
+            ids_tensor(&inp, b, l - 1, device),
+            Tensor::zeros([b], device),
+            labels,
+        );
+        let per_token = loss::ar_loss(log_softmax(logits, 2), ids_tensor(&tgt, b, l - 1, device));
+        self.reduce(per_token, mask, [b, l - 1], training, device)
+    }
+
+    /// The discrete-time loss [B, L] (spec §4.3): absorbing T·L_vb, or uniform L_recon + T·L_vb.
+    fn discrete_loss(&self, log_x: Tensor<3>, batch: NoisyBatch, steps: usize) -> Tensor<2> {
+        let cfg = &self.config;
+        let device = batch.device;
+        let (a_t, a_s) = self.discrete_alphas(batch.t, steps);
+        let (a_t, a_s) = (vec_tensor(&a_t, device), vec_tensor(&a_s, device));
+        match cfg.kind {
+            ModelKind::Mdlm => loss::d3pm_absorbing_loss(
+                log_x,
+                batch.x,
+                batch.z_t,
+                cfg.mask_id as usize,
+                a_t,
+                a_s,
+                steps,
+            ),
+            _ => {
+                let recon = self.recon_loss(batch.model, batch.x.clone(), batch.labels, device);
+                loss::d3pm_uniform_loss(log_x, batch.x, batch.z_t, a_t, a_s, steps) + recon
+            }
+        }
+    }
+
+    /// The continuous-time NELBO [B, L]: MDLM's (spec §4.1) or UDLM's (spec §4.2, with the
+    /// optional reconstruction term).
+    fn continuous_loss(&self, log_x: Tensor<3>, batch: NoisyBatch) -> Tensor<2> {
+        let cfg = &self.config;
+        let device = batch.device;
+        if cfg.kind == ModelKind::Mdlm {
+            let w: Vec<f64> = batch
+                .t
+                .iter()
+                .map(|&t| cfg.schedule.mdlm_weight(t))
+                .collect();
+            return loss::mdlm_loss(log_x, batch.x, vec_tensor(&w, device));
+        }
+        let (a, da): (Vec<f64>, Vec<f64>) = match cfg.alpha_mode {
+            AlphaMode::Exact => batch
+                .t
+                .iter()
+                .map(|&t| (cfg.schedule.alpha(t), cfg.schedule.dalpha(t)))
+                .unzip(),
+            AlphaMode::Reference => batch.t.iter().map(|&t| (1.0 - t, -1.0)).unzip(),
+        };
+        let diff = loss::udlm_loss(
+            log_x,
+            batch.x.clone(),
+            batch.z_t,
+            vec_tensor(&a, device),
+            vec_tensor(&da, device),
+        );
+        if cfg.recon_loss {
+            diff + self.recon_loss(batch.model, batch.x, batch.labels, device)
+        } else {
+            diff
+        }
     }
 
     /// L_recon = −log x_θ(x; σ = 0)[x] [B, L], from a pass on the clean ids `x` [B, L] with
