@@ -405,6 +405,37 @@ pub struct OwnedGuidanceModels {
 }
 
 impl OwnedGuidanceModels {
+    /// The models a run names, loaded the same way in every domain: with `--guidance nos` the
+    /// `path` is a NOS head for the generator's encoder (`nos_encoder` gives its hidden size and
+    /// vocabulary, and fails for a generator without a DiT); with `cbg` or `fudge` it is a
+    /// classifier, loaded by the domain's `classifier` (which checks it against the
+    /// generator); `extra` are the `--also-cbg` terms (classifier, target, γ).
+    pub fn load<E: From<CoreError>>(
+        kind: GuidanceKind,
+        path: Option<&std::path::Path>,
+        extra: &[(PathBuf, i64, f64)],
+        nos_encoder: impl FnOnce() -> std::result::Result<(usize, Vec<String>), E>,
+        device: &Device,
+        mut classifier: impl FnMut(&std::path::Path) -> std::result::Result<DitClassifier, E>,
+    ) -> std::result::Result<Self, E> {
+        let mut m = Self::default();
+        match (kind, path) {
+            (GuidanceKind::Nos, Some(p)) => {
+                crate::cli::require_file(p, "NOS head")?;
+                let (hidden, vocabulary) = nos_encoder()?;
+                m.nos = Some(crate::nos::load_head(p, device, hidden, &vocabulary)?);
+            }
+            (GuidanceKind::Cbg | GuidanceKind::Fudge, Some(p)) => {
+                m.classifier = Some(classifier(p)?)
+            }
+            _ => {}
+        }
+        for (p, t, gamma) in extra {
+            m.extra.push((classifier(p)?, *t, *gamma));
+        }
+        Ok(m)
+    }
+
     /// Borrowed for a [`Request`], NOS with the `nos` settings.
     pub fn models(&self, nos: NosConfig) -> GuidanceModels<'_> {
         GuidanceModels {

@@ -274,26 +274,17 @@ pub fn load_guidance(
     extra: &[(PathBuf, i64, f64)],
     dev: &Device,
 ) -> Result<OwnedGuidanceModels> {
-    let mut m = OwnedGuidanceModels::default();
-    match (kind, path) {
-        (GuidanceKind::Nos, Some(p)) => {
-            diffusion_core::cli::require_file(p, "NOS head")?;
-            m.nos = Some(diffusion_core::nos::load_head(
-                p,
-                dev,
-                g.loaded.dit("NOS")?.hidden_size(),
-                &g.loaded.vocabulary,
-            )?);
-        }
-        (GuidanceKind::Cbg | GuidanceKind::Fudge, Some(p)) => {
-            m.classifier = Some(fitting_classifier(g, p, dev)?);
-        }
-        _ => {}
-    }
-    for (p, t, gm) in extra {
-        m.extra.push((fitting_classifier(g, p, dev)?, *t, *gm));
-    }
-    Ok(m)
+    OwnedGuidanceModels::load(
+        kind,
+        path,
+        extra,
+        || {
+            let dit = g.loaded.dit("NOS")?;
+            Ok((dit.hidden_size(), g.loaded.vocabulary.clone()))
+        },
+        dev,
+        |p| fitting_classifier(g, p, dev),
+    )
 }
 
 pub fn run(a: &SampleArgs) -> Result<usize> {

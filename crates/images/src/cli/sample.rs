@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
 pub use diffusion_core::generate::GuidanceKind;
-use diffusion_core::generate::{self, Group, GuidanceArgs, GuidanceModels};
+use diffusion_core::generate::{self, Group, GuidanceArgs, OwnedGuidanceModels};
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::sampler::SamplerConfig;
 use images::grid::{CellShape, save_grid};
@@ -290,26 +290,14 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let g = load_generator(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
     let tok = g.info.tokenizer.clone();
-    let nos_head = match (a.guide.guidance, &a.guide.classifier) {
-        (GuidanceKind::Nos, Some(p)) => {
-            diffusion_core::cli::require_file(p, "NOS head")?;
-            Some(diffusion_core::nos::load_head(
-                p,
-                &dev,
-                g.dit("NOS")?.hidden_size(),
-                &g.vocabulary,
-            )?)
-        }
-        _ => None,
-    };
-    let clf = match &a.guide.classifier {
-        Some(p) if nos_head.is_none() => Some(guiding_classifier(p, &g, &dev)?),
-        _ => None,
-    };
-    let mut extra = Vec::new();
-    for (p, t, gm) in a.guide.extra_terms()? {
-        extra.push((guiding_classifier(&p, &g, &dev)?, t, gm));
-    }
+    let models = OwnedGuidanceModels::load(
+        a.guide.guidance,
+        a.guide.classifier.as_deref(),
+        &a.guide.extra_terms()?,
+        || Ok((g.dit("NOS")?.hidden_size(), g.vocabulary.clone())),
+        &dev,
+        |p| anyhow::Ok(guiding_classifier(p, &g, &dev)?.loaded.model),
+    )?;
     let pins = match (&a.inpaint, &a.inpaint_mask) {
         (Some(img), Some(mask)) => inpainting_pins(&tok, img, mask)?,
         _ => Vec::new(),
@@ -361,14 +349,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
             guidance: a.guide.guidance,
             gamma: a.guide.gamma,
             schedule: a.guide.schedule()?,
-            models: GuidanceModels {
-                classifier: clf.as_ref().map(|c| &c.loaded.model),
-                extra_cbg: extra
-                    .iter()
-                    .map(|(c, t, gm)| (&c.loaded.model, *t, *gm))
-                    .collect(),
-                nos: nos_head.as_ref().map(|h| (h, a.guide.nos_config())),
-            },
+            models: models.models(a.guide.nos_config()),
             exact: a.guide.exact_chunk(g.diffusion.config.seq_len)?,
             top_k: a.guide.top_k,
             sampler: a.refine.apply(SamplerConfig {

@@ -2,7 +2,6 @@
 //! and saved as their own checkpoint kind (`diffusion_core::nos::{save_head, load_head}`).
 
 use anyhow::Result;
-use burn::prelude::Device;
 use diffusion_core::nos::NosHead;
 use std::path::Path;
 
@@ -26,12 +25,4 @@ pub fn save(
         accuracy,
     )?;
     Ok(())
-}
-
-/// Load a NOS head for a generator with `hidden` features and `vocabulary`.
-pub fn load(path: &Path, dev: &Device, hidden: usize, vocabulary: &[String]) -> Result<NosHead> {
-    super::require_file(path, "NOS head")?;
-    Ok(diffusion_core::nos::load_head(
-        path, dev, hidden, vocabulary,
-    )?)
 }

@@ -186,28 +186,14 @@ pub fn generate(
 /// The guidance models `a` names, checked against the generator: a NOS head (NOS), else the
 /// classifier (D-CBG, FUDGE), and the extra D-CBG terms.
 fn load_guidance(a: &GuidanceArgs, g: &Generator, dev: &Device) -> Result<OwnedGuidanceModels> {
-    let nos = match (&a.classifier, a.guidance) {
-        (Some(p), GuidanceKind::Nos) => Some(super::nos::load(
-            p,
-            dev,
-            g.loaded.model.hidden_size(),
-            &g.loaded.vocabulary,
-        )?),
-        _ => None,
-    };
-    let classifier = match &a.classifier {
-        Some(p) if a.guidance != GuidanceKind::Nos => Some(load_classifier(p, dev, g)?.model),
-        _ => None,
-    };
-    let mut extra = Vec::new();
-    for (p, t, gm) in a.extra_terms()? {
-        extra.push((load_classifier(&p, dev, g)?.model, t, gm));
-    }
-    Ok(OwnedGuidanceModels {
-        classifier,
-        extra,
-        nos,
-    })
+    OwnedGuidanceModels::load(
+        a.guidance,
+        a.classifier.as_deref(),
+        &a.extra_terms()?,
+        || Ok((g.loaded.model.hidden_size(), g.loaded.vocabulary.clone())),
+        dev,
+        |p| anyhow::Ok(load_classifier(p, dev, g)?.model),
+    )
 }
 
 /// The steering statistics of a run as a metrics.json entry.
