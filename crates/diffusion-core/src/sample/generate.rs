@@ -395,6 +395,41 @@ pub struct GuidanceModels<'a> {
     pub nos: Option<(&'a NosHead, NosConfig)>,
 }
 
+/// The sampling-run flags every domain's `sample` shares, with the domain's defaults for T
+/// (`STEPS`) and the batch size (`BATCH`).
+#[derive(Args, Clone, Debug)]
+pub struct SampleRunArgs<const STEPS: usize, const BATCH: usize> {
+    /// Reverse steps T (AR models ignore it).
+    #[arg(long, default_value_t = STEPS)]
+    pub steps: usize,
+    /// Sequences per batch.
+    #[arg(long, default_value_t = BATCH)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Compute backend.
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Replace the results of an earlier run at the output path (refused otherwise).
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl<const STEPS: usize, const BATCH: usize> SampleRunArgs<STEPS, BATCH> {
+    /// The sampler settings these flags name (the rest at their defaults).
+    pub fn sampler(&self) -> SamplerConfig {
+        SamplerConfig {
+            steps: self.steps,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            ..Default::default()
+        }
+    }
+}
+
 /// The guidance models of a run as a domain loads them (owned); [`OwnedGuidanceModels::models`]
 /// lends them to a [`Request`].
 #[derive(Default)]

@@ -11,7 +11,6 @@ use diffusion_core::diffusion::ModelKind;
 use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels, SteerArgs};
 pub use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::guidance::steer::SteerStats;
-use diffusion_core::sampler::SamplerConfig;
 use genomics::GeneratedSample;
 use genomics::fasta::SampleWriter;
 use genomics::tokenizer::{BOS, DnaTokenizer};
@@ -46,13 +45,6 @@ pub struct SampleArgs {
     /// so memory stays bounded however many are asked for.
     #[arg(long, default_value_t = 16)]
     pub per_species: usize,
-    /// Reverse steps T.
-    #[arg(long, default_value_t = 128)]
-    pub steps: usize,
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
     /// Pin a motif at a 0-based base position in every sequence, e.g. `--motif 20:TATAAT`
     /// (repeatable); the sampler keeps it fixed at every step.
     #[arg(long = "motif", value_name = "POS:BASES")]
@@ -60,14 +52,9 @@ pub struct SampleArgs {
     /// Output FASTA.
     #[arg(long, default_value = "runs/samples/samples.fa")]
     pub out: PathBuf,
-    #[arg(long)]
-    pub backend: Option<String>,
-    /// Hide the progress bar.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Replace the results of an earlier run at the output path (refused otherwise).
-    #[arg(long)]
-    pub force: bool,
+    /// T, batch size, seed, backend, progress and --force.
+    #[command(flatten)]
+    pub run: diffusion_core::generate::SampleRunArgs<128, 64>,
 }
 
 /// Parse `POS:BASES` motifs into token pins (position 0 is `[BOS]`).
@@ -288,9 +275,9 @@ pub fn load_guidance(
 }
 
 pub fn run(a: &SampleArgs) -> Result<usize> {
-    let dev = device(a.backend.as_deref())?;
+    let dev = device(a.run.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
-    diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
+    diffusion_core::cli::check_output(&a.out, "--out", a.run.force)?;
     let models = load_guidance(
         &g,
         a.guide.guidance,
@@ -321,14 +308,9 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
         models: models.models(a.guide.nos_config()),
         exact: a.guide.exact_chunk(seq_len)?,
         top_k: a.guide.top_k,
-        sampler: a.refine.apply(SamplerConfig {
-            steps: a.steps,
-            batch_size: a.batch_size,
-            seed: a.seed,
-            ..Default::default()
-        }),
+        sampler: a.refine.apply(a.run.sampler()),
         pins: run_pins(&g, motif_pins(&a.motifs, seq_len)?),
-        progress: !a.quiet,
+        progress: !a.run.quiet,
         steer: a.steer.request(reward.as_deref())?,
     };
     // Bases, line breaks every 60 and a header of about 64 bytes per sequence.

@@ -12,7 +12,6 @@ use clap::Args;
 pub use diffusion_core::generate::GuidanceKind;
 use diffusion_core::generate::{self, Group, GuidanceArgs, OwnedGuidanceModels};
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::sampler::SamplerConfig;
 use images::grid::{CellShape, save_grid};
 use images::idx::write_idx;
 use images::inpaint::inpainting_pins;
@@ -59,13 +58,6 @@ pub struct SampleArgs {
     /// Images per class (per grid row).
     #[arg(short = 'n', long, default_value_t = 8)]
     pub per_class: usize,
-    /// Reverse steps T.
-    #[arg(long, default_value_t = 128)]
-    pub steps: usize,
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
     /// Inpainting: PNG with the known pixels (the model's image size).
     #[arg(long, requires = "inpaint_mask")]
     pub inpaint: Option<PathBuf>,
@@ -83,14 +75,9 @@ pub struct SampleArgs {
     pub scale: usize,
     #[arg(long, default_value = "runs/images-samples")]
     pub out: PathBuf,
-    #[arg(long)]
-    pub backend: Option<String>,
-    /// Hide the progress bar.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Replace the results of an earlier run at the output path (refused otherwise).
-    #[arg(long)]
-    pub force: bool,
+    /// T, batch size, seed, backend, progress and --force.
+    #[command(flatten)]
+    pub run: diffusion_core::generate::SampleRunArgs<128, 64>,
 }
 
 /// Settings of one sampling run (also used by `sweep` and `demo`): the core request (guidance,
@@ -286,9 +273,9 @@ pub fn write_metrics(out: &Path, run: Value, metrics: Option<&SampleMetrics>) ->
 }
 
 pub fn run(a: &SampleArgs) -> Result<()> {
-    let dev = device(a.backend.as_deref())?;
+    let dev = device(a.run.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
-    diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
+    diffusion_core::cli::check_output(&a.out, "--out", a.run.force)?;
     let tok = g.info.tokenizer.clone();
     let models = OwnedGuidanceModels::load(
         a.guide.guidance,
@@ -352,14 +339,9 @@ pub fn run(a: &SampleArgs) -> Result<()> {
             models: models.models(a.guide.nos_config()),
             exact: a.guide.exact_chunk(g.diffusion.config.seq_len)?,
             top_k: a.guide.top_k,
-            sampler: a.refine.apply(SamplerConfig {
-                steps: a.steps,
-                batch_size: a.batch_size,
-                seed: a.seed,
-                ..Default::default()
-            }),
+            sampler: a.refine.apply(a.run.sampler()),
             pins: pins.clone(),
-            progress: !a.quiet,
+            progress: !a.run.quiet,
             steer: a.steer.request(reward.as_deref())?,
         },
         classes,
@@ -393,7 +375,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
             "generator_parameters": g.num_params(),
             "guidance": guidance_label(a.guide.guidance, a.guide.exact),
             "gamma": a.guide.gamma,
-            "steps": a.steps,
+            "steps": a.run.steps,
             "classes": req.classes,
             "per_class": a.per_class,
             "inpainting_pins": pins.len(),

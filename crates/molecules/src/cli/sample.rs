@@ -13,7 +13,6 @@ use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels, SteerAr
 pub use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::guidance::steer::SteerStats;
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::sampler::SamplerConfig;
 use diffusion_core::train::{Loaded, LoadedModel, load_for_inference, load_objective};
 use molecules::config::Representation;
 use molecules::data::{LabelInfo, known_smiles, prefix_pins, resolve_path};
@@ -48,13 +47,6 @@ pub struct SampleArgs {
     /// stays bounded (the scores keep about 100 bytes per valid molecule).
     #[arg(short = 'n', long, default_value_t = 1024)]
     pub num_samples: usize,
-    /// Reverse steps T (QM9 reference: 32).
-    #[arg(long, default_value_t = 32)]
-    pub steps: usize,
-    #[arg(long, default_value_t = 256)]
-    pub batch_size: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
     /// Pin a prefix (in the model's representation) at the start of every molecule.
     #[arg(long)]
     pub prefix: Option<String>,
@@ -64,15 +56,9 @@ pub struct SampleArgs {
     /// Output directory.
     #[arg(long, default_value = "runs/samples")]
     pub out: PathBuf,
-    /// Compute backend.
-    #[arg(long)]
-    pub backend: Option<String>,
-    /// Hide the progress bar.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Replace the results of an earlier run at the output path (refused otherwise).
-    #[arg(long)]
-    pub force: bool,
+    /// T, batch size, seed, backend, progress and --force.
+    #[command(flatten)]
+    pub run: diffusion_core::generate::SampleRunArgs<32, 256>,
 }
 
 /// A generator with what is needed to decode and score its samples.
@@ -243,9 +229,9 @@ fn write_metrics(dir: &RunDir, metrics: &Qm9Metrics, extra: Value) -> Result<()>
 }
 
 pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
-    let dev = device(a.backend.as_deref())?;
+    let dev = device(a.run.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
-    diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
+    diffusion_core::cli::check_output(&a.out, "--out", a.run.force)?;
     let guidance = load_guidance(&a.guide, &g, &dev)?;
     let seq_len = g.loaded.diffusion.config.seq_len;
     let pins = match &a.prefix {
@@ -266,14 +252,9 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         models: guidance.models(a.guide.nos_config()),
         exact: a.guide.exact_chunk(seq_len)?,
         top_k: a.guide.top_k,
-        sampler: a.refine.apply(SamplerConfig {
-            steps: a.steps,
-            batch_size: a.batch_size,
-            seed: a.seed,
-            ..Default::default()
-        }),
+        sampler: a.refine.apply(a.run.sampler()),
         pins,
-        progress: !a.quiet,
+        progress: !a.run.quiet,
         steer: a.steer.request(reward.as_deref())?,
     };
     let reference = a
@@ -350,7 +331,7 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
             "gamma": a.guide.gamma,
             "gamma_schedule": a.guide.gamma_schedule,
             "target": a.target,
-            "steps": a.steps,
+            "steps": a.run.steps,
             "nfe": nfe,
             "seconds": secs,
             "samples_per_s": a.num_samples as f64 / secs.max(1e-9),

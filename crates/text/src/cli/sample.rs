@@ -18,28 +18,16 @@ pub struct SampleArgs {
     /// Number of samples (lines).
     #[arg(short = 'n', long, default_value_t = 16)]
     pub num_samples: usize,
-    /// Reverse steps T for MDLM / UDLM (the reference uses 128–256 for text8; AR ignores it).
-    #[arg(long, default_value_t = 128)]
-    pub steps: usize,
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
     /// Output text file (one sample per line).
     #[arg(long, default_value = "runs/text-samples.txt")]
     pub out: PathBuf,
-    #[arg(long)]
-    pub backend: Option<String>,
-    /// Hide the progress bar.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Replace the results of an earlier run at the output path (refused otherwise).
-    #[arg(long)]
-    pub force: bool,
     /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, Ψ-samplers, a
     /// final noise-free step.
     #[command(flatten)]
     pub refine: diffusion_core::generate::RefineArgs,
+    /// T, batch size, seed, backend, progress and --force.
+    #[command(flatten)]
+    pub run: diffusion_core::generate::SampleRunArgs<128, 64>,
 }
 
 /// `n` samples of `checkpoint` as text lines.
@@ -89,13 +77,8 @@ pub fn generate_each(
 
 pub fn run(a: &SampleArgs) -> Result<()> {
     diffusion_core::cli::require_file(&a.checkpoint, "checkpoint")?;
-    diffusion_core::cli::check_output(&a.out, "--out", a.force)?;
-    let config = a.refine.apply(SamplerConfig {
-        steps: a.steps,
-        batch_size: a.batch_size,
-        seed: a.seed,
-        ..Default::default()
-    });
+    diffusion_core::cli::check_output(&a.out, "--out", a.run.force)?;
+    let config = a.refine.apply(a.run.sampler());
     // At most one character per token plus the line break; at least the line breaks.
     diffusion_core::cli::check_output_size(&a.out, "-n", a.num_samples as u128)?;
     let mut file = diffusion_core::atomic_file::AtomicFile::create(&a.out)?;
@@ -104,8 +87,8 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         &a.checkpoint,
         a.num_samples,
         config,
-        a.backend.as_deref(),
-        !a.quiet,
+        a.run.backend.as_deref(),
+        !a.run.quiet,
         &mut |line| {
             writeln!(file, "{line}").with_context(|| format!("writing {}", a.out.display()))?;
             count += 1;
