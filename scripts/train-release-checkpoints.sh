@@ -91,7 +91,7 @@ BIN=$(binary text)
 OUT=checkpoints/text
 DTYPE=f16
 mkdir -p "$OUT"
-for kind in ar mdlm udlm gidd; do
+for kind in ar mdlm udlm; do
   train "$kind" train "configs/text8-release-$kind.toml"
 done
 ls -la "$OUT"

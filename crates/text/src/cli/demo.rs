@@ -1,4 +1,4 @@
-//! `demo`: the shipped checkpoints `checkpoints/text/{ar,mdlm,udlm,gidd}.ckpt` (trained by
+//! `demo`: the shipped checkpoints `checkpoints/text/{ar,mdlm,udlm}.ckpt` (trained by
 //! `scripts/train-release-checkpoints.sh` from `configs/text8-release-*.toml`, stored in f16):
 //! each is validated on the whole held-out split of the text it was trained on and samples a
 //! few lines, then the BPC table is printed. A minute or two on a 2-core CPU.
@@ -34,8 +34,8 @@ pub struct DemoArgs {
     /// Training steps per model (with --train).
     #[arg(long, default_value_t = 300)]
     pub steps: usize,
-    /// Models to report.
-    #[arg(long, default_value = "ar,mdlm,udlm,gidd")]
+    /// Models to report (`gidd` too with --train, or with a `gidd.ckpt` in --checkpoints).
+    #[arg(long, default_value = "ar,mdlm,udlm")]
     pub kinds: String,
     /// Extra overrides for every trained model (with --train), e.g. `--set model.hidden_size=128`.
     #[arg(long = "set", value_name = "KEY=VALUE", requires = "train")]
