@@ -324,7 +324,7 @@ impl HfDitConfig {
     }
 
     /// The HF config of a generator: length from `diffusion.seq_len`, time conditioning as
-    /// the diffusion resolves it (default on for UDLM, off for MDLM).
+    /// the diffusion resolves it (default on for UDLM and GIDD, off for MDLM).
     pub fn from_configs(dit: &DitConfig, diffusion: &DiffusionConfig) -> Result<Self> {
         if (diffusion.kind == ModelKind::Ar) != dit.causal {
             return Err(CoreError::config(
@@ -332,10 +332,7 @@ impl HfDitConfig {
                 "an AR model needs a causal DiT and a diffusion model a non-causal one",
             ));
         }
-        let tc = diffusion
-            .time_conditioning
-            .unwrap_or(diffusion.kind == ModelKind::Udlm);
-        Self::from_dit_config(dit, diffusion.seq_len, tc)
+        Self::from_dit_config(dit, diffusion.seq_len, diffusion.time_conditioned())
     }
 
     /// Carry the diffusion facts of the HF config into `diffusion`: N, L (both must agree

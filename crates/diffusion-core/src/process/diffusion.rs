@@ -146,6 +146,13 @@ impl DiffusionConfig {
         }
     }
 
+    /// Whether the network sees σ(t). Default: on for UDLM and GIDD (a token may be noise at
+    /// any t, so the network needs the noise level), off for MDLM and AR (spec §1).
+    pub fn time_conditioned(&self) -> bool {
+        self.time_conditioning
+            .unwrap_or(matches!(self.kind, ModelKind::Udlm | ModelKind::Gidd))
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.vocab_size < 2 {
             return Err(CoreError::config(
@@ -323,13 +330,8 @@ impl Diffusion {
         }
     }
 
-    /// Default: on for UDLM and GIDD (a token may be noise at any t, so the network needs the
-    /// noise level), off for MDLM and AR (spec §1).
     pub fn time_conditioned(&self) -> bool {
-        self.config.time_conditioning.unwrap_or(matches!(
-            self.config.kind,
-            ModelKind::Udlm | ModelKind::Gidd
-        ))
+        self.config.time_conditioned()
     }
 
     pub fn schedule(&self) -> &Schedule {
