@@ -5,7 +5,9 @@
 //! `--eval-classifier` the image metrics.
 
 use super::eval::score_images;
-use super::{ImagesGenerator, device, load_classifier, load_eval_net, load_generator};
+use super::{
+    ImagesClassifier, ImagesGenerator, device, load_classifier, load_eval_net, load_generator,
+};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
@@ -272,6 +274,54 @@ pub fn write_metrics(out: &Path, run: Value, metrics: Option<&SampleMetrics>) ->
     Ok(())
 }
 
+/// `--reward-classifier`: a clean classifier of the generator's image size and classes.
+fn reward_classifier(
+    a: &SampleArgs,
+    g: &ImagesGenerator,
+    dev: &Device,
+) -> Result<Option<ImagesClassifier>> {
+    let Some(p) = &a.reward_classifier else {
+        return Ok(None);
+    };
+    let c = load_classifier(p, dev)?;
+    let cc = &c.loaded.objective.config;
+    if !cc.is_clean_sequence_classifier()
+        || cc.seq_len != g.diffusion.config.seq_len
+        || cc.num_classes != g.num_classes()
+    {
+        bail!(
+            "--reward-classifier {}: needs a clean classifier of the generator's image size and classes",
+            p.display()
+        );
+    }
+    Ok(Some(c))
+}
+
+/// The reward of `--steer`: images know one, `classifier` (log p of the intended class under
+/// the `--reward-classifier`).
+fn steering_reward<'a>(
+    a: &SampleArgs,
+    clf: Option<&'a ImagesClassifier>,
+    dev: &Device,
+) -> Result<Option<Box<dyn diffusion_core::guidance::steer::Reward + 'a>>> {
+    if a.steer.method()?.is_none() {
+        return Ok(None);
+    }
+    let terms = a.steer.reward_terms()?;
+    if terms.len() != 1 || terms[0].0 != "classifier" {
+        bail!("--reward: images know one reward, `classifier`");
+    }
+    let c = clf.context("--reward classifier needs --reward-classifier")?;
+    Ok(Some(Box::new(
+        diffusion_core::guidance::steer::ClassifierReward {
+            classifier: &c.loaded.model,
+            device: dev.clone(),
+            chunk: 64,
+            label: "log p(class)".into(),
+        },
+    )))
+}
+
 pub fn run(a: &SampleArgs) -> Result<()> {
     let dev = device(a.run.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
@@ -293,44 +343,8 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         Some(c) => vec![c],
         None => (0..g.num_classes() as i64).collect(),
     };
-    let reward_clf = match &a.reward_classifier {
-        Some(p) => {
-            let c = load_classifier(p, &dev)?;
-            let cc = &c.loaded.objective.config;
-            if !cc.is_clean_sequence_classifier()
-                || cc.seq_len != g.diffusion.config.seq_len
-                || cc.num_classes != g.num_classes()
-            {
-                bail!(
-                    "--reward-classifier {}: needs a clean classifier of the generator's image size and classes",
-                    p.display()
-                );
-            }
-            Some(c)
-        }
-        None => None,
-    };
-    let reward: Option<Box<dyn diffusion_core::guidance::steer::Reward + '_>> =
-        match a.steer.method()? {
-            Some(_) => {
-                let terms = a.steer.reward_terms()?;
-                if terms.len() != 1 || terms[0].0 != "classifier" {
-                    bail!("--reward: images know one reward, `classifier`");
-                }
-                let c = reward_clf
-                    .as_ref()
-                    .context("--reward classifier needs --reward-classifier")?;
-                Some(Box::new(
-                    diffusion_core::guidance::steer::ClassifierReward {
-                        classifier: &c.loaded.model,
-                        device: dev.clone(),
-                        chunk: 64,
-                        label: "log p(class)".into(),
-                    },
-                ))
-            }
-            None => None,
-        };
+    let reward_clf = reward_classifier(a, &g, &dev)?;
+    let reward = steering_reward(a, reward_clf.as_ref(), &dev)?;
     let req = Request {
         core: diffusion_core::generate::Request {
             guidance: a.guide.guidance,
