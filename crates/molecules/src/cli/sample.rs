@@ -228,6 +228,89 @@ fn write_metrics(dir: &RunDir, metrics: &Qm9Metrics, extra: Value) -> Result<()>
     Ok(())
 }
 
+/// What [`stream_samples`] returns.
+struct Streamed {
+    metrics: Qm9Metrics,
+    nfe: usize,
+    seconds: f64,
+    steer: Option<SteerStats>,
+}
+
+/// Generate `group`, decoding each batch, appending it to `samples.smi` (and `samples.selfies`)
+/// and scoring it before it is dropped, so memory stays bounded; the files appear when done.
+fn stream_samples(
+    a: &SampleArgs,
+    g: &Generator,
+    req: &Request,
+    group: Group,
+    known: &HashSet<String>,
+    dev: &Device,
+) -> Result<Streamed> {
+    let seq_len = g.loaded.diffusion.config.seq_len;
+    // At least one byte per token and line (SELFIES: a second file of at least as much).
+    let files = if g.tokenizer.representation == Representation::Selfies {
+        2
+    } else {
+        1
+    };
+    diffusion_core::cli::check_output_size(
+        &a.out,
+        "-n",
+        a.num_samples as u128 * (seq_len as u128 + 1) * files,
+    )?;
+
+    let dir = RunDir {
+        path: a.out.clone(),
+    };
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let rep = g.tokenizer.representation;
+    let mut smi = AtomicFile::create(&dir.path.join("samples.smi"))?;
+    let mut selfies = match rep {
+        Representation::Selfies => Some(AtomicFile::create(&dir.path.join("samples.selfies"))?),
+        _ => None,
+    };
+    let mut scorer = Qm9Scorer::new(known);
+    let mut steer_stats: Option<SteerStats> = None;
+    let start = Instant::now();
+    let nfe = diffusion_core::generate::generate(
+        &g.loaded.diffusion,
+        &g.loaded.model,
+        &req,
+        group,
+        Some(diffusion_core::domain::SymbolVocab::BOS),
+        &dev,
+        &mut |batch| {
+            if let Some(st) = &batch.steer {
+                steer_stats.get_or_insert_with(Default::default).extend(st);
+            }
+            let rows: Vec<Vec<i64>> = batch.rows().map(<[i64]>::to_vec).collect();
+            let (text, smiles) = decode(&g.tokenizer, &rows);
+            let io = |e: std::io::Error| diffusion_core::CoreError::io(&a.out, e);
+            for s in &smiles {
+                writeln!(smi, "{s}").map_err(io)?;
+                scorer.push(s);
+            }
+            if let Some(f) = selfies.as_mut() {
+                for t in &text {
+                    writeln!(f, "{t}").map_err(io)?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let secs = start.elapsed().as_secs_f64();
+    smi.commit()?;
+    if let Some(f) = selfies {
+        f.commit()?;
+    }
+    Ok(Streamed {
+        metrics: scorer.finish(),
+        nfe,
+        seconds: secs,
+        steer: steer_stats,
+    })
+}
+
 pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
     let dev = device(a.run.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
@@ -264,64 +347,11 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         .context("no --reference data set and the checkpoint names none")?;
     let known = known_set(&reference)?;
     let group = group(&g, &req, a.target, a.num_samples)?;
-    // At least one byte per token and line (SELFIES: a second file of at least as much).
-    let files = if g.tokenizer.representation == Representation::Selfies {
-        2
-    } else {
-        1
-    };
-    diffusion_core::cli::check_output_size(
-        &a.out,
-        "-n",
-        a.num_samples as u128 * (seq_len as u128 + 1) * files,
-    )?;
-
-    // Stream: each batch is decoded, appended to the samples files and scored, then dropped.
+    let out = stream_samples(a, &g, &req, group, &known, &dev)?;
+    let (m, nfe, secs, steer_stats) = (out.metrics, out.nfe, out.seconds, out.steer);
     let dir = RunDir {
         path: a.out.clone(),
     };
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let rep = g.tokenizer.representation;
-    let mut smi = AtomicFile::create(&dir.path.join("samples.smi"))?;
-    let mut selfies = match rep {
-        Representation::Selfies => Some(AtomicFile::create(&dir.path.join("samples.selfies"))?),
-        _ => None,
-    };
-    let mut scorer = Qm9Scorer::new(&known);
-    let mut steer_stats: Option<SteerStats> = None;
-    let start = Instant::now();
-    let nfe = diffusion_core::generate::generate(
-        &g.loaded.diffusion,
-        &g.loaded.model,
-        &req,
-        group,
-        Some(diffusion_core::domain::SymbolVocab::BOS),
-        &dev,
-        &mut |batch| {
-            if let Some(st) = &batch.steer {
-                steer_stats.get_or_insert_with(Default::default).extend(st);
-            }
-            let rows: Vec<Vec<i64>> = batch.rows().map(<[i64]>::to_vec).collect();
-            let (text, smiles) = decode(&g.tokenizer, &rows);
-            let io = |e: std::io::Error| diffusion_core::CoreError::io(&a.out, e);
-            for s in &smiles {
-                writeln!(smi, "{s}").map_err(io)?;
-                scorer.push(s);
-            }
-            if let Some(f) = selfies.as_mut() {
-                for t in &text {
-                    writeln!(f, "{t}").map_err(io)?;
-                }
-            }
-            Ok(())
-        },
-    )?;
-    let secs = start.elapsed().as_secs_f64();
-    smi.commit()?;
-    if let Some(f) = selfies {
-        f.commit()?;
-    }
-    let m = scorer.finish();
     write_metrics(
         &dir,
         &m,
