@@ -275,10 +275,10 @@ fn stream_samples(
     let nfe = diffusion_core::generate::generate(
         &g.loaded.diffusion,
         &g.loaded.model,
-        &req,
+        req,
         group,
         Some(diffusion_core::domain::SymbolVocab::BOS),
-        &dev,
+        dev,
         &mut |batch| {
             if let Some(st) = &batch.steer {
                 steer_stats.get_or_insert_with(Default::default).extend(st);
