@@ -112,6 +112,66 @@ pub fn random_row(
     Ok((samples, s))
 }
 
+/// `sweep.csv`, `sweep.md` (with the oracle's held-out accuracy under the table), `sweep.json`
+/// and the F1 / JS plot over γ.
+fn write_sweep(
+    dir: &RunDir,
+    a: &SweepArgs,
+    name: &str,
+    rows: &[serde_json::Value],
+    mut md: Vec<String>,
+    points: &[(f64, f64, f64)],
+    scorer: &Scorer,
+) -> Result<()> {
+    let mut csv = String::from("model,guidance,gamma,n,js3,js6,auroc,accuracy,macro_f1,mcc\n");
+    for r in rows {
+        let s = &r["scores"];
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            r["model"].as_str().unwrap_or(""),
+            r["guidance"].as_str().unwrap_or(""),
+            r["gamma"],
+            s["n"],
+            s["js3"],
+            s["js6"],
+            s["auroc"],
+            s["accuracy"],
+            s["macro_f1"],
+            s["mcc"]
+        ));
+    }
+    dir.write("sweep.csv", csv.as_bytes())?;
+    md.push(String::new());
+    md.push(format!(
+        "Oracle held-out accuracy: {}. {} sequences per species and row, T = {}.",
+        scorer.held_out_text(),
+        a.per_species,
+        a.steps
+    ));
+    dir.write("sweep.md", format!("{}\n", md.join("\n")).as_bytes())?;
+    dir.write_json(
+        "sweep.json",
+        &json!({
+            "checkpoint": a.checkpoint, "oracle": a.oracle, "per_species": a.per_species,
+            "steps": a.steps, "seed": a.seed, "rows": rows, "oracle_held_out": scorer.held_out,
+        }),
+    )?;
+    if points.len() > 1 {
+        let f1 = Series::line("oracle macro F1", points.iter().map(|p| (p.0, p.1)));
+        let js = Series::line("6-mer JS distance", points.iter().map(|p| (p.0, p.2)));
+        if let Err(e) = lines(
+            &dir.file("sweep"),
+            name,
+            "guidance strength γ",
+            "score",
+            &[f1, js],
+        ) {
+            tracing::warn!("could not draw the sweep plot: {e}");
+        }
+    }
+    Ok(())
+}
+
 pub fn run(a: &SweepArgs) -> Result<()> {
     let dev = device(a.backend.as_deref())?;
     let g = super::load_generator(&a.checkpoint, &dev)?;
@@ -189,52 +249,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             "steps": a.steps, "nfe": nfe, "seconds": secs, "scores": s,
         }));
     }
-    let mut csv = String::from("model,guidance,gamma,n,js3,js6,auroc,accuracy,macro_f1,mcc\n");
-    for r in &rows {
-        let s = &r["scores"];
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
-            r["model"].as_str().unwrap_or(""),
-            r["guidance"].as_str().unwrap_or(""),
-            r["gamma"],
-            s["n"],
-            s["js3"],
-            s["js6"],
-            s["auroc"],
-            s["accuracy"],
-            s["macro_f1"],
-            s["mcc"]
-        ));
-    }
-    dir.write("sweep.csv", csv.as_bytes())?;
-    md.push(String::new());
-    md.push(format!(
-        "Oracle held-out accuracy: {}. {} sequences per species and row, T = {}.",
-        scorer.held_out_text(),
-        a.per_species,
-        a.steps
-    ));
-    dir.write("sweep.md", format!("{}\n", md.join("\n")).as_bytes())?;
-    dir.write_json(
-        "sweep.json",
-        &json!({
-            "checkpoint": a.checkpoint, "oracle": a.oracle, "per_species": a.per_species,
-            "steps": a.steps, "seed": a.seed, "rows": rows, "oracle_held_out": scorer.held_out,
-        }),
-    )?;
-    if points.len() > 1 {
-        let f1 = Series::line("oracle macro F1", points.iter().map(|p| (p.0, p.1)));
-        let js = Series::line("6-mer JS distance", points.iter().map(|p| (p.0, p.2)));
-        if let Err(e) = lines(
-            &dir.file("sweep"),
-            &name,
-            "guidance strength γ",
-            "score",
-            &[f1, js],
-        ) {
-            tracing::warn!("could not draw the sweep plot: {e}");
-        }
-    }
+    write_sweep(&dir, a, &name, &rows, md, &points, &scorer)?;
     println!("wrote {}", dir.file("sweep.md").display());
     Ok(())
 }
