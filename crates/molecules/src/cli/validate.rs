@@ -63,14 +63,28 @@ pub fn run(a: &ValidateArgs) -> Result<()> {
         println!("| {label} | {:.4} | {:.3} |", v.nll, v.ppl);
         return Ok(());
     }
+    // Per molecule, the bound compares representations with different tokens (SMILES, SELFIES).
+    let tokens: usize = (0..data.val.len())
+        .map(|i| {
+            data.val
+                .tokens(i)
+                .iter()
+                .filter(|&&t| Some(t) != d.pad_id)
+                .count()
+        })
+        .sum();
+    let per_molecule = tokens as f64 / data.val.len().max(1) as f64;
     println!(
-        "{}: {:?} on {} held-out molecules: NELBO {:.4} nats/token (pads excluded), PPL {:.3}, step {}",
+        "{}: {:?} on {} held-out molecules: NELBO {:.4} nats/token (pads excluded), PPL {:.3}, step {}; \
+         {:.2} tokens and {:.3} nats per molecule",
         a.checkpoint.display(),
         d.kind,
         data.val.len(),
         v.nll,
         v.ppl,
-        g.loaded.step
+        g.loaded.step,
+        per_molecule,
+        v.nll * per_molecule
     );
     Ok(())
 }
