@@ -49,6 +49,26 @@ impl Mixing {
     }
 }
 
+/// α_t, β_t π_t and their time derivatives at one time.
+#[derive(Clone, Copy, Debug)]
+pub struct Rates {
+    pub alpha: f64,
+    pub dalpha: f64,
+    pub mix: Mixing,
+    pub dmix: Mixing,
+}
+
+impl Rates {
+    /// w_t(z_t, x) of [`NoiseProcess::nelbo_weight`]; 0 where z_t cannot occur.
+    pub fn nelbo_weight(&self, z_t: i64, x: i64, mask_id: i64) -> f64 {
+        let q = if z_t == x { self.alpha } else { 0.0 } + self.mix.at(z_t, mask_id);
+        if q <= 0.0 {
+            return 0.0;
+        }
+        (self.dmix.at(z_t, mask_id) - self.dalpha / self.alpha * self.mix.at(z_t, mask_id)) / q
+    }
+}
+
 /// A forward noise process and everything derived from it (spec §2.4).
 pub trait NoiseProcess: Send + Sync + Debug {
     /// The tag stored in configs and checked between a classifier and its generator.
@@ -77,12 +97,17 @@ pub trait NoiseProcess: Send + Sync + Debug {
     /// moves with probability 1 − α_t (one uniform), then takes a draw from π_t (spec §2.4).
     fn q_xt(&self, rng: &mut dyn Uniforms, x: &[i64], seq_len: usize, t: &[f64]) -> Vec<i64> {
         assert_eq!(x.len(), t.len() * seq_len, "q_xt: shape mismatch");
+        // (move chance, β_t π_t) once per sequence, not per token.
+        let levels: Vec<(f64, Mixing)> = t
+            .iter()
+            .map(|&t| (1.0 - self.alpha(t), self.mixing(t)))
+            .collect();
         x.iter()
             .enumerate()
             .map(|(i, &tok)| {
-                let t = t[i / seq_len];
-                if rng.uniform() < 1.0 - self.alpha(t) {
-                    self.draw_pi(rng, t)
+                let (moves, mix) = levels[i / seq_len];
+                if rng.uniform() < moves {
+                    self.draw_pi(rng, mix)
                 } else {
                     tok
                 }
@@ -90,12 +115,11 @@ pub trait NoiseProcess: Send + Sync + Debug {
             .collect()
     }
 
-    /// One draw from π_t = β_t π_t / (1 − α_t): the mask, or an id other than the mask drawn
+    /// One draw from π_t = β_t π_t / (1 − α_t), given `mix` = β_t π_t: the mask, or an id other than the mask drawn
     /// uniformly. Uses no number when π_t is a single point and one `below` when it is uniform
     /// over all ids, so that absorbing and uniform noise draw as [`q_xt`] does.
-    fn draw_pi(&self, rng: &mut dyn Uniforms, t: f64) -> i64 {
+    fn draw_pi(&self, rng: &mut dyn Uniforms, mix: Mixing) -> i64 {
         let (n, mask) = (self.vocab_size(), self.mask_id());
-        let mix = self.mixing(t);
         if mix.other == 0.0 {
             return mask;
         }
@@ -112,7 +136,8 @@ pub trait NoiseProcess: Send + Sync + Debug {
 
     /// The sampler's starting point z_1, `n_tokens` ids.
     fn sample_prior(&self, rng: &mut dyn Uniforms, n_tokens: usize) -> Vec<i64> {
-        (0..n_tokens).map(|_| self.draw_pi(rng, 1.0)).collect()
+        let mix = self.mixing(1.0);
+        (0..n_tokens).map(|_| self.draw_pi(rng, mix)).collect()
     }
 
     /// p_θ(z_s | z_t) [B, L, N] from denoiser probabilities `x_theta` [B, L, N] and ids
@@ -146,14 +171,17 @@ pub trait NoiseProcess: Send + Sync + Debug {
     ///
     /// 0 where z_t cannot occur.
     fn nelbo_weight(&self, t: f64, z_t: i64, x: i64) -> f64 {
-        let mask = self.mask_id();
-        let (a, da) = (self.alpha(t), self.dalpha(t));
-        let (mix, dmix) = (self.mixing(t), self.dmixing(t));
-        let q = if z_t == x { a } else { 0.0 } + mix.at(z_t, mask);
-        if q <= 0.0 {
-            return 0.0;
+        self.rates(t).nelbo_weight(z_t, x, self.mask_id())
+    }
+
+    /// α_t, β_t π_t and their time derivatives at t.
+    fn rates(&self, t: f64) -> Rates {
+        Rates {
+            alpha: self.alpha(t),
+            dalpha: self.dalpha(t),
+            mix: self.mixing(t),
+            dmix: self.dmixing(t),
         }
-        (dmix.at(z_t, mask) - da / a * mix.at(z_t, mask)) / q
     }
 
     /// The per-token continuous-time NELBO [B, L] (spec §4.7) at per-sequence times `t` [B]:
@@ -171,14 +199,17 @@ pub trait NoiseProcess: Send + Sync + Debug {
         device: &Device,
     ) -> Tensor<2> {
         let [b, l, _] = log_x_theta.dims();
+        let mask = self.mask_id();
+        // The process quantities once per sequence; the weights per token from them.
+        let rates: Vec<Rates> = t.iter().map(|&t| self.rates(t)).collect();
         let w: Vec<f64> = x
             .iter()
             .zip(z_t)
             .enumerate()
-            .map(|(i, (&x, &z))| self.nelbo_weight(t[i / l], z, x))
+            .map(|(i, (&x, &z))| rates[i / l].nelbo_weight(z, x, mask))
             .collect();
-        let alpha: Vec<f64> = t.iter().map(|&t| self.alpha(t)).collect();
-        let mix: Vec<Mixing> = t.iter().map(|&t| self.mixing(t)).collect();
+        let alpha: Vec<f64> = rates.iter().map(|r| r.alpha).collect();
+        let mix: Vec<Mixing> = rates.iter().map(|r| r.mix).collect();
         generic_nelbo(
             log_x_theta,
             crate::tensor_util::ids_tensor(x, b, l, device),
