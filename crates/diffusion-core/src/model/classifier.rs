@@ -106,7 +106,6 @@ impl ClassifierConfig {
         if generator.kind() == crate::diffusion::ModelKind::Ar {
             return Ok(());
         }
-        let name = |n: Noise| n.name();
         if generator.noise() == Noise::Hybrid && self.noise.is_some() {
             return Err(CoreError::checkpoint(
                 path,
@@ -122,9 +121,9 @@ impl ClassifierConfig {
                 format!(
                     "this classifier was trained on {} noise and cannot guide a generator with {} noise; \
                      train one with classifier.noise = \"{}\"",
-                    name(noise),
-                    name(generator.noise()),
-                    name(generator.noise())
+                    noise.name(),
+                    generator.noise().name(),
+                    generator.noise().name()
                 ),
             ));
         }

@@ -97,27 +97,42 @@ pub struct Fitted {
     pub train_seconds: f64,
 }
 
-/// Fit on `train` (validating on `val`), export `model.ckpt` and draw the training curves (a
-/// failure to draw is a warning: the run's files are complete without the plots).
+/// Fit on `train` (validating on `val`), export `model.ckpt` and draw the training curves.
 pub fn fit_and_export<O: Objective>(
     t: &mut Trainer<O>,
     train: &dyn SequenceDataset,
     val: &dyn SequenceDataset,
     dir: &RunDir,
 ) -> Result<Fitted> {
+    let (last, train_seconds) = fit(t, train, val, dir)?;
+    Ok(Fitted {
+        model: export(t, dir)?,
+        last,
+        train_seconds,
+    })
+}
+
+/// Fit on `train`, validating on `val`: the last validation (if any ran) and the seconds.
+pub fn fit<O: Objective>(
+    t: &mut Trainer<O>,
+    train: &dyn SequenceDataset,
+    val: &dyn SequenceDataset,
+    dir: &RunDir,
+) -> Result<(Option<ValStats>, f64)> {
     let start = Instant::now();
     let history = t.fit(train, Some(val), Some(&dir.path))?;
-    let train_seconds = start.elapsed().as_secs_f64();
+    Ok((history.last().cloned(), start.elapsed().as_secs_f64()))
+}
+
+/// Export `model.ckpt` (with the trainer's metadata as it is now) and draw the training
+/// curves; a failure to draw is a warning, the run's files are complete without the plots.
+pub fn export<O: Objective>(t: &Trainer<O>, dir: &RunDir) -> Result<PathBuf> {
     let model = dir.file("model.ckpt");
     t.export(&model)?;
     if let Err(e) = crate::report::render_run(&dir.path) {
         tracing::warn!("could not draw the training curves: {e}");
     }
-    Ok(Fitted {
-        model,
-        last: history.last().cloned(),
-        train_seconds,
-    })
+    Ok(model)
 }
 
 /// The line a finished run prints: validation NLL and accuracy for a classifier, the NELBO and

@@ -12,7 +12,7 @@ use diffusion_core::diffusion::{DiffusionConfig, ModelKind};
 use diffusion_core::domain::{SequenceDataset, TokenSequences, Tokenizer};
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::train::run::{
-    fit_and_export, is_causal, open_trainer, resolve_classifier, resolve_diffusion, validation_line,
+    export, fit, is_causal, open_trainer, resolve_classifier, resolve_diffusion, validation_line,
 };
 use diffusion_core::train::{Objective, Trainer};
 use genomics::config::GenomicsConfig;
@@ -71,7 +71,7 @@ fn finish<O: Objective>(
     dir: &RunDir,
     oracle: Option<HeldOut<O>>,
 ) -> Result<Trained> {
-    let f = fit_and_export(&mut t, &data.train, &data.val, dir)?;
+    let (val, _) = fit(&mut t, &data.train, &data.val, dir)?;
     let held_out = match oracle {
         Some(f) => Some(f(&t)?),
         None => None,
@@ -82,9 +82,8 @@ fn finish<O: Objective>(
             "split": "test", "n": r.confusion.total(),
             "accuracy": r.accuracy, "macro_f1": r.macro_f1, "mcc": r.mcc,
         });
-        t.export(&f.model)?;
     }
-    let (model, val) = (f.model, f.last);
+    let model = export(&t, dir)?;
     dir.write_json(
         "summary.json",
         &json!({
