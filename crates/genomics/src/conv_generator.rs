@@ -15,6 +15,7 @@ pub type ConvGenerator = DenoiserObjective<ConvConfig>;
 impl BackboneConfig for ConvConfig {
     type Model = ConvDenoiser;
     const KIND: &'static str = "conv-generator";
+    const NAME: &'static str = "dilated-convolution ([conv])";
 
     fn validate_for(&self, diffusion: &DiffusionConfig) -> Result<()> {
         self.validate()?;

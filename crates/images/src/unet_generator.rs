@@ -15,6 +15,7 @@ pub type UnetGenerator = DenoiserObjective<UnetConfig>;
 impl BackboneConfig for UnetConfig {
     type Model = Unet;
     const KIND: &'static str = "unet-generator";
+    const NAME: &'static str = "UNet";
 
     fn validate_for(&self, d: &DiffusionConfig) -> Result<()> {
         self.validate()?;

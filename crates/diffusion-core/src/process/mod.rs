@@ -3,6 +3,7 @@
 //! steps, and the NELBO losses, tied together by `Diffusion`.
 
 pub mod diffusion;
+pub mod diffusion_config;
 pub mod forward;
 pub mod hybrid;
 pub mod loss;

@@ -44,6 +44,8 @@ pub trait BackboneConfig:
     type Model: Module + Clone + Denoiser;
     /// The objective's checkpoint kind, so one backbone is never loaded as another.
     const KIND: &'static str;
+    /// The backbone's name in tables and messages ("DiT", "UNet", ...).
+    const NAME: &'static str;
     /// The backbone's own checks and those against the process (vocabulary, AR support, layout).
     fn validate_for(&self, diffusion: &DiffusionConfig) -> Result<()>;
     fn build(&self, device: &Device) -> Self::Model;
@@ -104,6 +106,7 @@ impl<C: BackboneConfig> Objective for DenoiserObjective<C> {
 impl BackboneConfig for DitConfig {
     type Model = Dit;
     const KIND: &'static str = "generator";
+    const NAME: &'static str = "DiT";
 
     fn validate_for(&self, diffusion: &DiffusionConfig) -> Result<()> {
         self.validate()?;

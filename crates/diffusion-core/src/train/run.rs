@@ -88,6 +88,34 @@ pub fn open_trainer<O: Objective, E: From<CoreError>>(
     Ok(t)
 }
 
+/// [`open_trainer`] for a run whose data is encoded by a tokenizer built from it: a new run
+/// calls `prepare(None)` (the data builds its tokenizer) and `fresh` on the result; a resumed
+/// run calls `prepare(Some(trainer))`, which encodes the data with the vocabulary stored in
+/// the checkpoint (`trainer.vocabulary`), exactly as the run began. Returns the trainer and
+/// the data.
+pub fn open_trainer_with_data<O: Objective, D, E: From<CoreError>>(
+    args: &RunArgs,
+    dir: &RunDir,
+    total_steps: usize,
+    backend: Option<&str>,
+    device: &Device,
+    mut prepare: impl FnMut(Option<&Trainer<O>>) -> std::result::Result<D, E>,
+    fresh: impl FnOnce(&D) -> std::result::Result<Trainer<O>, E>,
+) -> std::result::Result<(Trainer<O>, D), E> {
+    let mut new_data = None;
+    let t = open_trainer::<O, E>(args, dir, total_steps, backend, device, || {
+        let data = prepare(None)?;
+        let t = fresh(&data)?;
+        new_data = Some(data);
+        Ok(t)
+    })?;
+    let data = match new_data {
+        Some(d) => d,
+        None => prepare(Some(&t))?,
+    };
+    Ok((t, data))
+}
+
 /// What [`fit_and_export`] leaves behind.
 pub struct Fitted {
     /// `model.ckpt`: the EMA weights only, for sampling, evaluation and fine-tuning.

@@ -10,12 +10,11 @@ use super::sweep::random_row;
 use super::{TrainArgs, device, load_generator};
 use anyhow::Result;
 use clap::Args;
-use diffusion_core::cli::RunArgs;
-use diffusion_core::paths::resolve_path;
+use diffusion_core::cli::demo::DemoModels;
 use diffusion_core::sampler::SamplerConfig;
 use genomics::evaluate::{DiscriminatorConfig, SpeciesScores};
 use genomics::write_samples;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Args, Clone, Debug)]
@@ -59,38 +58,25 @@ pub struct DemoArgs {
 
 /// A shipped checkpoint, the demo's own earlier run, or a fresh training run.
 fn obtain(a: &DemoArgs, name: &str, config: &str, classifier: bool) -> Result<PathBuf> {
-    let shipped = resolve_path(&a.checkpoints.join(format!("{name}.ckpt")));
-    if !a.retrain && shipped.is_file() {
-        println!("using shipped {}", shipped.display());
-        return Ok(shipped);
-    }
-    let run = a.out.join("train").join(name);
-    let done = run.join("model.ckpt");
-    if done.is_file() && !a.retrain {
-        println!("using {} from an earlier demo run", done.display());
-        return Ok(done);
-    }
-    if run.exists() {
-        std::fs::remove_dir_all(&run)?;
-    }
-    println!("training {name} ({config}) …");
-    let args = TrainArgs {
-        run: RunArgs {
-            config: Some(resolve_path(Path::new(config))),
-            set: a.set.clone(),
-            run_dir: Some(run),
-            steps: a.train_steps,
-            backend: a.backend.clone(),
+    let models = DemoModels {
+        checkpoints: &a.checkpoints,
+        out: &a.out,
+        retrain: a.retrain,
+        set: &a.set,
+        backend: a.backend.as_deref(),
+    };
+    models.obtain(name, config, Vec::new(), a.train_steps, |run| {
+        let args = TrainArgs {
+            run,
             ..Default::default()
-        },
-        ..Default::default()
-    };
-    let t = if classifier {
-        super::train::train_classifier(&args)?
-    } else {
-        super::train::train_generator(&args)?
-    };
-    Ok(t.model)
+        };
+        let t = if classifier {
+            super::train::train_classifier(&args)?
+        } else {
+            super::train::train_generator(&args)?
+        };
+        Ok(t.model)
+    })
 }
 
 pub fn run(a: &DemoArgs) -> Result<()> {
@@ -145,21 +131,13 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         for (guidance, gamma, clf) in rows {
             let models = load_guidance(&g, guidance, clf.as_deref(), &[], &dev)?;
             let req = Request {
-                guidance,
-                gamma,
-                schedule: Default::default(),
-                models: models.models(Default::default()),
-                exact: None,
-                top_k: 40,
-                sampler: SamplerConfig {
-                    steps: a.steps,
-                    batch_size: 64,
-                    seed: 0,
-                    ..Default::default()
-                },
                 pins: run_pins(&g, Vec::new()),
-                progress: false,
-                steer: None,
+                ..Request::new(
+                    guidance,
+                    gamma,
+                    models.models(Default::default()),
+                    SamplerConfig::run(a.steps, 64, 0),
+                )
             };
             let species: Vec<usize> = (0..g.meta.classes.len()).collect();
             let (samples, _) = generate(&g, &req, &species, a.per_species, &dev)?;

@@ -11,13 +11,9 @@ use burn::prelude::Device;
 use clap::{Args, Parser, Subcommand};
 use diffusion_core::classifier::Classifier;
 use diffusion_core::cli::{RunArgs, require_file};
-use diffusion_core::denoiser::Denoiser;
-use diffusion_core::diffusion::Diffusion;
-use diffusion_core::dit::Dit;
-use diffusion_core::train::{Loaded, Objective, load_for_inference, load_objective};
+use diffusion_core::train::{Loaded, load_objective};
 use genomics::config::{DataConfig, GenomicsConfig};
-use genomics::conv::ConvDenoiser;
-use genomics::conv_generator::ConvGenerator;
+use genomics::conv::ConvConfig;
 use genomics::tokenizer::DnaTokenizer;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -121,40 +117,8 @@ fn read_meta(meta: &Value, vocab: &[String], path: &Path) -> Result<Meta> {
     Ok(Meta { data, classes })
 }
 
-/// The network of a generator checkpoint: the core's DiT or this crate's dilated convolution.
-pub enum GeneratorNet {
-    Dit(Box<Dit>),
-    Conv(Box<ConvDenoiser>),
-}
-
-/// A loaded generator (DiT or conv, EMA weights) with its process and tokenizer vocabulary.
-pub struct LoadedGenerator {
-    pub diffusion: Diffusion,
-    pub net: GeneratorNet,
-    pub vocabulary: Vec<String>,
-    pub metadata: Value,
-}
-
-impl LoadedGenerator {
-    /// What losses and samplers call.
-    pub fn denoiser(&self) -> &dyn Denoiser {
-        match &self.net {
-            GeneratorNet::Dit(m) => m.as_ref(),
-            GeneratorNet::Conv(m) => m.as_ref(),
-        }
-    }
-
-    /// The DiT, for methods that work on its hidden states (`what`, e.g. NOS); an error that
-    /// names the method for a conv generator.
-    pub fn dit(&self, what: &str) -> Result<&Dit> {
-        match &self.net {
-            GeneratorNet::Dit(m) => Ok(m),
-            GeneratorNet::Conv(_) => bail!(
-                "{what} works on a DiT generator's hidden states; this checkpoint is a dilated-convolution ([conv]) generator"
-            ),
-        }
-    }
-}
+/// A generator checkpoint: the core's DiT or this crate's dilated convolution.
+pub type LoadedGenerator = diffusion_core::train::LoadedGenerator<ConvConfig>;
 
 /// A generator checkpoint with its data facts.
 pub struct GenModel {
@@ -165,23 +129,7 @@ pub struct GenModel {
 /// Load a DiT or dilated-convolution generator checkpoint (EMA weights).
 pub fn load_generator(path: &Path, dev: &Device) -> Result<GenModel> {
     require_file(path, "generator checkpoint")?;
-    let loaded = if diffusion_core::checkpoint::checkpoint_kind(path)? == ConvGenerator::KIND {
-        let l = load_objective::<ConvGenerator>(path, dev, true)?;
-        LoadedGenerator {
-            diffusion: l.objective.process(),
-            net: GeneratorNet::Conv(Box::new(l.model)),
-            vocabulary: l.vocabulary,
-            metadata: l.metadata,
-        }
-    } else {
-        let l = load_for_inference(path, dev, true, None)?;
-        LoadedGenerator {
-            diffusion: l.diffusion,
-            net: GeneratorNet::Dit(Box::new(l.model)),
-            vocabulary: l.vocabulary,
-            metadata: l.metadata,
-        }
-    };
+    let loaded = LoadedGenerator::load(path, dev)?;
     let meta = read_meta(&loaded.metadata, &loaded.vocabulary, path)?;
     Ok(GenModel { loaded, meta })
 }

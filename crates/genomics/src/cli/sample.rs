@@ -1,6 +1,9 @@
 //! `sample`: species-conditioned DNA from a generator checkpoint, unguided (conditional
 //! sampling for a conditional model), with D-CFG, D-CBG (noisy classifier) or NOS, optionally
-//! with pinned motifs; written as FASTA with the intended species in every header.
+//! with pinned motifs; written as FASTA with the intended species in every header. Reward
+//! steering (SMC / FK, SVDD, best-of-N): `--reward gc`, `at`, `motif=TATAAT` (1 when the motif
+//! occurs, else the best fraction of it matched), or `classifier` (log p of the intended
+//! species under --reward-classifier), or a weighted sum such as `classifier:1,gc:2`.
 
 use super::{GenModel, device, load_classifier, load_generator};
 use anyhow::{Context, Result, bail};
@@ -8,7 +11,8 @@ use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::classifier::DitClassifier;
 use diffusion_core::diffusion::ModelKind;
-use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels, SteerArgs};
+use diffusion_core::generate::SampleFlags;
+use diffusion_core::generate::{Group, OwnedGuidanceModels};
 pub use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::guidance::steer::SteerStats;
 use genomics::GeneratedSample;
@@ -22,18 +26,6 @@ pub struct SampleArgs {
     /// Generator checkpoint (`model.ckpt` of a run).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    #[command(flatten)]
-    pub guide: GuidanceArgs,
-    /// Reward steering (SMC / FK, SVDD, best-of-N): `--reward gc`, `at`, `motif=TATAAT` (1 when
-    /// the motif occurs, else the best fraction of it matched), or `classifier` (log p of the
-    /// intended species under --reward-classifier), or a weighted sum such as
-    /// `classifier:1,gc:2`.
-    #[command(flatten)]
-    pub steer: SteerArgs,
-    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, Ψ-samplers, a
-    /// final noise-free step.
-    #[command(flatten)]
-    pub refine: diffusion_core::generate::RefineArgs,
     /// Clean species classifier for `--reward classifier`. Steering with the evaluation oracle
     /// itself makes its F1 optimistic; a separately trained classifier does not.
     #[arg(long)]
@@ -52,9 +44,10 @@ pub struct SampleArgs {
     /// Output FASTA.
     #[arg(long, default_value = "runs/samples/samples.fa")]
     pub out: PathBuf,
-    /// T, batch size, seed, backend, progress and --force.
+    /// Guidance, reward steering, sampler refinements, T, batch size, seed, backend, progress
+    /// and --force.
     #[command(flatten)]
-    pub run: diffusion_core::generate::SampleRunArgs<128, 64>,
+    pub flags: SampleFlags<128, 64>,
 }
 
 /// Parse `POS:BASES` motifs into token pins (position 0 is `[BOS]`).
@@ -275,14 +268,14 @@ pub fn load_guidance(
 }
 
 pub fn run(a: &SampleArgs) -> Result<usize> {
-    let dev = device(a.run.backend.as_deref())?;
+    let dev = device(a.flags.run.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
-    diffusion_core::cli::check_output(&a.out, "--out", a.run.force)?;
+    diffusion_core::cli::check_output(&a.out, "--out", a.flags.run.force)?;
     let models = load_guidance(
         &g,
-        a.guide.guidance,
-        a.guide.classifier.as_deref(),
-        &a.guide.extra_terms()?,
+        a.flags.guide.guidance,
+        a.flags.guide.classifier.as_deref(),
+        &a.flags.guide.extra_terms()?,
         &dev,
     )?;
     let seq_len = g.loaded.diffusion.config.seq_len;
@@ -291,9 +284,9 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
         Some(p) => Some(clean_classifier(&g, p, &dev)?),
         None => None,
     };
-    let reward = match a.steer.method()? {
+    let reward = match a.flags.steer.method()? {
         Some(_) => Some(genomics::reward::build_reward(
-            &a.steer.reward_terms()?,
+            &a.flags.steer.reward_terms()?,
             reward_clf
                 .as_ref()
                 .map(|c| c as &dyn diffusion_core::guidance::GuidanceClassifier),
@@ -301,18 +294,12 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
         )?),
         None => None,
     };
-    let req = Request {
-        guidance: a.guide.guidance,
-        gamma: a.guide.gamma,
-        schedule: a.guide.schedule()?,
-        models: models.models(a.guide.nos_config()),
-        exact: a.guide.exact_chunk(seq_len)?,
-        top_k: a.guide.top_k,
-        sampler: a.refine.apply(a.run.sampler()),
-        pins: run_pins(&g, motif_pins(&a.motifs, seq_len)?),
-        progress: !a.run.quiet,
-        steer: a.steer.request(reward.as_deref())?,
-    };
+    let req = a.flags.request(
+        &models,
+        reward.as_deref(),
+        seq_len,
+        run_pins(&g, motif_pins(&a.motifs, seq_len)?),
+    )?;
     // Bases, line breaks every 60 and a header of about 64 bytes per sequence.
     let bases = DnaTokenizer::bases_per_sequence(seq_len) as u128;
     diffusion_core::cli::check_output_size(
@@ -345,13 +332,13 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
         "{count} sequences of {} bp ({} species, guidance {} γ = {}) in {:.1} s, {nfe} network evaluations; written to {}",
         DnaTokenizer::bases_per_sequence(seq_len),
         species.len(),
-        a.guide.guidance.name(),
-        a.guide.gamma,
+        a.flags.guide.guidance.name(),
+        a.flags.guide.gamma,
         secs,
         a.out.display()
     );
     if let Some(st) = &steer_stats {
-        println!("{}", a.steer.report(st));
+        println!("{}", a.flags.steer.report(st));
     }
     Ok(count)
 }

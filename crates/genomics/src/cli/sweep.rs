@@ -213,23 +213,16 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let mut points = Vec::new();
     for &gamma in &gammas {
         let req = Request {
-            guidance: a.guidance,
-            gamma,
-            schedule: Default::default(),
-            models: models.models(NosConfig::default()),
             exact: a
                 .exact
                 .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
-            top_k: 40,
-            sampler: SamplerConfig {
-                steps: a.steps,
-                batch_size: a.batch_size,
-                seed: a.seed,
-                ..Default::default()
-            },
             pins: run_pins(&g, Vec::new()),
-            progress: false,
-            steer: None,
+            ..Request::new(
+                a.guidance,
+                gamma,
+                models.models(NosConfig::default()),
+                SamplerConfig::run(a.steps, a.batch_size, a.seed),
+            )
         };
         let start = std::time::Instant::now();
         let species: Vec<usize> = (0..g.meta.classes.len()).collect();

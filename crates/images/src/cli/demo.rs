@@ -7,16 +7,16 @@
 use super::eval::score_images;
 use super::sample::{GuidanceKind, Request, generate, write_images};
 use super::train::{Trained, train_classifier, train_generator};
-use super::{TrainArgs, device, load_eval_net, load_generator};
+use super::{EvalNet, TrainArgs, device, load_eval_net, load_generator};
 use anyhow::Result;
+use burn::prelude::Device;
 use clap::Args;
-use diffusion_core::cli::RunArgs;
-use diffusion_core::paths::resolve_path;
+use diffusion_core::cli::demo::DemoModels;
 use diffusion_core::sampler::SamplerConfig;
-use images::dataset::prepare;
+use images::dataset::{ImageData, prepare};
 use images::features::FeatureNetwork;
 use images::sample_metrics::SampleMetrics;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Args, Clone, Debug)]
@@ -86,60 +86,41 @@ fn obtain(
     set: &[&str],
     classifier: bool,
 ) -> Result<PathBuf> {
-    let shipped = resolve_path(&a.checkpoints.join(format!("{name}.ckpt")));
-    if !a.retrain && shipped.is_file() {
-        println!("using shipped {}", shipped.display());
-        return Ok(shipped);
-    }
-    let run = a.out.join("train").join(name);
-    let done = run.join("model.ckpt");
-    if done.is_file() && !a.retrain {
-        println!(
-            "using {} from an earlier demo run (--retrain to train again)",
-            done.display()
-        );
-        return Ok(done);
-    }
-    if run.exists() {
-        std::fs::remove_dir_all(&run)?;
-    }
+    let models = DemoModels {
+        checkpoints: &a.checkpoints,
+        out: &a.out,
+        retrain: a.retrain,
+        set: &a.set,
+        backend: a.backend.as_deref(),
+    };
     let steps = if classifier {
         a.classifier_steps
     } else {
         a.train_steps
     };
-    println!("training {name} ({config}, {steps} steps) …");
-    let args = TrainArgs {
-        run: RunArgs {
-            config: Some(resolve_path(Path::new(config))),
-            set: set
-                .iter()
-                .map(|s| s.to_string())
-                .chain(a.set.clone())
-                .collect(),
-            run_dir: Some(run),
-            steps: Some(steps),
-            backend: a.backend.clone(),
-            ..Default::default()
-        },
-        kind: None,
-        nos_for: None,
-    };
-    let t: Trained = if classifier {
-        train_classifier(&args)?
-    } else {
-        train_generator(&args)?
-    };
-    let score = match (t.bpd, t.accuracy) {
-        (Some(b), _) => format!("validation {b:.4} bits per dimension"),
-        (None, Some(acc)) => format!("held-out accuracy {acc:.4}"),
-        _ => String::new(),
-    };
-    println!(
-        "  {name}: {} steps in {:.0} s, {score}",
-        t.steps, t.train_seconds
-    );
-    Ok(t.model)
+    let set = set.iter().map(|s| s.to_string()).collect();
+    models.obtain(name, config, set, Some(steps), |run| {
+        let args = TrainArgs {
+            run,
+            kind: None,
+            nos_for: None,
+        };
+        let t: Trained = if classifier {
+            train_classifier(&args)?
+        } else {
+            train_generator(&args)?
+        };
+        let score = match (t.bpd, t.accuracy) {
+            (Some(b), _) => format!("validation {b:.4} bits per dimension"),
+            (None, Some(acc)) => format!("held-out accuracy {acc:.4}"),
+            _ => String::new(),
+        };
+        println!(
+            "  {name}: {} steps in {:.0} s, {score}",
+            t.steps, t.train_seconds
+        );
+        Ok(t.model)
+    })
 }
 
 /// One line of the demo table.
@@ -159,6 +140,30 @@ fn row(name: &str, bpd: Option<f64>, m: &SampleMetrics, seconds: f64) -> String 
 pub fn run(a: &DemoArgs) -> Result<()> {
     let start = Instant::now();
     let dev = device(a.backend.as_deref())?;
+    let (eval_path, generators) = obtain_all(a)?;
+    let eval = load_eval_net(&eval_path, &dev, None)?;
+    let mut table = vec![
+        "| row | BPD (val) ↓ | n | FID (project classifier features) ↓ | IS (project classifier) ↑ | eval-classifier accuracy ↑ | macro F1 ↑ | sampling s |".to_string(),
+        "|---|---|---|---|---|---|---|---|".to_string(),
+    ];
+    let data = real_row(a, &eval, &mut table)?;
+    let mut described = Vec::new();
+    for (kind, path) in &generators {
+        described.push(generator_rows(a, &eval, kind, path, &dev, &mut table)?);
+    }
+    write_table(a, &eval, &data, &table, &described)?;
+    println!(
+        "Demo finished in {:.1} min; grids grid-<kind>.png (D-CFG γ = {}, one row per digit), samples/*/grid.png and table.md in {}",
+        start.elapsed().as_secs_f64() / 60.0,
+        a.gamma,
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// The evaluation classifier and every generator: shipped, from an earlier demo run, or
+/// trained now.
+fn obtain_all(a: &DemoArgs) -> Result<(PathBuf, Vec<(String, PathBuf)>)> {
     let eval_path = obtain(
         a,
         "eval-classifier",
@@ -186,11 +191,12 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         };
         generators.push((kind.to_string(), p));
     }
-    let eval = load_eval_net(&eval_path, &dev, None)?;
-    let mut table = vec![
-        "| row | BPD (val) ↓ | n | FID (project classifier features) ↓ | IS (project classifier) ↑ | eval-classifier accuracy ↑ | macro F1 ↑ | sampling s |".to_string(),
-        "|---|---|---|---|---|---|---|---|".to_string(),
-    ];
+    Ok((eval_path, generators))
+}
+
+/// The calibration row: real training images, as many as a row of samples, quantised and
+/// scored like samples; returns the data set.
+fn real_row(a: &DemoArgs, eval: &EvalNet, table: &mut Vec<String>) -> Result<ImageData> {
     // Calibration: real training images, as many as a row of samples.
     let data = prepare(&eval.info.data, Some(eval.info.tokenizer.clone()))?;
     let mut idx = Vec::new();
@@ -205,7 +211,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let tok = &eval.info.tokenizer;
     let real_tokens: Vec<i64> = real.pixels.iter().map(|&v| tok.bin(v)).collect();
     let real_px = tok.decode_image(&real_tokens);
-    let m = score_images(&eval, &real_px, Some(&real.labels))?;
+    let m = score_images(eval, &real_px, Some(&real.labels))?;
     table.push(row("real training images (quantised)", None, &m, 0.0));
     println!("\n{}", table.join("\n"));
     write_images(
@@ -217,83 +223,94 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         a.per_class,
         4,
     )?;
-    let mut described = Vec::new();
-    for (kind, path) in &generators {
-        let g = load_generator(path, &dev)?;
-        described.push(format!(
-            "{kind}: {} of {:.2} M parameters, {} training steps",
-            g.backbone(),
-            g.num_params() as f64 / 1e6,
-            g.step
-        ));
-        // The run's summary.json, or `<name>.summary.json` next to a shipped checkpoint.
-        let summary: serde_json::Value = [
-            path.with_file_name("summary.json"),
-            path.with_extension("summary.json"),
-        ]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok())
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default();
-        let bpd = summary["validation"]["bpc"].as_f64();
-        let settings = [
-            (GuidanceKind::None, 0.0, "unguided (null class)".to_string()),
-            (
-                GuidanceKind::Cfg,
-                1.0,
-                "D-CFG γ = 1 (conditional)".to_string(),
+    Ok(data)
+}
+
+/// The rows of one generator (unguided, D-CFG γ = 1 and γ = `--gamma`), printed and added to
+/// `table`; returns the generator's description.
+fn generator_rows(
+    a: &DemoArgs,
+    eval: &EvalNet,
+    kind: &str,
+    path: &std::path::Path,
+    dev: &Device,
+    table: &mut Vec<String>,
+) -> Result<String> {
+    let g = load_generator(path, dev)?;
+    let described = format!(
+        "{kind}: {} of {:.2} M parameters, {} training steps",
+        g.backbone(),
+        g.num_params() as f64 / 1e6,
+        g.step
+    );
+    // The run's summary.json, or `<name>.summary.json` next to a shipped checkpoint.
+    let summary: serde_json::Value = [
+        path.with_file_name("summary.json"),
+        path.with_extension("summary.json"),
+    ]
+    .iter()
+    .find_map(|p| std::fs::read_to_string(p).ok())
+    .and_then(|s| serde_json::from_str(&s).ok())
+    .unwrap_or_default();
+    let bpd = summary["validation"]["bpc"].as_f64();
+    let settings = [
+        (GuidanceKind::None, 0.0, "unguided (null class)".to_string()),
+        (
+            GuidanceKind::Cfg,
+            1.0,
+            "D-CFG γ = 1 (conditional)".to_string(),
+        ),
+        (GuidanceKind::Cfg, a.gamma, format!("D-CFG γ = {}", a.gamma)),
+    ];
+    for (guidance, gamma, label) in settings {
+        let req = Request {
+            core: diffusion_core::generate::Request::new(
+                guidance,
+                gamma,
+                Default::default(),
+                SamplerConfig::run(a.steps, 100, 0),
             ),
-            (GuidanceKind::Cfg, a.gamma, format!("D-CFG γ = {}", a.gamma)),
-        ];
-        for (guidance, gamma, label) in settings {
-            let req = Request {
-                core: diffusion_core::generate::Request {
-                    guidance,
-                    gamma,
-                    schedule: Default::default(),
-                    models: Default::default(),
-                    exact: None,
-                    top_k: 40,
-                    sampler: SamplerConfig {
-                        steps: a.steps,
-                        batch_size: 100,
-                        seed: 0,
-                        ..Default::default()
-                    },
-                    pins: Vec::new(),
-                    progress: false,
-                    steer: None,
-                },
-                classes: (0..g.num_classes() as i64).collect(),
-                per_class: a.per_class,
-            };
-            let out = generate(&g, &req, &dev)?;
-            let px = g.info.tokenizer.decode_image(&out.tokens);
-            let slug = format!(
-                "{kind}-{}-gamma{gamma}",
-                format!("{guidance:?}").to_lowercase()
-            );
-            write_images(
-                &a.out.join("samples").join(&slug),
-                "grid.png",
-                &g.info.tokenizer,
-                &px,
-                out.intended.as_deref(),
-                a.per_class,
-                4,
+            classes: (0..g.num_classes() as i64).collect(),
+            per_class: a.per_class,
+        };
+        let out = generate(&g, &req, dev)?;
+        let px = g.info.tokenizer.decode_image(&out.tokens);
+        let slug = format!(
+            "{kind}-{}-gamma{gamma}",
+            format!("{guidance:?}").to_lowercase()
+        );
+        write_images(
+            &a.out.join("samples").join(&slug),
+            "grid.png",
+            &g.info.tokenizer,
+            &px,
+            out.intended.as_deref(),
+            a.per_class,
+            4,
+        )?;
+        if guidance == GuidanceKind::Cfg && gamma == a.gamma {
+            std::fs::copy(
+                a.out.join("samples").join(&slug).join("grid.png"),
+                a.out.join(format!("grid-{kind}.png")),
             )?;
-            if guidance == GuidanceKind::Cfg && gamma == a.gamma {
-                std::fs::copy(
-                    a.out.join("samples").join(&slug).join("grid.png"),
-                    a.out.join(format!("grid-{kind}.png")),
-                )?;
-            }
-            let m = score_images(&eval, &px, out.intended.as_deref())?;
-            let line = row(&format!("{kind} {label}"), bpd, &m, out.seconds);
-            println!("{line}");
-            table.push(line);
         }
+        let m = score_images(eval, &px, out.intended.as_deref())?;
+        let line = row(&format!("{kind} {label}"), bpd, &m, out.seconds);
+        println!("{line}");
+        table.push(line);
     }
+    Ok(described)
+}
+
+/// `table.md`: the setting, the table and the notes on what FID and IS mean here.
+fn write_table(
+    a: &DemoArgs,
+    eval: &EvalNet,
+    data: &ImageData,
+    table: &[String],
+    described: &[String],
+) -> Result<()> {
+    let tok = &eval.info.tokenizer;
     let c = &eval.info.data;
     let setting = format!(
         "MNIST subset (datasets/images), {}×{} pixels ({}×{} average of 28×28), {} grey levels, L = {}; generators trained at batch 32 ({}); evaluation classifier: clean DiT, held-out accuracy {:.3} on {} real images; sampling T = {}, {} images per class per row.",
@@ -319,11 +336,5 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let text = format!("{setting}\n\n{}\n\n{notes}\n", table.join("\n"));
     diffusion_core::atomic_file::write_atomic(&a.out.join("table.md"), text.as_bytes())?;
     println!("\n{setting}\n\n{notes}");
-    println!(
-        "Demo finished in {:.1} min; grids grid-<kind>.png (D-CFG γ = {}, one row per digit), samples/*/grid.png and table.md in {}",
-        start.elapsed().as_secs_f64() / 60.0,
-        a.gamma,
-        a.out.display()
-    );
     Ok(())
 }

@@ -13,14 +13,12 @@ use burn::prelude::Device;
 use clap::{Args, Parser, Subcommand};
 use diffusion_core::classifier::Classifier;
 use diffusion_core::cli::{RunArgs, require_file};
-use diffusion_core::denoiser::Denoiser;
-use diffusion_core::diffusion::Diffusion;
-use diffusion_core::train::{Loaded, Objective, load_for_inference, load_objective};
+use diffusion_core::train::{Loaded, LoadedGenerator, load_objective};
 use images::config::{DataConfig, ImagesConfig};
 use images::dataset::{ImageData, prepare};
 use images::features::ClassifierFeatures;
 use images::tokenizer::PixelTokenizer;
-use images::unet_generator::UnetGenerator;
+use images::unet::UnetConfig;
 use serde_json::Value;
 use std::path::Path;
 
@@ -132,42 +130,20 @@ fn provenance(path: &Path, vocabulary: &[String], meta: &Value) -> Result<Proven
     })
 }
 
-/// The network of a generator checkpoint: the core's DiT or this crate's UNet.
-pub enum GeneratorNet {
-    Dit(Box<diffusion_core::dit::Dit>),
-    Unet(Box<images::unet::Unet>),
-}
-
 /// A generator checkpoint (DiT or UNet) with its process, tokenizer and data settings.
 pub struct ImagesGenerator {
-    pub diffusion: Diffusion,
-    pub net: GeneratorNet,
-    pub vocabulary: Vec<String>,
-    pub step: usize,
+    pub loaded: LoadedGenerator<UnetConfig>,
     pub info: Provenance,
 }
 
+impl std::ops::Deref for ImagesGenerator {
+    type Target = LoadedGenerator<UnetConfig>;
+    fn deref(&self) -> &Self::Target {
+        &self.loaded
+    }
+}
+
 impl ImagesGenerator {
-    /// What losses and samplers call.
-    pub fn denoiser(&self) -> &dyn Denoiser {
-        match &self.net {
-            GeneratorNet::Dit(m) => m.as_ref(),
-            GeneratorNet::Unet(m) => m.as_ref(),
-        }
-    }
-
-    /// The DiT, for methods that work on its hidden states (`what`, e.g. NOS); an error that
-    /// names the method for a UNet generator.
-    pub fn dit(&self, what: &str) -> Result<&diffusion_core::dit::Dit> {
-        match &self.net {
-            GeneratorNet::Dit(m) => Ok(m),
-            GeneratorNet::Unet(_) => bail!(
-                "{what} works on a DiT generator's hidden states; this checkpoint is a UNet generator \
-                 (train one with configs/mnist-mdlm.toml or configs/mnist-udlm.toml)"
-            ),
-        }
-    }
-
     /// Whether the network takes class labels (D-CFG needs it).
     pub fn is_conditional(&self) -> bool {
         self.denoiser().is_conditional()
@@ -179,46 +155,14 @@ impl ImagesGenerator {
             c => c,
         }
     }
-
-    /// Number of weights of the network.
-    pub fn num_params(&self) -> usize {
-        use burn::module::Module;
-        match &self.net {
-            GeneratorNet::Dit(m) => m.num_params(),
-            GeneratorNet::Unet(m) => m.num_params(),
-        }
-    }
-
-    /// "DiT" or "UNet", for tables.
-    pub fn backbone(&self) -> &'static str {
-        match self.net {
-            GeneratorNet::Dit(_) => "DiT",
-            GeneratorNet::Unet(_) => "UNet",
-        }
-    }
 }
 
 /// Load a DiT or UNet generator checkpoint (EMA weights).
 pub fn load_generator(path: &Path, dev: &Device) -> Result<ImagesGenerator> {
     require_file(path, "generator checkpoint")?;
-    let kind = diffusion_core::checkpoint::checkpoint_kind(path)?;
-    let (diffusion, net, vocabulary, metadata, step) = if kind == UnetGenerator::KIND {
-        let l = load_objective::<UnetGenerator>(path, dev, true)?;
-        let net = GeneratorNet::Unet(Box::new(l.model));
-        (l.objective.process(), net, l.vocabulary, l.metadata, l.step)
-    } else {
-        let l = load_for_inference(path, dev, true, None)?;
-        let net = GeneratorNet::Dit(Box::new(l.model));
-        (l.diffusion, net, l.vocabulary, l.metadata, l.step)
-    };
-    let info = provenance(path, &vocabulary, &metadata)?;
-    Ok(ImagesGenerator {
-        diffusion,
-        net,
-        vocabulary,
-        step,
-        info,
-    })
+    let loaded = LoadedGenerator::load(path, dev)?;
+    let info = provenance(path, &loaded.vocabulary, &loaded.metadata)?;
+    Ok(ImagesGenerator { loaded, info })
 }
 
 /// A classifier checkpoint (noisy or clean) with its provenance.

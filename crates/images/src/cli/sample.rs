@@ -2,7 +2,8 @@
 //! samples its null class), D-CFG (`cfg --gamma γ`; γ = 1 is plain conditional sampling) or
 //! D-CBG (`cbg --classifier C --gamma γ`) — optionally inpainting around the known pixels of a
 //! PNG. Writes `grid.png` (one row per class), the images as IDX files, and with
-//! `--eval-classifier` the image metrics.
+//! `--eval-classifier` the image metrics. Reward steering (SMC / FK, SVDD, best-of-N) with
+//! `--reward classifier`: log p(class | image) under --reward-classifier.
 
 use super::eval::score_images;
 use super::{
@@ -12,7 +13,8 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
 pub use diffusion_core::generate::GuidanceKind;
-use diffusion_core::generate::{self, Group, GuidanceArgs, OwnedGuidanceModels};
+use diffusion_core::generate::SampleFlags;
+use diffusion_core::generate::{self, Group, OwnedGuidanceModels};
 use diffusion_core::run_dir::RunDir;
 use images::grid::{CellShape, save_grid};
 use images::idx::write_idx;
@@ -40,16 +42,6 @@ pub struct SampleArgs {
     /// Generator checkpoint (`model.ckpt` or a run's `checkpoints/last.ckpt`).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    #[command(flatten)]
-    pub guide: GuidanceArgs,
-    /// Reward steering (SMC / FK, SVDD, best-of-N) with `--reward classifier`: log p(class | image)
-    /// under --reward-classifier.
-    #[command(flatten)]
-    pub steer: diffusion_core::generate::SteerArgs,
-    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, Ψ-samplers, a
-    /// final noise-free step.
-    #[command(flatten)]
-    pub refine: diffusion_core::generate::RefineArgs,
     /// Clean classifier for `--reward classifier`. Steering with the evaluation classifier
     /// itself makes its accuracy optimistic; a separately trained one does not.
     #[arg(long)]
@@ -77,9 +69,10 @@ pub struct SampleArgs {
     pub scale: usize,
     #[arg(long, default_value = "runs/images-samples")]
     pub out: PathBuf,
-    /// T, batch size, seed, backend, progress and --force.
+    /// Guidance, reward steering, sampler refinements, T, batch size, seed, backend, progress
+    /// and --force.
     #[command(flatten)]
-    pub run: diffusion_core::generate::SampleRunArgs<128, 64>,
+    pub flags: SampleFlags<128, 64>,
 }
 
 /// Settings of one sampling run (also used by `sweep` and `demo`): the core request (guidance,
@@ -304,10 +297,10 @@ fn steering_reward<'a>(
     clf: Option<&'a ImagesClassifier>,
     dev: &Device,
 ) -> Result<Option<Box<dyn diffusion_core::guidance::steer::Reward + 'a>>> {
-    if a.steer.method()?.is_none() {
+    if a.flags.steer.method()?.is_none() {
         return Ok(None);
     }
-    let terms = a.steer.reward_terms()?;
+    let terms = a.flags.steer.reward_terms()?;
     if terms.len() != 1 || terms[0].0 != "classifier" {
         bail!("--reward: images know one reward, `classifier`");
     }
@@ -323,14 +316,14 @@ fn steering_reward<'a>(
 }
 
 pub fn run(a: &SampleArgs) -> Result<()> {
-    let dev = device(a.run.backend.as_deref())?;
+    let dev = device(a.flags.run.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
-    diffusion_core::cli::check_output(&a.out, "--out", a.run.force)?;
+    diffusion_core::cli::check_output(&a.out, "--out", a.flags.run.force)?;
     let tok = g.info.tokenizer.clone();
     let models = OwnedGuidanceModels::load(
-        a.guide.guidance,
-        a.guide.classifier.as_deref(),
-        &a.guide.extra_terms()?,
+        a.flags.guide.guidance,
+        a.flags.guide.classifier.as_deref(),
+        &a.flags.guide.extra_terms()?,
         || Ok((g.dit("NOS")?.hidden_size(), g.vocabulary.clone())),
         &dev,
         |p| anyhow::Ok(guiding_classifier(p, &g, &dev)?.loaded.model),
@@ -346,18 +339,12 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let reward_clf = reward_classifier(a, &g, &dev)?;
     let reward = steering_reward(a, reward_clf.as_ref(), &dev)?;
     let req = Request {
-        core: diffusion_core::generate::Request {
-            guidance: a.guide.guidance,
-            gamma: a.guide.gamma,
-            schedule: a.guide.schedule()?,
-            models: models.models(a.guide.nos_config()),
-            exact: a.guide.exact_chunk(g.diffusion.config.seq_len)?,
-            top_k: a.guide.top_k,
-            sampler: a.refine.apply(a.run.sampler()),
-            pins: pins.clone(),
-            progress: !a.run.quiet,
-            steer: a.steer.request(reward.as_deref())?,
-        },
+        core: a.flags.request(
+            &models,
+            reward.as_deref(),
+            g.diffusion.config.seq_len,
+            pins.clone(),
+        )?,
         classes,
         per_class: a.per_class,
     };
@@ -387,9 +374,9 @@ pub fn run(a: &SampleArgs) -> Result<()> {
             "backbone": g.backbone(),
             "generator_step": g.step,
             "generator_parameters": g.num_params(),
-            "guidance": guidance_label(a.guide.guidance, a.guide.exact),
-            "gamma": a.guide.gamma,
-            "steps": a.run.steps,
+            "guidance": guidance_label(a.flags.guide.guidance, a.flags.guide.exact),
+            "gamma": a.flags.guide.gamma,
+            "steps": a.flags.run.steps,
             "classes": req.classes,
             "per_class": a.per_class,
             "inpainting_pins": pins.len(),
@@ -403,12 +390,13 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         println!("{}", SampleMetrics::table_header());
         println!(
             "{}",
-            m.table_row(&match a.guide.guidance {
-                GuidanceKind::None => guidance_label(a.guide.guidance, a.guide.exact).to_string(),
+            m.table_row(&match a.flags.guide.guidance {
+                GuidanceKind::None =>
+                    guidance_label(a.flags.guide.guidance, a.flags.guide.exact).to_string(),
                 kind => format!(
                     "{} γ={}",
-                    guidance_label(kind, a.guide.exact),
-                    a.guide.gamma
+                    guidance_label(kind, a.flags.guide.exact),
+                    a.flags.guide.gamma
                 ),
             })
         );

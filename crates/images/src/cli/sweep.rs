@@ -90,26 +90,15 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     println!("{}", SampleMetrics::table_header());
     for &t in &steps {
         for &gamma in &gammas {
+            let models = GuidanceModels {
+                classifier: clf.as_ref().map(|c| &c.loaded.model),
+                ..Default::default()
+            };
+            let sampler = SamplerConfig::run(t, a.batch_size, a.seed);
             let req = Request {
                 core: diffusion_core::generate::Request {
-                    guidance: a.guidance,
-                    gamma,
-                    schedule: Default::default(),
-                    models: GuidanceModels {
-                        classifier: clf.as_ref().map(|c| &c.loaded.model),
-                        ..Default::default()
-                    },
                     exact: a.exact.then(|| exact_chunk(g.diffusion.config.seq_len)),
-                    top_k: 40,
-                    sampler: SamplerConfig {
-                        steps: t,
-                        batch_size: a.batch_size,
-                        seed: a.seed,
-                        ..Default::default()
-                    },
-                    pins: Vec::new(),
-                    progress: false,
-                    steer: None,
+                    ..diffusion_core::generate::Request::new(a.guidance, gamma, models, sampler)
                 },
                 classes: (0..g.num_classes() as i64).collect(),
                 per_class: a.per_class,

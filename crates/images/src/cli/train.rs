@@ -12,10 +12,10 @@ use diffusion_core::diffusion::{DiffusionConfig, ModelKind};
 use diffusion_core::domain::{SequenceDataset, Tokenizer};
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::train::run::{
-    fit_and_export, open_trainer, resolve_classifier, resolve_diffusion,
+    fit_and_export, open_trainer_with_data, resolve_classifier, resolve_diffusion,
 };
 use diffusion_core::train::{Generator, Objective, Trainer, ValStats, evaluate};
-use images::config::ImagesConfig;
+use images::config::{DataConfig, ImagesConfig};
 use images::dataset::{ImageData, prepare};
 use images::tokenizer::PixelTokenizer;
 use images::unet_generator::UnetGenerator;
@@ -40,13 +40,14 @@ pub struct Trained {
     pub accuracy: Option<f64>,
 }
 
-/// The data of a run: the one prepared for a new run, or prepared again with the tokenizer
-/// of the resumed trainer's vocabulary.
-fn data_for(cfg: &ImagesConfig, fresh: Option<ImageData>, vocab: &[String]) -> Result<ImageData> {
-    let data = match fresh {
-        Some(d) => d,
-        None => prepare(&cfg.data, Some(PixelTokenizer::from_vocabulary(vocab)?))?,
+/// The data of a run, with a new tokenizer (a new run) or the one of the vocabulary stored in
+/// the resumed checkpoint.
+fn prepare_with(data: &DataConfig, vocabulary: Option<&[String]>) -> Result<ImageData> {
+    let tok = match vocabulary {
+        Some(v) => Some(PixelTokenizer::from_vocabulary(v)?),
+        None => None,
     };
+    let data = prepare(data, tok)?;
     report_data(&data);
     Ok(data)
 }
@@ -185,16 +186,16 @@ fn train_with<O: GeneratorObjective>(
 ) -> Result<Trained> {
     let dev = device(cfg.run.backend.as_deref())?;
     let backend = cfg.run.backend.clone();
-    let mut fresh = None;
-    let t = open_trainer(
+    let data_cfg = cfg.data.clone();
+    let (t, data) = open_trainer_with_data(
         &args.run,
         &dir,
         cfg.train.steps,
         backend.as_deref(),
         &dev,
-        || {
-            let data = prepare(&cfg.data, None)?;
-            resolve_generator(&mut cfg, &data)?;
+        |t| prepare_with(&data_cfg, t.map(|t| t.vocabulary.as_slice())),
+        |data| {
+            resolve_generator(&mut cfg, data)?;
             dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
             let mut t = Trainer::with_objective(
                 O::from_config(&cfg)?,
@@ -202,12 +203,10 @@ fn train_with<O: GeneratorObjective>(
                 data.tokenizer.vocabulary(),
                 &dev,
             )?;
-            t.metadata = metadata(&cfg.data, &data, "generator");
-            fresh = Some(data);
+            t.metadata = metadata(&cfg.data, data, "generator");
             anyhow::Ok(t)
         },
     )?;
-    let data = data_for(&cfg, fresh, &t.vocabulary)?;
     let kind = t.objective.diffusion_config().kind;
     let (model, v, train_seconds, steps) = finish(t, &data, &dir, &dev)?;
     println!(
@@ -245,15 +244,15 @@ pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
         args.run.resume,
     )?;
     let backend = cfg.run.backend.clone();
-    let mut fresh = None;
-    let t = open_trainer(
+    let data_cfg = cfg.data.clone();
+    let (t, data) = open_trainer_with_data(
         &args.run,
         &dir,
         cfg.train.steps,
         backend.as_deref(),
         &dev,
-        || {
-            let data = prepare(&cfg.data, None)?;
+        |t| prepare_with(&data_cfg, t.map(|t| t.vocabulary.as_slice())),
+        |data| {
             let Some(mut c) = cfg.classifier.clone() else {
                 bail!("the config has no [classifier] section");
             };
@@ -275,12 +274,10 @@ pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
                 tok.vocabulary(),
                 &dev,
             )?;
-            t.metadata = metadata(&cfg.data, &data, role);
-            fresh = Some(data);
+            t.metadata = metadata(&cfg.data, data, role);
             anyhow::Ok(t)
         },
     )?;
-    let data = data_for(&cfg, fresh, &t.vocabulary)?;
     let noisy = t.objective.config.noise.is_some();
     let (model, v, train_seconds, steps) = finish(t, &data, &dir, &dev)?;
     println!(

@@ -10,9 +10,9 @@ use super::{ConfigArgs, device};
 use anyhow::Result;
 use clap::Args;
 use diffusion_core::atomic_file::write_atomic;
+use diffusion_core::cli::demo::DemoModels;
 use diffusion_core::generate::GuidanceModels;
 use diffusion_core::sampler::SamplerConfig;
-use molecules::data::resolve_path;
 use molecules::metrics::Qm9Metrics;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -57,38 +57,25 @@ fn obtain(
     set: Vec<String>,
     classifier: bool,
 ) -> Result<PathBuf> {
-    let shipped = resolve_path(&a.checkpoints.join(format!("{name}.ckpt")));
-    if !a.retrain && shipped.is_file() {
-        println!("using shipped {}", shipped.display());
-        return Ok(shipped);
-    }
-    let run = a.out.join("train").join(name);
-    let done = run.join("model.ckpt");
-    if done.is_file() && !a.retrain {
-        println!("using {} from an earlier demo run", done.display());
-        return Ok(done);
-    }
-    if a.retrain && run.exists() {
-        std::fs::remove_dir_all(&run)?;
-    }
-    println!("training {name} ({config}) …");
-    let args = ConfigArgs {
-        run: diffusion_core::cli::RunArgs {
-            config: Some(resolve_path(Path::new(config))),
-            set,
-            run_dir: Some(run),
-            steps: a.train_steps,
-            backend: a.backend.clone(),
+    let models = DemoModels {
+        checkpoints: &a.checkpoints,
+        out: &a.out,
+        retrain: a.retrain,
+        set: &[],
+        backend: a.backend.as_deref(),
+    };
+    models.obtain(name, config, set, a.train_steps, |run| {
+        let args = ConfigArgs {
+            run,
             ..Default::default()
-        },
-        ..Default::default()
-    };
-    let t = if classifier {
-        super::train::train_classifier(&args)?
-    } else {
-        super::train::train_generator(&args)?
-    };
-    Ok(t.model)
+        };
+        let t = if classifier {
+            super::train::train_classifier(&args)?
+        } else {
+            super::train::train_generator(&args)?
+        };
+        Ok(t.model)
+    })
 }
 
 pub fn run(a: &DemoArgs) -> Result<()> {
@@ -152,26 +139,16 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             Some(p) => Some(load_classifier(p, &dev, &g)?),
             None => None,
         };
-        let req = Request {
-            guidance,
-            gamma: a.gamma,
-            schedule: Default::default(),
-            models: GuidanceModels {
-                classifier: clf.as_ref().map(|c| &c.model),
-                ..Default::default()
-            },
-            exact: None,
-            top_k: 40,
-            sampler: SamplerConfig {
-                steps: a.steps,
-                batch_size: 256,
-                seed: 0,
-                ..Default::default()
-            },
-            pins: Vec::new(),
-            progress: false,
-            steer: None,
+        let models = GuidanceModels {
+            classifier: clf.as_ref().map(|c| &c.model),
+            ..Default::default()
         };
+        let req = Request::new(
+            guidance,
+            a.gamma,
+            models,
+            SamplerConfig::run(a.steps, 256, 0),
+        );
         let t0 = Instant::now();
         let (tokens, _) = generate(&g, &req, 1, a.num_samples, &dev)?;
         let (text, smiles) = decode(&g.tokenizer, &tokens);

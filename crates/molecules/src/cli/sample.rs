@@ -1,7 +1,9 @@
 //! `sample`: generate molecules from a checkpoint, unguided or guided, write them and score
 //! them. Guidance: D-CFG (`--guidance cfg`), D-CBG (`--guidance cbg --classifier C`, first-order
 //! by default, `--exact` for the exact rule), FUDGE for AR models, and any number of extra
-//! D-CBG terms (`--also-cbg C:TARGET:GAMMA`) for multi-objective guidance.
+//! D-CBG terms (`--also-cbg C:TARGET:GAMMA`) for multi-objective guidance. Reward steering
+//! (SMC / FK, SVDD, best-of-N) uses exact chemistry rewards: `--reward qed`, `rings`, `valid`,
+//! or a weighted sum such as `qed:1,valid:0.5`.
 
 use super::device;
 use anyhow::{Context, Result, bail};
@@ -9,7 +11,8 @@ use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::atomic_file::AtomicFile;
 use diffusion_core::classifier::Classifier;
-use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels, SteerArgs};
+use diffusion_core::generate::SampleFlags;
+use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels};
 pub use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::guidance::steer::SteerStats;
 use diffusion_core::run_dir::RunDir;
@@ -30,16 +33,6 @@ pub struct SampleArgs {
     /// Generator checkpoint (`model.ckpt` or `checkpoints/last.ckpt` of a run).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    #[command(flatten)]
-    pub guide: GuidanceArgs,
-    /// Reward steering (SMC / FK, SVDD, best-of-N) with exact chemistry rewards: qed, rings,
-    /// valid, or a weighted sum such as `qed:1,valid:0.5`.
-    #[command(flatten)]
-    pub steer: SteerArgs,
-    /// Sampler refinements: UDLM corrector steps, MDLM ReMDM-cap remasking, Ψ-samplers, a
-    /// final noise-free step.
-    #[command(flatten)]
-    pub refine: diffusion_core::generate::RefineArgs,
     /// Target class (1 = above the property's 90th percentile).
     #[arg(long, default_value_t = 1)]
     pub target: i64,
@@ -56,9 +49,10 @@ pub struct SampleArgs {
     /// Output directory.
     #[arg(long, default_value = "runs/samples")]
     pub out: PathBuf,
-    /// T, batch size, seed, backend, progress and --force.
+    /// Guidance, reward steering, sampler refinements, T, batch size, seed, backend, progress
+    /// and --force.
     #[command(flatten)]
-    pub run: diffusion_core::generate::SampleRunArgs<32, 256>,
+    pub flags: SampleFlags<32, 256>,
 }
 
 /// A generator with what is needed to decode and score its samples.
@@ -312,34 +306,25 @@ fn stream_samples(
 }
 
 pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
-    let dev = device(a.run.backend.as_deref())?;
+    let dev = device(a.flags.run.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
-    diffusion_core::cli::check_output(&a.out, "--out", a.run.force)?;
-    let guidance = load_guidance(&a.guide, &g, &dev)?;
+    diffusion_core::cli::check_output(&a.out, "--out", a.flags.run.force)?;
+    let guidance = load_guidance(&a.flags.guide, &g, &dev)?;
     let seq_len = g.loaded.diffusion.config.seq_len;
     let pins = match &a.prefix {
         Some(p) => prefix_pins(&g.tokenizer, p, seq_len)?,
         None => Vec::new(),
     };
-    let reward = match a.steer.method()? {
+    let reward = match a.flags.steer.method()? {
         Some(_) => Some(molecules::reward::build_reward(
-            &a.steer.reward_terms()?,
+            &a.flags.steer.reward_terms()?,
             &g.tokenizer,
         )?),
         None => None,
     };
-    let req = Request {
-        guidance: a.guide.guidance,
-        gamma: a.guide.gamma,
-        schedule: a.guide.schedule()?,
-        models: guidance.models(a.guide.nos_config()),
-        exact: a.guide.exact_chunk(seq_len)?,
-        top_k: a.guide.top_k,
-        sampler: a.refine.apply(a.run.sampler()),
-        pins,
-        progress: !a.run.quiet,
-        steer: a.steer.request(reward.as_deref())?,
-    };
+    let req = a
+        .flags
+        .request(&guidance, reward.as_deref(), seq_len, pins)?;
     let reference = a
         .reference
         .clone()
@@ -357,22 +342,22 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         &m,
         serde_json::json!({
             "checkpoint": a.checkpoint,
-            "guidance": a.guide.guidance.name(),
-            "gamma": a.guide.gamma,
-            "gamma_schedule": a.guide.gamma_schedule,
+            "guidance": a.flags.guide.guidance.name(),
+            "gamma": a.flags.guide.gamma,
+            "gamma_schedule": a.flags.guide.gamma_schedule,
             "target": a.target,
-            "steps": a.run.steps,
+            "steps": a.flags.run.steps,
             "nfe": nfe,
             "seconds": secs,
             "samples_per_s": a.num_samples as f64 / secs.max(1e-9),
-            "steer": a.steer.describe(),
-            "sampler": a.refine.describe(),
-            "reward": a.steer.reward,
+            "steer": a.flags.steer.describe(),
+            "sampler": a.flags.refine.describe(),
+            "reward": a.flags.steer.reward,
             "steer_stats": steer_stats.as_ref().map(steer_summary),
         }),
     )?;
     if let Some(st) = &steer_stats {
-        println!("{}", a.steer.report(st));
+        println!("{}", a.flags.steer.report(st));
     }
     println!("{}", Qm9Metrics::table_header());
     println!("{}", m.table_row("sample"));

@@ -88,27 +88,16 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let mut rows: Vec<SweepRow> = Vec::new();
     println!("{}", Qm9Metrics::table_header());
     for &gamma in &gammas {
+        let models = GuidanceModels {
+            classifier: clf.as_ref().map(|c| &c.model),
+            ..Default::default()
+        };
+        let sampler = SamplerConfig::run(a.steps, a.batch_size, a.seed);
         let req = Request {
-            guidance: a.guidance,
-            gamma,
-            schedule: Default::default(),
-            models: GuidanceModels {
-                classifier: clf.as_ref().map(|c| &c.model),
-                ..Default::default()
-            },
             exact: a
                 .exact
                 .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
-            top_k: 40,
-            sampler: SamplerConfig {
-                steps: a.steps,
-                batch_size: a.batch_size,
-                seed: a.seed,
-                ..Default::default()
-            },
-            pins: Vec::new(),
-            progress: false,
-            steer: None,
+            ..Request::new(a.guidance, gamma, models, sampler)
         };
         let (tokens, _) = generate(&g, &req, a.target, a.num_samples, &dev)?;
         let (_, smiles) = decode(&g.tokenizer, &tokens);

@@ -9,10 +9,11 @@ use diffusion_core::config_file::to_toml;
 use diffusion_core::domain::{SequenceDataset, Tokenizer};
 use diffusion_core::run_dir::RunDir;
 use diffusion_core::train::run::{
-    fit_and_export, is_causal, open_trainer, resolve_classifier, resolve_diffusion, validation_line,
+    fit_and_export, is_causal, open_trainer_with_data, resolve_classifier, resolve_diffusion,
+    validation_line,
 };
 use diffusion_core::train::{Objective, Trainer};
-use molecules::config::MolConfig;
+use molecules::config::{DataConfig, MolConfig};
 use molecules::data::{MolData, prepare};
 use molecules::mol_tokenizer::MolTokenizer;
 use serde_json::json;
@@ -50,20 +51,14 @@ fn report_data(data: &MolData) {
     );
 }
 
-/// The data of a run: prepared with a new tokenizer for a new run (`fresh`), or with the
-/// vocabulary stored in the resumed trainer.
-fn data_for<O: Objective>(
-    cfg: &MolConfig,
-    fresh: Option<MolData>,
-    t: &Trainer<O>,
-) -> Result<MolData> {
-    let data = match fresh {
-        Some(d) => d,
-        None => {
-            let tok = MolTokenizer::from_vocabulary(cfg.data.representation, &t.vocabulary)?;
-            prepare(&cfg.data, Some(tok))?
-        }
+/// The data of a run, with a new tokenizer (a new run) or the vocabulary stored in the resumed
+/// checkpoint.
+fn prepare_with(data: &DataConfig, vocabulary: Option<&[String]>) -> Result<MolData> {
+    let tok = match vocabulary {
+        Some(v) => Some(MolTokenizer::from_vocabulary(data.representation, v)?),
+        None => None,
     };
+    let data = prepare(data, tok)?;
     report_data(&data);
     Ok(data)
 }
@@ -93,15 +88,15 @@ pub fn train_generator(args: &ConfigArgs) -> Result<Trained> {
     let dev = device(cfg.run.backend.as_deref())?;
     let dir = RunDir::open(&args.run_dir(&cfg, "train"), args.run.resume)?;
     let backend = cfg.run.backend.clone();
-    let mut fresh = None;
-    let t = open_trainer(
+    let data_cfg = cfg.data.clone();
+    let (t, data) = open_trainer_with_data(
         &args.run,
         &dir,
         cfg.train.steps,
         backend.as_deref(),
         &dev,
-        || {
-            let data = prepare(&cfg.data, None)?;
+        |t| prepare_with(&data_cfg, t.map(|t| t.vocabulary.as_slice())),
+        |data| {
             let Some(mut diffusion) = cfg.diffusion.clone() else {
                 bail!(
                     "the config has no [diffusion] section (kind = \"mdlm\" | \"udlm\" | \"gidd\" | \"ar\")"
@@ -124,12 +119,10 @@ pub fn train_generator(args: &ConfigArgs) -> Result<Trained> {
                 data.tokenizer.vocabulary(),
                 &dev,
             )?;
-            t.metadata = metadata(&cfg, &data);
-            fresh = Some(data);
+            t.metadata = metadata(&cfg, data);
             Ok(t)
         },
     )?;
-    let data = data_for(&cfg, fresh, &t)?;
     finish(t, &data, &dir)
 }
 
@@ -145,15 +138,15 @@ pub fn train_classifier(args: &ConfigArgs) -> Result<Trained> {
     }
     let dir = RunDir::open(&args.run_dir(&cfg, "classifier"), args.run.resume)?;
     let backend = cfg.run.backend.clone();
-    let mut fresh = None;
-    let t = open_trainer(
+    let data_cfg = cfg.data.clone();
+    let (t, data) = open_trainer_with_data(
         &args.run,
         &dir,
         cfg.train.steps,
         backend.as_deref(),
         &dev,
-        || {
-            let data = prepare(&cfg.data, None)?;
+        |t| prepare_with(&data_cfg, t.map(|t| t.vocabulary.as_slice())),
+        |data| {
             let Some(mut c) = cfg.classifier.clone() else {
                 bail!("the config has no [classifier] section");
             };
@@ -166,12 +159,10 @@ pub fn train_classifier(args: &ConfigArgs) -> Result<Trained> {
                 data.tokenizer.vocabulary(),
                 &dev,
             )?;
-            t.metadata = metadata(&cfg, &data);
-            fresh = Some(data);
+            t.metadata = metadata(&cfg, data);
             Ok(t)
         },
     )?;
-    let data = data_for(&cfg, fresh, &t)?;
     finish(t, &data, &dir)
 }
 

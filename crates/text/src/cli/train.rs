@@ -9,7 +9,9 @@ use diffusion_core::config_file::to_toml;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::domain::Tokenizer;
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::train::run::{fit_and_export, is_causal, open_trainer, resolve_diffusion};
+use diffusion_core::train::run::{
+    fit_and_export, is_causal, open_trainer_with_data, resolve_diffusion,
+};
 use diffusion_core::train::{Generator, Trainer};
 use serde_json::json;
 use std::path::PathBuf;
@@ -81,15 +83,23 @@ pub fn run(args: &ConfigArgs) -> Result<Trained> {
     let dev = device(cfg.run.backend.as_deref())?;
     let dir = RunDir::open(&super::run_dir(args, &cfg), args.resume)?;
     let backend = cfg.run.backend.clone();
-    let mut fresh = None;
-    let t = open_trainer(
+    let data_cfg = cfg.data.clone();
+    let (t, data) = open_trainer_with_data(
         args,
         &dir,
         cfg.train.steps,
         backend.as_deref(),
         &dev,
-        || {
-            let data = prepare(&cfg.data, None)?;
+        |resumed: Option<&Trainer<Generator>>| match resumed {
+            None => anyhow::Ok(prepare(&data_cfg, None)?),
+            // The data again, with the tokenizer of the vocabulary stored in the checkpoint.
+            Some(t) => {
+                let mut d = data_cfg.clone();
+                d.seq_len = t.objective.diffusion.seq_len;
+                Ok(prepare(&d, Some(from_vocabulary(&t.vocabulary)?))?)
+            }
+        },
+        |data| {
             resolve_diffusion(&mut cfg.diffusion, &data.tokenizer, cfg.data.seq_len);
             cfg.model.vocab_size = cfg.diffusion.vocab_size;
             cfg.model.num_classes = None;
@@ -103,17 +113,9 @@ pub fn run(args: &ConfigArgs) -> Result<Trained> {
                 &dev,
             )?;
             t.metadata = json!({ "domain": "text", "data": cfg.data });
-            fresh = Some(data);
             anyhow::Ok(t)
         },
     )?;
-    let data = match fresh {
-        Some(d) => d,
-        None => {
-            cfg.data.seq_len = t.objective.diffusion.seq_len;
-            prepare(&cfg.data, Some(from_vocabulary(&t.vocabulary)?))?
-        }
-    };
     tracing::info!("data: {}", data.report.summary());
     finish(t, &cfg, &data, &dir)
 }

@@ -94,6 +94,18 @@ impl Default for SamplerConfig {
     }
 }
 
+impl SamplerConfig {
+    /// T reverse steps, batches of `batch_size`, seed `seed`; every refinement off.
+    pub fn run(steps: usize, batch_size: usize, seed: u64) -> Self {
+        Self {
+            steps,
+            batch_size,
+            seed,
+            ..Default::default()
+        }
+    }
+}
+
 /// Generated sequences and the number of network evaluations spent.
 #[derive(Clone, Debug)]
 pub struct Samples {

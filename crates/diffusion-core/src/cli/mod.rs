@@ -3,6 +3,8 @@
 //! number lists and the `report` subcommand. Domains flatten [`RunArgs`] into their own
 //! argument structs and add their shortcuts, so all binaries read the same way.
 
+pub mod demo;
+
 use crate::config_file::load_config;
 use crate::error::{CoreError, Result};
 use crate::paths::resolve_path;

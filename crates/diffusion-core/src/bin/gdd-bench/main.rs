@@ -24,6 +24,8 @@ use diffusion_core::sampler::{Sampler, SamplerConfig};
 use diffusion_core::train::{TrainConfig, Trainer};
 use std::time::Instant;
 
+mod guidance;
+
 struct Args {
     backend: String,
     steps: usize,
@@ -162,46 +164,52 @@ fn parse() -> Result<Args, String> {
             continue;
         }
         let v = it.next().ok_or(format!("{flag} needs a value"))?;
-        let num = || {
-            v.parse::<usize>()
-                .map_err(|_| format!("{flag}: `{v}` is not a number"))
-        };
-        match flag.as_str() {
-            "--backend" => a.backend = v.clone(),
-            "--dropout" => {
-                a.dropout = v
-                    .parse()
-                    .map_err(|_| format!("--dropout: `{v}` is not a number"))?
-            }
-            "--steps" => a.steps = num()?,
-            "--batch" => a.batch = num()?,
-            "--seq-len" => a.seq_len = num()?,
-            "--vocab" => a.vocab = num()?,
-            "--hidden" => a.hidden = num()?,
-            "--blocks" => a.blocks = num()?,
-            "--heads" => a.heads = num()?,
-            "--sample-steps" => a.sample_steps = num()?,
-            "--samples" => a.n_samples = num()?,
-            "--exact-samples" => a.exact_samples = num()?.max(1),
-            "--clf-blocks" => a.clf_blocks = num()?.max(1),
-            "--clf-hidden" => a.clf_hidden = Some(num()?.max(1)),
-            "--exact-chunk" => a.exact_chunk = Some(num()?.max(1)),
-            "--sample-kinds" => a.sample_kinds = SampleKind::parse_list(&v)?,
-            "--gemm" => {
-                let dims: Vec<usize> = v
-                    .split(',')
-                    .map(|d| d.trim().parse::<usize>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| format!("--gemm: `{v}` is not M,K,N"))?;
-                let dims: [usize; 3] = dims
-                    .try_into()
-                    .map_err(|_| format!("--gemm: `{v}` is not M,K,N"))?;
-                a.gemm = Some(dims);
-            }
-            _ => return Err(format!("unknown flag {flag}")),
-        }
+        set_value(&mut a, &flag, &v)?;
     }
     Ok(a)
+}
+
+/// Set the option `flag` to `v`.
+fn set_value(a: &mut Args, flag: &str, v: &str) -> Result<(), String> {
+    let num = || {
+        v.parse::<usize>()
+            .map_err(|_| format!("{flag}: `{v}` is not a number"))
+    };
+    match flag {
+        "--backend" => a.backend = v.to_string(),
+        "--dropout" => {
+            a.dropout = v
+                .parse()
+                .map_err(|_| format!("--dropout: `{v}` is not a number"))?
+        }
+        "--steps" => a.steps = num()?,
+        "--batch" => a.batch = num()?,
+        "--seq-len" => a.seq_len = num()?,
+        "--vocab" => a.vocab = num()?,
+        "--hidden" => a.hidden = num()?,
+        "--blocks" => a.blocks = num()?,
+        "--heads" => a.heads = num()?,
+        "--sample-steps" => a.sample_steps = num()?,
+        "--samples" => a.n_samples = num()?,
+        "--exact-samples" => a.exact_samples = num()?.max(1),
+        "--clf-blocks" => a.clf_blocks = num()?.max(1),
+        "--clf-hidden" => a.clf_hidden = Some(num()?.max(1)),
+        "--exact-chunk" => a.exact_chunk = Some(num()?.max(1)),
+        "--sample-kinds" => a.sample_kinds = SampleKind::parse_list(v)?,
+        "--gemm" => {
+            let dims: Vec<usize> = v
+                .split(',')
+                .map(|d| d.trim().parse::<usize>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| format!("--gemm: `{v}` is not M,K,N"))?;
+            let dims: [usize; 3] = dims
+                .try_into()
+                .map_err(|_| format!("--gemm: `{v}` is not M,K,N"))?;
+            a.gemm = Some(dims);
+        }
+        _ => return Err(format!("unknown flag {flag}")),
+    }
+    Ok(())
 }
 
 const USAGE: &str = "gdd-bench: training and sampling throughput of the core DiT (release builds)
@@ -293,7 +301,7 @@ fn main() {
     if a.skip_guidance {
         return;
     }
-    guidance(&a, &m, mask, &device);
+    guidance::guidance(&a, &m, mask, &device);
 }
 
 /// Training throughput (MDLM): median time of `a.steps` steps after 3 warm-up steps.
@@ -435,172 +443,5 @@ fn sample(a: &Args, m: &DitConfig, mask: i64, kind: SampleKind, device: &burn::p
             "ms_per_step": 1000.0 * secs / steps as f64,
             "nfe": out.nfe,
         }),
-    );
-}
-
-/// Per-step cost of guided sampling relative to unguided (UDLM, class-conditional model, a
-/// noisy classifier of the same size as the generator).
-fn guidance(a: &Args, m: &DitConfig, mask: i64, device: &burn::prelude::Device) {
-    use diffusion_core::classifier::{Classifier, ClassifierConfig, DitClassifier, Pooling};
-    use diffusion_core::forward::Noise;
-    use diffusion_core::guidance::{CbgMode, CbgTerm, Guidance};
-    use diffusion_core::train::Objective;
-
-    let d = DiffusionConfig::new(ModelKind::Udlm, a.vocab, a.seq_len, mask, None);
-    let diffusion = diffusion_core::diffusion::Diffusion::new(d).expect("config");
-    let mut cm = m.clone();
-    cm.num_classes = Some(2);
-    let mut model = cm.init(device);
-    model.output_linear = burn::nn::LinearConfig::new(a.hidden, a.vocab).init(device);
-    // The reference pairs a `small` generator with a `tiny` classifier (about 0.3× its compute);
-    // by default the classifier here has 3 of the generator's 8 blocks (0.375×).
-    let backbone = DitConfig {
-        n_blocks: a.clf_blocks,
-        hidden_size: a.clf_hidden.unwrap_or(m.hidden_size),
-        ..m.clone()
-    };
-    emit(
-        a,
-        format!(
-            "guidance config: UDLM, class-conditional generator as above; noisy DiT classifier hidden={} blocks={} heads={}; γ=2",
-            backbone.hidden_size, backbone.n_blocks, backbone.n_heads
-        ),
-        serde_json::json!({
-            "bench": "guidance_config",
-            "model": "udlm",
-            "classifier_hidden": backbone.hidden_size,
-            "classifier_blocks": backbone.n_blocks,
-            "classifier_heads": backbone.n_heads,
-            "gamma": 2.0,
-        }),
-    );
-    let clf_cfg = ClassifierConfig {
-        backbone,
-        num_classes: 2,
-        pooling: Pooling::Mean,
-        noise: Some(Noise::Uniform),
-        schedule: Default::default(),
-        time_conditioning: false,
-        seq_len: a.seq_len,
-        mask_id: mask,
-        sampling_eps: 1e-3,
-        antithetic: true,
-        pad_id: None,
-    };
-    let clf: DitClassifier = Classifier::new(clf_cfg).init(device);
-    let labels = vec![1i64; a.n_samples];
-    let cfg = SamplerConfig {
-        steps: a.sample_steps,
-        batch_size: a.n_samples,
-        seed: 1,
-        ..Default::default()
-    };
-    let time = |g: Guidance<'_>, n: usize, steps: usize| -> f64 {
-        let cfg = SamplerConfig {
-            steps,
-            ..cfg.clone()
-        };
-        let s = Sampler::new(&diffusion, &model, cfg, device)
-            .expect("sampler")
-            .with_guidance(g)
-            .expect("guidance");
-        let start = Instant::now();
-        s.sample(n, Some(&labels[..n]), false).expect("sample");
-        start.elapsed().as_secs_f64() / steps as f64
-    };
-    let term = |mode| CbgTerm {
-        classifier: &clf,
-        target: 1,
-        gamma: 2.0,
-        mode,
-        reference_sigma_mismatch: false,
-    };
-    let base = time(Guidance::default(), a.n_samples, a.sample_steps);
-    let cfg_step = time(
-        Guidance {
-            cfg_gamma: Some(2.0),
-            ..Default::default()
-        },
-        a.n_samples,
-        a.sample_steps,
-    );
-    let fo = time(
-        Guidance {
-            cbg: vec![term(CbgMode::FirstOrder)],
-            ..Default::default()
-        },
-        a.n_samples,
-        a.sample_steps,
-    );
-    let record = |mode: &str, secs: f64, n: usize| {
-        serde_json::json!({
-            "bench": "guidance",
-            "model": "udlm",
-            "mode": mode,
-            "T": a.sample_steps,
-            "samples": n,
-            "ms_per_step": 1000.0 * secs,
-            "x_unguided": secs / base,
-        })
-    };
-    emit(
-        a,
-        format!(
-            "guidance udlm unguided (conditional): {:.1} ms/step",
-            1000.0 * base
-        ),
-        record("unguided", base, a.n_samples),
-    );
-    emit(
-        a,
-        format!(
-            "guidance udlm D-CFG γ=2: {:.1} ms/step ({:.2}× unguided)",
-            1000.0 * cfg_step,
-            cfg_step / base
-        ),
-        record("cfg", cfg_step, a.n_samples),
-    );
-    emit(
-        a,
-        format!(
-            "guidance udlm D-CBG first-order: {:.1} ms/step ({:.2}× unguided)",
-            1000.0 * fo,
-            fo / base
-        ),
-        record("cbg_first_order", fo, a.n_samples),
-    );
-    // Exact D-CBG: L·N edits per sample per step; timed on a few samples for 2 steps and
-    // extrapolated linearly (the cost per step does not depend on t for uniform noise).
-    let n_exact = a.exact_samples.min(a.n_samples);
-    let exact_mode = match a.exact_chunk {
-        Some(chunk) => CbgMode::Exact { chunk },
-        None => CbgMode::exact(a.seq_len),
-    };
-    let exact = time(
-        Guidance {
-            cbg: vec![term(exact_mode)],
-            ..Default::default()
-        },
-        n_exact,
-        2,
-    );
-    let per_sample_step = exact / n_exact as f64;
-    let extrapolated_min = per_sample_step * 1024.0 * a.sample_steps as f64 / 60.0;
-    let mut rec = record("cbg_exact", exact, n_exact);
-    rec["timed_steps"] = 2.into();
-    if let CbgMode::Exact { chunk } = exact_mode {
-        rec["chunk"] = chunk.into();
-    }
-    rec["ms_per_sample_step"] = (1000.0 * per_sample_step).into();
-    // Unguided cost per sample and step, for a per-sample ratio.
-    rec["x_unguided_per_sample"] = (per_sample_step / (base / a.n_samples as f64)).into();
-    rec["extrapolated_1024_samples_min"] = extrapolated_min.into();
-    emit(
-        a,
-        format!(
-            "guidance udlm D-CBG exact: {:.2} s/step for {} samples; extrapolated 1,024 samples × {} steps: {:.1} min",
-            exact, n_exact, a.sample_steps, extrapolated_min
-        ),
-        rec,
     );
 }
