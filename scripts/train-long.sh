@@ -14,7 +14,8 @@
 # The run folder holds the usual files (config.toml, metrics.csv/jsonl, checkpoints/last.ckpt,
 # model.ckpt at the end) plus model-best.ckpt, the EMA weights with the best validation NELBO so
 # far, and train.log, the log of every attempt. Set THREADS (default: all cores) to share the
-# machine, e.g. THREADS=1 for two runs side by side on 2 cores.
+# machine, e.g. THREADS=1 for two runs side by side on 2 cores. COMMAND=train-classifier trains a
+# classifier (e.g. the species oracle) the same way.
 # `--set`, `--steps` etc. may follow RUN_DIR; they must be the same on every call (the resumed
 # run takes its optimiser settings from the checkpoint and its step count from the config).
 set -uo pipefail
@@ -57,8 +58,8 @@ while :; do
     mode=()
     what="start"
   fi
-  echo "$(date -Is) $what: $BIN train --config $CONFIG --run-dir $RUN ${mode[*]} $*" >>"$LOG"
-  NO_COLOR=1 RAYON_NUM_THREADS=${THREADS:-$(nproc)} "$BIN" train --config "$CONFIG" --run-dir "$RUN" "${mode[@]}" "$@" >>"$LOG" 2>&1 &
+  echo "$(date -Is) $what: $BIN ${COMMAND:-train} --config $CONFIG --run-dir $RUN ${mode[*]} $*" >>"$LOG"
+  NO_COLOR=1 RAYON_NUM_THREADS=${THREADS:-$(nproc)} "$BIN" "${COMMAND:-train}" --config "$CONFIG" --run-dir "$RUN" "${mode[@]}" "$@" >>"$LOG" 2>&1 &
   child=$!
   wait "$child"
   rc=$?
