@@ -104,54 +104,24 @@ pub fn prepare(cfg: &DataConfig, tokenizer: Option<MolTokenizer>) -> Result<MolD
         rows: records.len(),
         ..Default::default()
     };
-    let symbols: Vec<Option<Vec<String>>> = records
-        .iter()
-        .map(|r| match cfg.representation.symbols(&r.smiles) {
-            Ok(s) if s.len() + 2 > cfg.seq_len => {
-                report.too_long.push(r.line);
-                None
-            }
-            Ok(s) => Some(s),
-            Err(e) => {
-                report.unparsable.push((r.line, e.to_string()));
-                None
-            }
-        })
-        .collect();
+    let symbols = symbolise(&records, cfg, &mut report);
     let tokenizer = match tokenizer {
-        Some(t) => {
-            if t.representation != cfg.representation {
-                return Err(MolError::Invalid(format!(
-                    "the checkpoint's tokenizer is {}, the config asks for {}",
-                    t.representation.name(),
-                    cfg.representation.name()
-                )));
-            }
-            t
+        Some(t) if t.representation != cfg.representation => {
+            return Err(MolError::Invalid(format!(
+                "the checkpoint's tokenizer is {}, the config asks for {}",
+                t.representation.name(),
+                cfg.representation.name()
+            )));
         }
+        Some(t) => t,
         None => MolTokenizer::fit(
             cfg.representation,
             symbols.iter().flatten().map(Vec::as_slice),
         ),
     };
-    let label = cfg.label.map(|property| {
-        let values: Vec<f64> = records
-            .iter()
-            .map(|r| match property {
-                Property::Qed => r.qed,
-                Property::RingCount => r.ring_count,
-            })
-            .collect();
-        let (threshold, labels) = threshold_labels(&values, cfg.percentile);
-        (
-            LabelInfo {
-                property,
-                percentile: cfg.percentile,
-                threshold,
-            },
-            labels,
-        )
-    });
+    let label = cfg
+        .label
+        .map(|property| property_labels(&records, property, cfg.percentile));
     let (train_idx, test_idx) = split(records.len(), cfg.test_fraction, cfg.split_seed);
     let build = |idx: &[usize], cap: Option<usize>, stream: u64| -> Result<TokenSequences> {
         let mut idx: Vec<usize> = idx
@@ -189,6 +159,54 @@ pub fn prepare(cfg: &DataConfig, tokenizer: Option<MolTokenizer>) -> Result<MolD
         report,
         known: known_smiles(&records),
     })
+}
+
+/// Each record's symbols in the configured representation, or None (with its line in the
+/// report) when it cannot be tokenised or does not fit `seq_len` with BOS and EOS.
+fn symbolise(
+    records: &[Qm9Record],
+    cfg: &DataConfig,
+    report: &mut LoadReport,
+) -> Vec<Option<Vec<String>>> {
+    records
+        .iter()
+        .map(|r| match cfg.representation.symbols(&r.smiles) {
+            Ok(s) if s.len() + 2 > cfg.seq_len => {
+                report.too_long.push(r.line);
+                None
+            }
+            Ok(s) => Some(s),
+            Err(e) => {
+                report.unparsable.push((r.line, e.to_string()));
+                None
+            }
+        })
+        .collect()
+}
+
+/// Binary labels of `property` (1 = above its `percentile`-th percentile over the whole file,
+/// spec §9.3) and the threshold used.
+fn property_labels(
+    records: &[Qm9Record],
+    property: Property,
+    percentile: f64,
+) -> (LabelInfo, Vec<i64>) {
+    let values: Vec<f64> = records
+        .iter()
+        .map(|r| match property {
+            Property::Qed => r.qed,
+            Property::RingCount => r.ring_count,
+        })
+        .collect();
+    let (threshold, labels) = threshold_labels(&values, percentile);
+    (
+        LabelInfo {
+            property,
+            percentile,
+            threshold,
+        },
+        labels,
+    )
 }
 
 /// Read a file of generated molecules, one per line (empty lines are generated empty strings

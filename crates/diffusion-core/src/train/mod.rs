@@ -20,6 +20,7 @@ mod load;
 pub mod loaded_generator;
 pub mod lr;
 mod metrics_log;
+mod micro_batch;
 pub mod objective;
 pub mod run;
 
@@ -27,10 +28,9 @@ use crate::checkpoint::{CheckpointFile, load_module_blob, load_module_blob_parti
 use crate::diffusion::{Diffusion, DiffusionConfig};
 use crate::dit::DitConfig;
 use crate::domain::SequenceDataset;
-use crate::dropout::DropoutScope;
 use crate::error::{CoreError, Result};
 use crate::rng::Rng;
-use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsAccumulator, ModuleOptimizer};
 use burn::prelude::*;
 pub use config::{StepStats, TrainConfig, ValStats};
 use ema::Ema;
@@ -166,91 +166,16 @@ impl<O: Objective> Trainer<O> {
 
     /// One optimizer step on the batch for step `self.step`.
     pub fn train_step(&mut self, data: &dyn SequenceDataset) -> Result<StepStats> {
-        if data.is_empty() {
-            return Err(CoreError::Data("the training set is empty".into()));
-        }
-        if data.seq_len() != self.objective.seq_len() {
-            return Err(CoreError::Data(format!(
-                "training sequences have length {}, the model expects {}",
-                data.seq_len(),
-                self.objective.seq_len()
-            )));
-        }
-        if self.objective.requires_labels() && data.label(0).is_none() {
-            return Err(CoreError::Data(
-                "this objective needs class labels, the training set has none".into(),
-            ));
-        }
+        self.check_data(data)?;
         let start = Instant::now();
         let k = self.step;
         let idx = self.batch_indices(k, data.len());
-        let m = self.micro_batches();
         let bsz = self.config.batch_size;
         let ad = self.device.clone().autodiff();
         let mut accumulator = GradientsAccumulator::<O::Model>::new();
         let mut loss_value = 0.0f64;
-        let nd = self.devices.len();
-        let (objective, seed) = (&self.objective, self.config.seed);
-        for (r, round) in idx.chunks(bsz * nd).enumerate() {
-            // One micro-batch per device in this round, run in parallel when there are several.
-            let jobs: Vec<(usize, Vec<i64>, Option<Vec<i64>>)> = round
-                .chunks(bsz)
-                .enumerate()
-                .map(|(d, ids)| {
-                    let (x, y) = gather(data, ids);
-                    (r * nd + d, x, y)
-                })
-                .collect();
-            let results: Vec<Result<(f32, GradientsParams)>> = if jobs.len() == 1 {
-                let (j, x, y) = &jobs[0];
-                vec![micro_step(
-                    objective,
-                    seed,
-                    k,
-                    *j,
-                    m,
-                    x,
-                    y.as_deref(),
-                    &self.model,
-                    &ad,
-                )]
-            } else {
-                let main = &self.model;
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = jobs
-                        .iter()
-                        .zip(&self.devices)
-                        .map(|((j, x, y), dev)| {
-                            let dev_ad = dev.clone().autodiff();
-                            let model = main.clone().fork(&dev_ad);
-                            scope.spawn(move || {
-                                micro_step(
-                                    objective,
-                                    seed,
-                                    k,
-                                    *j,
-                                    m,
-                                    x,
-                                    y.as_deref(),
-                                    &model,
-                                    &dev_ad,
-                                )
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| {
-                            h.join()
-                                .unwrap_or_else(|_| {
-                                    Err(CoreError::Data("a training thread panicked".into()))
-                                })
-                                // Gradients back to the main device, where the optimizer is.
-                                .map(|(loss, g)| (loss, g.to_device(&ad, main)))
-                        })
-                        .collect()
-                })
-            };
+        for (r, round) in idx.chunks(bsz * self.devices.len()).enumerate() {
+            let results = self.round_grads(data, round, r, &ad);
             for r in results {
                 let (loss, grads) = r?;
                 loss_value += loss as f64;
@@ -277,6 +202,27 @@ impl<O: Objective> Trainer<O> {
             lr,
             tokens_per_s: (idx.len() * data.seq_len()) as f64 / secs,
         })
+    }
+
+    /// The training set must be non-empty, of the model's length, and labelled when the
+    /// objective needs labels.
+    fn check_data(&self, data: &dyn SequenceDataset) -> Result<()> {
+        if data.is_empty() {
+            return Err(CoreError::Data("the training set is empty".into()));
+        }
+        if data.seq_len() != self.objective.seq_len() {
+            return Err(CoreError::Data(format!(
+                "training sequences have length {}, the model expects {}",
+                data.seq_len(),
+                self.objective.seq_len()
+            )));
+        }
+        if self.objective.requires_labels() && data.label(0).is_none() {
+            return Err(CoreError::Data(
+                "this objective needs class labels, the training set has none".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Validation NELBO of `model` on `data` with a fixed noise stream (comparable across steps).
@@ -495,43 +441,6 @@ impl<O: Objective> Trainer<O> {
 }
 
 /// Tokens (and labels) of the sequences at `idx`, concatenated.
-/// Loss (already divided by the `m` micro-batches of the step) and gradients of micro-batch
-/// `j` of step `k` (row-major ids `x`, labels `y`), on the device `model` lives on.
-#[allow(clippy::too_many_arguments)]
-fn micro_step<O: Objective>(
-    objective: &O,
-    seed: u64,
-    k: usize,
-    j: usize,
-    m: usize,
-    x: &[i64],
-    y: Option<&[i64]>,
-    model: &O::Model,
-    ad: &Device,
-) -> Result<(f32, GradientsParams)> {
-    // Micro-batch 0 keeps the single-batch streams, so grad_accum = 1 trains as before.
-    let stream = if j == 0 {
-        k as u64
-    } else {
-        STREAM_MICRO + (k * m + j) as u64
-    };
-    let mut rng = Rng::stream(seed, stream);
-    let dropout_seed = Rng::stream(seed, STREAM_DROPOUT + stream).next_u64();
-    let scope = DropoutScope::new(dropout_seed);
-    let out = objective.loss(model, x, y, &mut rng, true, ad);
-    drop(scope);
-    let loss = out.loss.div_scalar(m as f64);
-    let loss_value: f32 = loss.clone().into_scalar();
-    if !loss_value.is_finite() {
-        return Err(CoreError::Data(format!(
-            "non-finite training loss {} at step {k}",
-            loss_value * m as f32
-        )));
-    }
-    let grads = loss.backward();
-    Ok((loss_value, GradientsParams::from_grads(grads, model)))
-}
-
 fn gather(data: &dyn SequenceDataset, idx: &[usize]) -> (Vec<i64>, Option<Vec<i64>>) {
     let mut x = Vec::with_capacity(idx.len() * data.seq_len());
     let mut y = Vec::new();

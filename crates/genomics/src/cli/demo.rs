@@ -79,16 +79,12 @@ fn obtain(a: &DemoArgs, name: &str, config: &str, classifier: bool) -> Result<Pa
     })
 }
 
-pub fn run(a: &DemoArgs) -> Result<()> {
-    let start = Instant::now();
-    let dev = device(a.backend.as_deref())?;
-    std::fs::create_dir_all(&a.out)?;
-    let oracle = obtain(a, "species-oracle", "configs/species-oracle.toml", true)?;
-    let scorer = Scorer::load(&oracle, None, &dev)?;
-    let disc = DiscriminatorConfig::default();
-    let disc = (!a.no_discriminator).then_some(&disc);
-    let gammas = diffusion_core::cli::parse_list(&a.gammas)?;
-    // Every model first (training or announcing shipped files), then the table, row by row.
+/// One generator's rows: (guidance, γ, noisy classifier).
+type Rows = Vec<(GuidanceKind, f64, Option<PathBuf>)>;
+
+/// Every model first (training or announcing shipped files), then the table row by row: per
+/// kind, D-CFG at each γ and, for diffusion models, D-CBG with the noisy classifier.
+fn plan_rows<'k>(a: &'k DemoArgs, gammas: &[f64]) -> Result<Vec<(&'k str, PathBuf, Rows)>> {
     let mut plan = Vec::new();
     for kind in a.kinds.split(',').map(str::trim) {
         let g_path = obtain(
@@ -97,7 +93,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             &format!("configs/species-{kind}.toml"),
             false,
         )?;
-        let mut rows: Vec<(GuidanceKind, f64, Option<PathBuf>)> = gammas
+        let mut rows: Rows = gammas
             .iter()
             .map(|&gm| (GuidanceKind::Cfg, gm, None))
             .collect();
@@ -117,6 +113,19 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         }
         plan.push((kind, g_path, rows));
     }
+    Ok(plan)
+}
+
+pub fn run(a: &DemoArgs) -> Result<()> {
+    let start = Instant::now();
+    let dev = device(a.backend.as_deref())?;
+    std::fs::create_dir_all(&a.out)?;
+    let oracle = obtain(a, "species-oracle", "configs/species-oracle.toml", true)?;
+    let scorer = Scorer::load(&oracle, None, &dev)?;
+    let disc = DiscriminatorConfig::default();
+    let disc = (!a.no_discriminator).then_some(&disc);
+    let gammas = diffusion_core::cli::parse_list(&a.gammas)?;
+    let plan = plan_rows(a, &gammas)?;
     let mut table = vec![SpeciesScores::table_header()];
     println!("\n{}", table[0]);
     let (samples, s) = random_row(&scorer, a.per_species, disc, 0, &dev)?;

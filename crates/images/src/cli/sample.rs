@@ -93,26 +93,14 @@ pub struct Generated {
     pub seconds: f64,
 }
 
-/// Sample per `req` through the core's generate layer, one group per class with the core's
-/// seeding rule (group k of `req.classes` draws from `seed + k·1,000,003`). Unguided sampling is
-/// one group of `per_class × classes` images (a conditional model samples its null class), unless
-/// reward steering aims each class group at its class.
-pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Generated> {
-    let start = Instant::now();
-    let n_classes = g.num_classes() as i64;
-    if let Some(bad) = req.classes.iter().find(|&&c| c < 0 || c >= n_classes) {
-        bail!("--class {bad}: the model has classes 0..{}", n_classes - 1);
-    }
-    if req.per_class == 0 || req.classes.is_empty() {
-        bail!("nothing to sample: -n must be positive");
-    }
+/// The class groups of a request (`n` = all images): one unguided group, or one group per
+/// class with the core's seeding rule when guidance or reward steering aims at classes.
+fn class_groups(g: &ImagesGenerator, req: &Request, n: usize) -> Result<Vec<Group>> {
     let core = &req.core;
-    let n = req.per_class.saturating_mul(req.classes.len());
-    diffusion_core::sampler::check_sample_count(n, g.diffusion.config.seq_len).context("-n")?;
+    let steered = core.steer.is_some();
     // Reward steering without guidance steers the unconditional model towards each class in
     // turn (the reward is log p(class | image)), so it needs one group per class.
-    let steered = core.steer.is_some();
-    let groups: Vec<Group> = match core.guidance {
+    Ok(match core.guidance {
         GuidanceKind::None if steered => req
             .classes
             .iter()
@@ -150,7 +138,27 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
         GuidanceKind::Fudge => bail!(
             "--guidance fudge: not available for images (FUDGE guides an autoregressive generator)"
         ),
-    };
+    })
+}
+
+/// Sample per `req` through the core's generate layer, one group per class with the core's
+/// seeding rule (group k of `req.classes` draws from `seed + k·1,000,003`). Unguided sampling is
+/// one group of `per_class × classes` images (a conditional model samples its null class), unless
+/// reward steering aims each class group at its class.
+pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Generated> {
+    let start = Instant::now();
+    let n_classes = g.num_classes() as i64;
+    if let Some(bad) = req.classes.iter().find(|&&c| c < 0 || c >= n_classes) {
+        bail!("--class {bad}: the model has classes 0..{}", n_classes - 1);
+    }
+    if req.per_class == 0 || req.classes.is_empty() {
+        bail!("nothing to sample: -n must be positive");
+    }
+    let core = &req.core;
+    let n = req.per_class.saturating_mul(req.classes.len());
+    diffusion_core::sampler::check_sample_count(n, g.diffusion.config.seq_len).context("-n")?;
+    let steered = core.steer.is_some();
+    let groups = class_groups(g, req, n)?;
     let (mut tokens, mut nfe) = (Vec::with_capacity(n * g.diffusion.config.seq_len), 0);
     for group in groups {
         nfe += generate::generate(
@@ -386,7 +394,20 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         }),
         metrics.as_ref(),
     )?;
-    if let Some(m) = &metrics {
+    print_summary(a, &g, metrics.as_ref(), &gen_out, n);
+    Ok(())
+}
+
+/// The metrics row (with an evaluation classifier), the generator and the timing.
+fn print_summary(
+    a: &SampleArgs,
+    g: &ImagesGenerator,
+    metrics: Option<&SampleMetrics>,
+    gen_out: &Generated,
+    n: usize,
+) {
+    let tok = &g.info.tokenizer;
+    if let Some(m) = metrics {
         println!("{}", SampleMetrics::table_header());
         println!(
             "{}",
@@ -417,5 +438,4 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         gen_out.nfe,
         a.out.display()
     );
-    Ok(())
 }

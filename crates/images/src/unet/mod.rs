@@ -177,11 +177,12 @@ impl UnetConfig {
         self.height >> i
     }
 
-    pub fn init(&self, device: &Device) -> Unet {
-        let temb = self.temb_dim();
-        let ch = self.ch;
+    /// The encoder levels, the widths of the activations they save for the skip connections
+    /// (conv_in's first) and the width they end at.
+    fn down_levels(&self, device: &Device) -> (Vec<Level>, Vec<usize>, usize) {
+        let (ch, temb) = (self.ch, self.temb_dim());
         let mut down = Vec::new();
-        let mut skips = vec![ch]; // widths of the saved activations, conv_in first
+        let mut skips = vec![ch];
         let mut c = ch;
         let n_scales = self.ch_mult.len();
         for (i, &m) in self.ch_mult.iter().enumerate() {
@@ -208,11 +209,18 @@ impl UnetConfig {
                 upsample: None,
             });
         }
-        let mid = Middle {
-            block_0: ResBlock::new(c, c, temb, self.dropout, device),
-            attn: self.mid_attention.then(|| AttnBlock::new(c, device)),
-            block_1: ResBlock::new(c, c, temb, self.dropout, device),
-        };
+        (down, skips, c)
+    }
+
+    /// The decoder levels from width `c`, each block taking one saved activation from `skips`;
+    /// returns them and the width they end at.
+    fn up_levels(
+        &self,
+        mut c: usize,
+        skips: &mut Vec<usize>,
+        device: &Device,
+    ) -> (Vec<Level>, usize) {
+        let (ch, temb) = (self.ch, self.temb_dim());
         let mut up = Vec::new();
         for (i, &m) in self.ch_mult.iter().enumerate().rev() {
             let c_out = ch * m;
@@ -234,6 +242,18 @@ impl UnetConfig {
                 upsample: (i > 0).then(|| Upsample::new(c, device)),
             });
         }
+        (up, c)
+    }
+
+    pub fn init(&self, device: &Device) -> Unet {
+        let (temb, ch) = (self.temb_dim(), self.ch);
+        let (down, mut skips, c) = self.down_levels(device);
+        let mid = Middle {
+            block_0: ResBlock::new(c, c, temb, self.dropout, device),
+            attn: self.mid_attention.then(|| AttnBlock::new(c, device)),
+            block_1: ResBlock::new(c, c, temb, self.dropout, device),
+        };
+        let (up, c) = self.up_levels(c, &mut skips, device);
         debug_assert!(skips.is_empty());
         let n_ch = self.channels;
         Unet {

@@ -175,29 +175,7 @@ impl Derivation<'_> {
         }
 
         if tail == "ng" {
-            let (order, count, stereo) =
-                ring_symbol(symbol).ok_or_else(|| self.invalid(symbol, index))?;
-            if frame.state == 0 {
-                return Ok(Step::Continue);
-            }
-            let (order, next_state) = next_ring_state(order, frame.state);
-            let length = self.read_index(count);
-            frame.consumed += count;
-            if let Some(right) = frame.prev {
-                self.rings.push(PendingRing {
-                    left: right.saturating_sub(length + 1),
-                    right,
-                    order,
-                    stereo,
-                });
-            }
-            return Ok(match next_state {
-                Some(state) => {
-                    frame.state = state;
-                    Step::Continue
-                }
-                None => Step::EndChain,
-            });
+            return self.ring(frame, index, symbol);
         }
 
         if symbol.contains("eps") {
@@ -208,6 +186,44 @@ impl Derivation<'_> {
             });
         }
 
+        self.atom(frame, index, symbol)
+    }
+
+    /// A ring symbol: reads its length index and records a ring bond back from the previous
+    /// atom, to be formed once the chain is complete.
+    fn ring(
+        &mut self,
+        frame: &mut Frame,
+        index: usize,
+        symbol: &str,
+    ) -> Result<Step, SelfiesError> {
+        let (order, count, stereo) =
+            ring_symbol(symbol).ok_or_else(|| self.invalid(symbol, index))?;
+        if frame.state == 0 {
+            return Ok(Step::Continue);
+        }
+        let (order, next_state) = next_ring_state(order, frame.state);
+        let length = self.read_index(count);
+        frame.consumed += count;
+        if let Some(right) = frame.prev {
+            self.rings.push(PendingRing {
+                left: right.saturating_sub(length + 1),
+                right,
+                order,
+                stereo,
+            });
+        }
+        Ok(advance(frame, next_state))
+    }
+
+    /// An atom symbol: adds the atom, bonded to the previous one with the order the derivation
+    /// state allows.
+    fn atom(
+        &mut self,
+        frame: &mut Frame,
+        index: usize,
+        symbol: &str,
+    ) -> Result<Step, SelfiesError> {
         let parsed = atom_symbol(symbol).ok_or_else(|| self.invalid(symbol, index))?;
         // a negative capacity was rejected by `atom_symbol`
         let capacity = u32::try_from(parsed.atom.bonding_capacity()).unwrap_or(0);
@@ -226,13 +242,18 @@ impl Derivation<'_> {
             }
             frame.prev = Some(idx);
         }
-        Ok(match next_state {
-            Some(state) => {
-                frame.state = state;
-                Step::Continue
-            }
-            None => Step::EndChain,
-        })
+        Ok(advance(frame, next_state))
+    }
+}
+
+/// The chain continues in `next_state`, or ends when there is none.
+fn advance(frame: &mut Frame, next_state: Option<u32>) -> Step {
+    match next_state {
+        Some(state) => {
+            frame.state = state;
+            Step::Continue
+        }
+        None => Step::EndChain,
     }
 }
 

@@ -173,38 +173,28 @@ fn train_tiny(a: &DemoArgs, kind: &str) -> Result<(PathBuf, f64)> {
     Ok((t.model, t.train_seconds))
 }
 
-pub fn run(a: &DemoArgs) -> Result<()> {
-    let start = Instant::now();
-    let kinds = kinds(a)?;
-    let mut rows = Vec::new();
-    let mut lines = Vec::new();
-    let mut cache = None;
-    for kind in kinds {
-        let (path, train_seconds) = if a.train {
-            let (p, s) = train_tiny(a, kind)?;
-            (p, Some(s))
-        } else {
-            let p = resolve_path(&a.checkpoints.join(format!("{kind}.ckpt")));
-            if !p.is_file() {
-                bail!(
-                    "{} does not exist: the shipped text checkpoints come with the repository \
-                     (`DOMAINS=text scripts/train-release-checkpoints.sh` rebuilds them); \
-                     `text demo --train` trains tiny ones instead",
-                    p.display()
-                );
-            }
-            (p, None)
-        };
-        println!("validating {} …", path.display());
-        let mut row = validate(&path, a, &mut cache)?;
-        row.train_seconds = train_seconds;
-        for line in samples(&path, a)? {
-            lines.push(format!("{kind:>4}: {line}"));
-        }
-        rows.push(row);
+/// The shipped checkpoint of `kind`, or (with `--train`) a tiny model trained now and its
+/// training seconds.
+fn model_path(a: &DemoArgs, kind: &str) -> Result<(PathBuf, Option<f64>)> {
+    if a.train {
+        let (p, s) = train_tiny(a, kind)?;
+        return Ok((p, Some(s)));
     }
+    let p = resolve_path(&a.checkpoints.join(format!("{kind}.ckpt")));
+    if !p.is_file() {
+        bail!(
+            "{} does not exist: the shipped text checkpoints come with the repository \
+             (`DOMAINS=text scripts/train-release-checkpoints.sh` rebuilds them); \
+             `text demo --train` trains tiny ones instead",
+            p.display()
+        );
+    }
+    Ok((p, None))
+}
 
-    let mut table = if a.train {
+/// The Markdown table of validation BPC per model, with training seconds when trained here.
+fn bpc_table(rows: &[Row], trained: bool) -> String {
+    let mut table = if trained {
         vec![
             "| model | parameters | steps | train s | validation BPC | paper (full scale) |"
                 .to_string(),
@@ -216,7 +206,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             "|---|---|---|---|---|".to_string(),
         ]
     };
-    for r in &rows {
+    for r in rows {
         let kind = format!("{:?}", r.kind).to_lowercase();
         let train_s = r
             .train_seconds
@@ -230,7 +220,27 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             paper_bpc(r.kind).map_or("–".into(), |v| format!("{v:.2}"))
         ));
     }
-    let table = table.join("\n");
+    table.join("\n")
+}
+
+pub fn run(a: &DemoArgs) -> Result<()> {
+    let start = Instant::now();
+    let kinds = kinds(a)?;
+    let mut rows = Vec::new();
+    let mut lines = Vec::new();
+    let mut cache = None;
+    for kind in kinds {
+        let (path, train_seconds) = model_path(a, kind)?;
+        println!("validating {} …", path.display());
+        let mut row = validate(&path, a, &mut cache)?;
+        row.train_seconds = train_seconds;
+        for line in samples(&path, a)? {
+            lines.push(format!("{kind:>4}: {line}"));
+        }
+        rows.push(row);
+    }
+
+    let table = bpc_table(&rows, a.train);
     use diffusion_core::atomic_file::write_atomic;
     write_atomic(&a.out.join("table.md"), format!("{table}\n").as_bytes())?;
     write_atomic(

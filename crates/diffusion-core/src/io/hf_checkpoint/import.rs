@@ -150,40 +150,111 @@ struct Loaded {
     values: HashMap<String, Vec<f32>>,
 }
 
+/// What is wrong with a file, by kind, to report all at once.
+#[derive(Default)]
+struct Problems {
+    missing: Vec<String>,
+    wrong: Vec<String>,
+    bad_dtype: Vec<String>,
+    unexpected: Vec<String>,
+}
+
+impl Problems {
+    /// Ok when nothing is wrong, else one error listing every problem of `path`.
+    fn into_result(self, path: &Path) -> Result<()> {
+        let groups = [
+            (self.missing, "tensor(s) missing"),
+            (self.wrong, "tensor(s) of the wrong shape or value"),
+            (self.bad_dtype, "tensor(s) of an unsupported dtype"),
+            (
+                self.unexpected,
+                "unexpected tensor(s) that the model described by config.json does not use \
+                 (check n_blocks, cfg, cfg_num_classes)",
+            ),
+        ];
+        let problems: Vec<String> = groups
+            .iter()
+            .filter(|(items, _)| !items.is_empty())
+            .map(|(items, what)| format!("{} {what}:{}", items.len(), list(items, 20)))
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(CoreError::checkpoint(path, problems.join("\n")))
+        }
+    }
+}
+
+/// The prefix of the file's tensor names: `backbone.` (a Lightning state dict) or none.
+fn name_prefix(names: &BTreeSet<&str>, path: &Path) -> Result<&'static str> {
+    if names.contains("backbone.vocab_embed.embedding") {
+        Ok("backbone.")
+    } else if names.contains("vocab_embed.embedding") {
+        Ok("")
+    } else {
+        Err(CoreError::checkpoint(
+            path,
+            format!(
+                "no tensor `backbone.vocab_embed.embedding` (nor `vocab_embed.embedding`): not a \
+                 reference UDLM / DiT state dict; the file has {} tensors, e.g.{}",
+                names.len(),
+                list(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 5)
+            ),
+        ))
+    }
+}
+
+/// The rotary buffer `rot` is optional, but if present it must hold the frequencies used here.
+fn check_rotary(view: &TensorView, rot: &str, cfg: &HfDitConfig, problems: &mut Problems) {
+    let want = inv_freq(cfg.head_dim());
+    if view.shape() != [want.len()] {
+        problems.wrong.push(format!(
+            "`{rot}`: file has shape {:?}, config.json implies [{}]",
+            view.shape(),
+            want.len()
+        ));
+        return;
+    }
+    match view_to_f32(view) {
+        Ok(got) => {
+            if let Some((j, (g, w))) = got
+                .iter()
+                .zip(&want)
+                .enumerate()
+                .find(|(_, (g, w))| ((**g as f64) - **w).abs() > 1e-5 * w.abs().max(1e-3))
+            {
+                problems.wrong.push(format!(
+                    "`{rot}`: entry {j} is {g}, but rotary frequencies here are \
+                     10000^(-2j/d) = {w} (d = {})",
+                    cfg.head_dim()
+                ));
+            }
+        }
+        Err(e) => problems.bad_dtype.push(format!("`{rot}`: {e}")),
+    }
+}
+
 impl Loaded {
     fn read(bytes: &[u8], cfg: &HfDitConfig, path: &Path) -> Result<Self> {
         let st = SafeTensors::deserialize(bytes).map_err(|e| {
             CoreError::checkpoint(path, format!("not a valid safetensors file: {e}"))
         })?;
         let names: BTreeSet<&str> = st.names().into_iter().collect();
-        let prefix = if names.contains("backbone.vocab_embed.embedding") {
-            "backbone."
-        } else if names.contains("vocab_embed.embedding") {
-            ""
-        } else {
-            return Err(CoreError::checkpoint(
-                path,
-                format!(
-                    "no tensor `backbone.vocab_embed.embedding` (nor `vocab_embed.embedding`): not a \
-                     reference UDLM / DiT state dict; the file has {} tensors, e.g.{}",
-                    names.len(),
-                    list(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 5)
-                ),
-            ));
-        };
-        let expected = expected_tensors(cfg);
-        let (mut missing, mut wrong, mut bad_dtype) = (Vec::new(), Vec::new(), Vec::new());
+        let prefix = name_prefix(&names, path)?;
+        let mut problems = Problems::default();
         let mut values = HashMap::new();
         let mut used = BTreeSet::new();
-        for (name, shape) in &expected {
+        for (name, shape) in &expected_tensors(cfg) {
             let full = format!("{prefix}{name}");
             let Ok(view) = st.tensor(&full) else {
-                missing.push(format!("`{full}` (expected shape {shape:?})"));
+                problems
+                    .missing
+                    .push(format!("`{full}` (expected shape {shape:?})"));
                 continue;
             };
             used.insert(full.clone());
             if view.shape() != shape.as_slice() {
-                wrong.push(format!(
+                problems.wrong.push(format!(
                     "`{full}`: file has shape {:?}, config.json implies {shape:?}",
                     view.shape()
                 ));
@@ -193,40 +264,15 @@ impl Loaded {
                 Ok(v) => {
                     values.insert(name.clone(), v);
                 }
-                Err(e) => bad_dtype.push(format!("`{full}`: {e}")),
+                Err(e) => problems.bad_dtype.push(format!("`{full}`: {e}")),
             }
         }
-        // The rotary buffer: optional, but if present it must be the frequencies we use.
         let rot = format!("{prefix}{INV_FREQ}");
         if let Ok(view) = st.tensor(&rot) {
             used.insert(rot.clone());
-            let want = inv_freq(cfg.head_dim());
-            if view.shape() != [want.len()] {
-                wrong.push(format!(
-                    "`{rot}`: file has shape {:?}, config.json implies [{}]",
-                    view.shape(),
-                    want.len()
-                ));
-            } else {
-                match view_to_f32(&view) {
-                    Ok(got) => {
-                        if let Some((j, (g, w))) =
-                            got.iter().zip(&want).enumerate().find(|(_, (g, w))| {
-                                ((**g as f64) - **w).abs() > 1e-5 * w.abs().max(1e-3)
-                            })
-                        {
-                            wrong.push(format!(
-                                "`{rot}`: entry {j} is {g}, but rotary frequencies here are \
-                                 10000^(-2j/d) = {w} (d = {})",
-                                cfg.head_dim()
-                            ));
-                        }
-                    }
-                    Err(e) => bad_dtype.push(format!("`{rot}`: {e}")),
-                }
-            }
+            check_rotary(&view, &rot, cfg, &mut problems);
         }
-        let unexpected: Vec<String> = names
+        problems.unexpected = names
             .iter()
             .filter(|n| !used.contains(**n))
             .map(|n| {
@@ -234,39 +280,7 @@ impl Loaded {
                 format!("`{n}` (shape {shape:?})")
             })
             .collect();
-        let mut problems = Vec::new();
-        if !missing.is_empty() {
-            problems.push(format!(
-                "{} tensor(s) missing:{}",
-                missing.len(),
-                list(&missing, 20)
-            ));
-        }
-        if !wrong.is_empty() {
-            problems.push(format!(
-                "{} tensor(s) of the wrong shape or value:{}",
-                wrong.len(),
-                list(&wrong, 20)
-            ));
-        }
-        if !bad_dtype.is_empty() {
-            problems.push(format!(
-                "{} tensor(s) of an unsupported dtype:{}",
-                bad_dtype.len(),
-                list(&bad_dtype, 20)
-            ));
-        }
-        if !unexpected.is_empty() {
-            problems.push(format!(
-                "{} unexpected tensor(s) that the model described by config.json does not use \
-                 (check n_blocks, cfg, cfg_num_classes):{}",
-                unexpected.len(),
-                list(&unexpected, 20)
-            ));
-        }
-        if !problems.is_empty() {
-            return Err(CoreError::checkpoint(path, problems.join("\n")));
-        }
+        problems.into_result(path)?;
         Ok(Self { values })
     }
 

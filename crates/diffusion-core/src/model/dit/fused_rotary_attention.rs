@@ -248,7 +248,8 @@ pub(crate) mod kernel {
         if FMA { a.mul_add(b, c) } else { a * b + c }
     }
 
-    /// x [L, 3H] of one sequence → o [L, H].
+    /// x [L, 3H] of one sequence → o [L, H]: per head, rotate q and k, then per group of R
+    /// query rows the scores, their softmax and the value sum.
     #[inline(always)]
     fn sequence<const FMA: bool>(
         x: &[f32],
@@ -258,123 +259,179 @@ pub(crate) mod kernel {
         s: Shape,
         scratch: &mut Scratch,
     ) {
-        let Shape {
-            l,
-            heads,
-            dh,
-            causal,
-        } = s;
-        let (h, half) = (heads * dh, dh / 2);
-        let lp = l.div_ceil(W) * W;
-        let scale = 1.0 / (dh as f32).sqrt();
+        let lp = s.l.div_ceil(W) * W;
         let Scratch { q, kt, scores } = scratch;
-        for head in 0..heads {
-            // Rotate q (scaled) and k of this head; k goes in transposed.
-            for pos in 0..l {
-                let row = &x[pos * 3 * h..(pos + 1) * 3 * h];
-                let qs = &row[head * dh..(head + 1) * dh];
-                let ks = &row[h + head * dh..h + (head + 1) * dh];
-                let (c, sn) = (
-                    &cos[pos * half..(pos + 1) * half],
-                    &sin[pos * half..(pos + 1) * half],
-                );
-                let qr = &mut q[pos * dh..(pos + 1) * dh];
-                for j in 0..half {
-                    let (q1, q2) = (qs[j], qs[j + half]);
-                    qr[j] = (q1 * c[j] - q2 * sn[j]) * scale;
-                    qr[j + half] = (q2 * c[j] + q1 * sn[j]) * scale;
-                    let (k1, k2) = (ks[j], ks[j + half]);
-                    kt[j * lp + pos] = k1 * c[j] - k2 * sn[j];
-                    kt[(j + half) * lp + pos] = k2 * c[j] + k1 * sn[j];
+        for head in 0..s.heads {
+            rotate_head(x, cos, sin, s, head, lp, q, kt);
+            for i0 in (0..s.l).step_by(R) {
+                let rows = R.min(s.l - i0);
+                // Keys the group needs (causal: up to its last row's diagonal).
+                let n = if s.causal { i0 + rows } else { s.l };
+                group_scores::<FMA>(q, kt, scores, i0, n.div_ceil(W), s.dh, lp);
+                let inv = softmax_rows(scores, i0, rows, n.div_ceil(W), lp, s);
+                weighted_values::<FMA>(x, o, scores, &inv, (i0, rows, n), head, s, lp);
+            }
+        }
+    }
+
+    /// Rotary q (scaled by 1/√d) of one head into `q` [L, d], and k transposed into
+    /// `kt` [d, Lp].
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn rotate_head(
+        x: &[f32],
+        cos: &[f32],
+        sin: &[f32],
+        s: Shape,
+        head: usize,
+        lp: usize,
+        q: &mut [f32],
+        kt: &mut [f32],
+    ) {
+        let (h, dh) = (s.heads * s.dh, s.dh);
+        let half = dh / 2;
+        let scale = 1.0 / (dh as f32).sqrt();
+        for pos in 0..s.l {
+            let row = &x[pos * 3 * h..(pos + 1) * 3 * h];
+            let qs = &row[head * dh..(head + 1) * dh];
+            let ks = &row[h + head * dh..h + (head + 1) * dh];
+            let (c, sn) = (
+                &cos[pos * half..(pos + 1) * half],
+                &sin[pos * half..(pos + 1) * half],
+            );
+            let qr = &mut q[pos * dh..(pos + 1) * dh];
+            for j in 0..half {
+                let (q1, q2) = (qs[j], qs[j + half]);
+                qr[j] = (q1 * c[j] - q2 * sn[j]) * scale;
+                qr[j + half] = (q2 * c[j] + q1 * sn[j]) * scale;
+                let (k1, k2) = (ks[j], ks[j + half]);
+                kt[j * lp + pos] = k1 * c[j] - k2 * sn[j];
+                kt[(j + half) * lp + pos] = k2 * c[j] + k1 * sn[j];
+            }
+        }
+    }
+
+    /// Scores q_r · k_j of the R rows from `i0` against the first `nb` blocks of W keys, into
+    /// `scores` [R, Lp].
+    #[inline(always)]
+    fn group_scores<const FMA: bool>(
+        q: &[f32],
+        kt: &[f32],
+        scores: &mut [f32],
+        i0: usize,
+        nb: usize,
+        dh: usize,
+        lp: usize,
+    ) {
+        for jb in (0..nb).map(|blk| blk * W) {
+            let mut acc = [[0f32; W]; R];
+            for (d, krow) in kt.chunks_exact(lp).enumerate() {
+                let kd: &[f32; W] = krow[jb..jb + W].try_into().expect("W lanes");
+                for (r, acc_r) in acc.iter_mut().enumerate() {
+                    let qv = q[(i0 + r) * dh + d];
+                    for t in 0..W {
+                        acc_r[t] = madd::<FMA>(qv, kd[t], acc_r[t]);
+                    }
                 }
             }
-            for i0 in (0..l).step_by(R) {
-                let rows = R.min(l - i0);
-                // Keys the group needs (causal: up to its last row's diagonal).
-                let n = if causal { i0 + rows } else { l };
-                let nb = n.div_ceil(W);
-                for jb in (0..nb).map(|blk| blk * W) {
-                    let mut acc = [[0f32; W]; R];
-                    for (d, krow) in kt.chunks_exact(lp).enumerate() {
-                        let kd: &[f32; W] = krow[jb..jb + W].try_into().expect("W lanes");
-                        for (r, acc_r) in acc.iter_mut().enumerate() {
-                            let qv = q[(i0 + r) * dh + d];
-                            for t in 0..W {
-                                acc_r[t] = madd::<FMA>(qv, kd[t], acc_r[t]);
-                            }
-                        }
-                    }
-                    for (r, acc_r) in acc.iter().enumerate() {
-                        scores[r * lp + jb..r * lp + jb + W].copy_from_slice(acc_r);
+            for (r, acc_r) in acc.iter().enumerate() {
+                scores[r * lp + jb..r * lp + jb + W].copy_from_slice(acc_r);
+            }
+        }
+    }
+
+    /// Softmax numerators of each of the `rows` rows over its keys j < n_r, in place (later
+    /// lanes become 0); returns 1 / Σ per row.
+    #[inline(always)]
+    fn softmax_rows(
+        scores: &mut [f32],
+        i0: usize,
+        rows: usize,
+        nb: usize,
+        lp: usize,
+        s: Shape,
+    ) -> [f32; R] {
+        let mut inv = [0f32; R];
+        for (r, inv_r) in inv.iter_mut().enumerate().take(rows) {
+            let nr = if s.causal { i0 + r + 1 } else { s.l };
+            let row = &mut scores[r * lp..r * lp + nb * W];
+            let mut lane_max = [f32::NEG_INFINITY; W];
+            for (blk, chunk) in row.chunks_exact(W).enumerate() {
+                for t in 0..W {
+                    if blk * W + t < nr {
+                        lane_max[t] = lane_max[t].max(chunk[t]);
                     }
                 }
-                // Softmax of each row over its keys j < n_r (later lanes become 0).
-                let mut inv = [0f32; R];
-                for (r, inv_r) in inv.iter_mut().enumerate().take(rows) {
-                    let nr = if causal { i0 + r + 1 } else { l };
-                    let row = &mut scores[r * lp..r * lp + nb * W];
-                    let mut lane_max = [f32::NEG_INFINITY; W];
-                    for (blk, chunk) in row.chunks_exact(W).enumerate() {
-                        for t in 0..W {
-                            if blk * W + t < nr {
-                                lane_max[t] = lane_max[t].max(chunk[t]);
-                            }
-                        }
-                    }
-                    let m = lane_max.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let mut lane_sum = [0f32; W];
-                    for (blk, chunk) in row.chunks_exact_mut(W).enumerate() {
-                        for t in 0..W {
-                            let e = if blk * W + t < nr {
-                                exp_f32(chunk[t] - m)
-                            } else {
-                                0.0
-                            };
-                            chunk[t] = e;
-                            lane_sum[t] += e;
-                        }
-                    }
-                    *inv_r = 1.0 / lane_sum.iter().sum::<f32>();
+            }
+            let m = lane_max.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut lane_sum = [0f32; W];
+            for (blk, chunk) in row.chunks_exact_mut(W).enumerate() {
+                for t in 0..W {
+                    let e = if blk * W + t < nr {
+                        exp_f32(chunk[t] - m)
+                    } else {
+                        0.0
+                    };
+                    chunk[t] = e;
+                    lane_sum[t] += e;
                 }
-                // o_r = Σ_j p_rj v_j / z_r over W output lanes at a time, then the remainder.
-                let v_at = |j: usize| j * 3 * h + 2 * h + head * dh;
-                let mut d0 = 0;
-                while d0 + W <= dh {
-                    let mut acc = [[0f32; W]; R];
-                    for j in 0..n {
-                        let vj: &[f32; W] = x[v_at(j) + d0..v_at(j) + d0 + W]
-                            .try_into()
-                            .expect("W lanes");
-                        for (r, acc_r) in acc.iter_mut().enumerate() {
-                            let p = scores[r * lp + j];
-                            for t in 0..W {
-                                acc_r[t] = madd::<FMA>(p, vj[t], acc_r[t]);
-                            }
-                        }
+            }
+            *inv_r = 1.0 / lane_sum.iter().sum::<f32>();
+        }
+        inv
+    }
+
+    /// o_r = Σ_{j < n} p_rj v_j / z_r for the group's rows (`i0`, `rows`, `n`), W output lanes
+    /// at a time, then the remainder.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn weighted_values<const FMA: bool>(
+        x: &[f32],
+        o: &mut [f32],
+        scores: &[f32],
+        inv: &[f32; R],
+        (i0, rows, n): (usize, usize, usize),
+        head: usize,
+        s: Shape,
+        lp: usize,
+    ) {
+        let (h, dh) = (s.heads * s.dh, s.dh);
+        let v_at = |j: usize| j * 3 * h + 2 * h + head * dh;
+        let mut d0 = 0;
+        while d0 + W <= dh {
+            let mut acc = [[0f32; W]; R];
+            for j in 0..n {
+                let vj: &[f32; W] = x[v_at(j) + d0..v_at(j) + d0 + W]
+                    .try_into()
+                    .expect("W lanes");
+                for (r, acc_r) in acc.iter_mut().enumerate() {
+                    let p = scores[r * lp + j];
+                    for t in 0..W {
+                        acc_r[t] = madd::<FMA>(p, vj[t], acc_r[t]);
                     }
-                    for (r, acc_r) in acc.iter().enumerate().take(rows) {
-                        let at = (i0 + r) * h + head * dh + d0;
-                        for (od, a) in o[at..at + W].iter_mut().zip(acc_r) {
-                            *od = a * inv[r];
-                        }
-                    }
-                    d0 += W;
                 }
-                if d0 < dh {
-                    for (r, &inv_r) in inv.iter().enumerate().take(rows) {
-                        let at = (i0 + r) * h + head * dh;
-                        let rest = &mut o[at + d0..at + dh];
-                        rest.fill(0.0);
-                        for j in 0..n {
-                            let p = scores[r * lp + j];
-                            for (od, vd) in rest.iter_mut().zip(&x[v_at(j) + d0..v_at(j) + dh]) {
-                                *od += p * vd;
-                            }
-                        }
-                        for od in rest.iter_mut() {
-                            *od *= inv_r;
-                        }
+            }
+            for (r, acc_r) in acc.iter().enumerate().take(rows) {
+                let at = (i0 + r) * h + head * dh + d0;
+                for (od, a) in o[at..at + W].iter_mut().zip(acc_r) {
+                    *od = a * inv[r];
+                }
+            }
+            d0 += W;
+        }
+        if d0 < dh {
+            for (r, &inv_r) in inv.iter().enumerate().take(rows) {
+                let at = (i0 + r) * h + head * dh;
+                let rest = &mut o[at + d0..at + dh];
+                rest.fill(0.0);
+                for j in 0..n {
+                    let p = scores[r * lp + j];
+                    for (od, vd) in rest.iter_mut().zip(&x[v_at(j) + d0..v_at(j) + dh]) {
+                        *od += p * vd;
                     }
+                }
+                for od in rest.iter_mut() {
+                    *od *= inv_r;
                 }
             }
         }

@@ -242,43 +242,7 @@ impl<'a> Sampler<'a> {
                 ));
             }
         }
-        if let Some(nos) = &guidance.nos {
-            if self.model.as_dit().is_none() {
-                return Err(CoreError::config(
-                    "guidance.nos",
-                    "NOS works on the hidden states of a DiT generator",
-                ));
-            }
-            if self.diffusion.kind() == ModelKind::Ar
-                || !guidance.cbg.is_empty()
-                || guidance.cfg_gamma.is_some()
-                || self.config.psi.is_some()
-            {
-                return Err(CoreError::config(
-                    "guidance.nos",
-                    "NOS guides MDLM / UDLM models and is not combined with D-CFG, D-CBG or Ψ here",
-                ));
-            }
-            let c = &nos.config;
-            let classes = nos.head.head.weight.val().dims()[1] as i64;
-            if c.target >= classes {
-                return Err(CoreError::config(
-                    "guidance.target",
-                    format!("class {} is not one of the NOS head's {classes}", c.target),
-                ));
-            }
-            if c.steps == 0
-                || c.step_size.is_nan()
-                || c.step_size <= 0.0
-                || !c.stability.is_finite()
-                || c.target < 0
-            {
-                return Err(CoreError::config(
-                    "guidance.nos",
-                    "steps ≥ 1, step size > 0, finite λ and a class target",
-                ));
-            }
-        }
+        self.check_nos(&guidance)?;
         if let Some(st) = &guidance.steer {
             st.method.validate()?;
             if self.diffusion.kind() == ModelKind::Ar || guidance.nos.is_some() {
@@ -311,6 +275,50 @@ impl<'a> Sampler<'a> {
         }
         self.guidance = guidance;
         Ok(self)
+    }
+
+    /// NOS needs a DiT generator (it perturbs its hidden states), stands alone (no D-CFG, D-CBG
+    /// or Ψ) and a head whose classes include the target.
+    fn check_nos(&self, guidance: &Guidance<'a>) -> Result<()> {
+        let Some(nos) = &guidance.nos else {
+            return Ok(());
+        };
+        if self.model.as_dit().is_none() {
+            return Err(CoreError::config(
+                "guidance.nos",
+                "NOS works on the hidden states of a DiT generator",
+            ));
+        }
+        if self.diffusion.kind() == ModelKind::Ar
+            || !guidance.cbg.is_empty()
+            || guidance.cfg_gamma.is_some()
+            || self.config.psi.is_some()
+        {
+            return Err(CoreError::config(
+                "guidance.nos",
+                "NOS guides MDLM / UDLM models and is not combined with D-CFG, D-CBG or Ψ here",
+            ));
+        }
+        let c = &nos.config;
+        let classes = nos.head.head.weight.val().dims()[1] as i64;
+        if c.target >= classes {
+            return Err(CoreError::config(
+                "guidance.target",
+                format!("class {} is not one of the NOS head's {classes}", c.target),
+            ));
+        }
+        if c.steps == 0
+            || c.step_size.is_nan()
+            || c.step_size <= 0.0
+            || !c.stability.is_finite()
+            || c.target < 0
+        {
+            return Err(CoreError::config(
+                "guidance.nos",
+                "steps ≥ 1, step size > 0, finite λ and a class target",
+            ));
+        }
+        Ok(())
     }
 
     /// Hold `(position, token)` pairs fixed in every sample (infilling / motif constraints).

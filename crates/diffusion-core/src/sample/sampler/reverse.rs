@@ -20,6 +20,14 @@ use crate::tensor_util::{ids_tensor, to_vec_f32, to_vec_i64, vec_tensor};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
+/// What every step of one batch shares: its rows (B = sequences × particles), their labels
+/// and the pinned positions.
+struct Batch<'a> {
+    b: usize,
+    y: Option<&'a [i64]>,
+    pinned: &'a [usize],
+}
+
 impl Sampler<'_> {
     /// Denoiser log-probabilities for this step: conditional (or unconditional) and, for D-CFG
     /// with γ ∉ {0, 1}, the unconditional branch from the same batched pass.
@@ -145,13 +153,17 @@ impl Sampler<'_> {
         bar: &indicatif::ProgressBar,
         on_step: &mut dyn FnMut(usize, &[i64]),
     ) -> (Vec<i64>, usize, Option<SteerStats>) {
-        let cfg = &self.diffusion.config;
-        let (l, n) = (cfg.seq_len, cfg.vocab_size);
+        let l = self.diffusion.config.seq_len;
         let k = self.particles();
         let b = b_out * k;
         let y_rows: Option<Vec<i64>> =
             y_out.map(|y| y.iter().flat_map(|&v| std::iter::repeat_n(v, k)).collect());
-        let y = y_rows.as_deref();
+        let pinned: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
+        let batch = Batch {
+            b,
+            y: y_rows.as_deref(),
+            pinned: &pinned,
+        };
         let mut smc = self.smc_weights(b_out);
         let mut stats = SteerStats::default();
         let mut z = self.diffusion.process().sample_prior(rng, b * l);
@@ -163,80 +175,42 @@ impl Sampler<'_> {
         };
         let nos = self.nos_models();
         let use_cache = self.use_cache();
-        let pinned: Vec<usize> = self.pinned.iter().map(|&(p, _)| p).collect();
         let mut nfe = 0;
-        let times = self.step_plan();
-        for (i, &(t, s, kappa)) in times.iter().enumerate() {
-            let (mut log_x, mut log_x_u) = match caches.step.take() {
+        for (i, &(t, s, kappa)) in self.step_plan().iter().enumerate() {
+            let mut den = match caches.step.take() {
                 Some(c) => (c.log_x, c.log_x_uncond),
-                None if nos.is_some() => {
-                    // NOS runs its own (perturbed) pass; the plain denoiser is not needed.
-                    nfe += 1;
-                    (Tensor::zeros([b, l, n], &self.device), None)
-                }
                 None => {
                     nfe += 1;
-                    if use_cache {
-                        self.denoise_changed_rows(&z, b, t, y, &mut caches.rows)
-                    } else {
-                        self.denoise(&z, b, t, y)
-                    }
+                    self.step_denoise(&z, &batch, t, &mut caches, nos.is_some(), use_cache)
                 }
             };
             if let Some((c, w)) = smc.as_mut()
-                && let Some(anc) = self.smc_reweight(rng, c, w, &mut z, &log_x, &pinned, &mut stats)
+                && let Some(anc) = self.smc_reweight(rng, c, w, &mut z, &den.0, &pinned, &mut stats)
             {
                 let idx = Tensor::<1, Int>::from_data(
                     TensorData::new(anc.iter().map(|&a| a as i64).collect::<Vec<_>>(), [b]),
                     &self.device,
                 );
-                log_x = log_x.select(0, idx.clone());
-                log_x_u = log_x_u.map(|u| u.select(0, idx));
+                den = (
+                    den.0.select(0, idx.clone()),
+                    den.1.map(|u| u.select(0, idx)),
+                );
             }
-            let z_t = ids_tensor(&z, b, l, &self.device);
-            let log_p = match &nos {
-                Some((gen_ad, head_ad, nc)) => crate::nos::nos_log_step(
-                    self.diffusion,
-                    gen_ad,
-                    head_ad,
-                    &z,
-                    self.label_tensor(y, b),
-                    t,
-                    s,
-                    nc,
-                    &self.device,
-                ),
-                None => self.log_step(z_t.clone(), log_x.clone(), log_x_u.clone(), t, Some(s), b),
-            };
-            let terms = self.cbg_terms(&z, b, t, &pinned, &mut caches.cbg_rows);
-            let q_s = softmax(guided_log_step(log_p, terms.clone()), 2);
-            let probs = if kappa < 1.0 {
-                // The Ψ-posterior: the same guidance on the posterior over the clean token.
-                let log_q0 = self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, None, b);
-                let q_0 = softmax(guided_log_step(log_q0, terms), 2);
-                let p = self.diffusion.process();
-                to_vec_f32(psi_posterior(
-                    q_s,
-                    q_0,
-                    (p.alpha(s), p.mixing(s)),
-                    kappa,
-                    cfg.mask_id as usize,
-                ))
-            } else {
-                to_vec_f32(q_s)
-            };
+            let probs = self.step_probs(&z, &batch, (t, s, kappa), &den, nos.as_ref(), &mut caches);
             let mut z_s = match self.svdd() {
                 Some((m, alpha)) => {
                     nfe += m;
+                    let y = batch.y;
                     self.svdd_step(rng, &probs, &z, s, y, &pinned, (m, alpha), &mut stats)
                 }
                 None => self.draw_step(rng, &probs, &z),
             };
-            nfe += self.correct(rng, &mut z_s, b, t, s, y);
+            nfe += self.correct(rng, &mut z_s, b, t, s, batch.y);
             if use_cache && z_s == z {
+                let (log_x, log_x_uncond) = den;
                 caches.step = Some(StepCache {
                     log_x,
-                    log_x_uncond: log_x_u,
+                    log_x_uncond,
                 });
             }
             z = z_s;
@@ -244,11 +218,85 @@ impl Sampler<'_> {
             bar.inc(1);
         }
         if self.config.final_denoise {
-            self.final_step(&mut z, b, y);
+            self.final_step(&mut z, b, batch.y);
             nfe += 1;
         }
         let steer = self.finish_steering(rng, &mut z, smc, stats);
         (z, nfe, steer)
+    }
+
+    /// The denoiser's output at time `t` when the last step's cannot be reused: a placeholder
+    /// under NOS (which runs its own perturbed pass, so the plain denoiser is not needed), the
+    /// changed rows only with the row cache, else a full pass.
+    fn step_denoise(
+        &self,
+        z: &[i64],
+        batch: &Batch,
+        t: f64,
+        caches: &mut Caches,
+        nos: bool,
+        use_cache: bool,
+    ) -> (Tensor<3>, Option<Tensor<3>>) {
+        let cfg = &self.diffusion.config;
+        if nos {
+            (
+                Tensor::zeros([batch.b, cfg.seq_len, cfg.vocab_size], &self.device),
+                None,
+            )
+        } else if use_cache {
+            self.denoise_changed_rows(z, batch.b, t, batch.y, &mut caches.rows)
+        } else {
+            self.denoise(z, batch.b, t, batch.y)
+        }
+    }
+
+    /// The step distribution [B·L, N] from `t` to `s`: the process's (or NOS's) log step from
+    /// the denoiser output `den` (conditional, unconditional), plus the D-CBG terms, as
+    /// softmax(log p + Σγ·score); when κ < 1 the Ψ-posterior mixes it with the same guided
+    /// step to the clean data (§5.4).
+    fn step_probs(
+        &self,
+        z: &[i64],
+        batch: &Batch,
+        (t, s, kappa): (f64, f64, f64),
+        den: &(Tensor<3>, Option<Tensor<3>>),
+        nos: Option<&(Dit, NosHead, NosConfig)>,
+        caches: &mut Caches,
+    ) -> Vec<f32> {
+        let cfg = &self.diffusion.config;
+        let (b, l) = (batch.b, cfg.seq_len);
+        let (log_x, log_x_u) = den;
+        let z_t = ids_tensor(z, b, l, &self.device);
+        let log_p = match nos {
+            Some((gen_ad, head_ad, nc)) => crate::nos::nos_log_step(
+                self.diffusion,
+                gen_ad,
+                head_ad,
+                z,
+                self.label_tensor(batch.y, b),
+                t,
+                s,
+                nc,
+                &self.device,
+            ),
+            None => self.log_step(z_t.clone(), log_x.clone(), log_x_u.clone(), t, Some(s), b),
+        };
+        let terms = self.cbg_terms(z, b, t, batch.pinned, &mut caches.cbg_rows);
+        let q_s = softmax(guided_log_step(log_p, terms.clone()), 2);
+        if kappa >= 1.0 {
+            return to_vec_f32(q_s);
+        }
+        // The Ψ-posterior: the same guidance on the posterior over the clean token.
+        let log_q0 = self.log_step(z_t, log_x.clone(), log_x_u.clone(), t, None, b);
+        let q_0 = softmax(guided_log_step(log_q0, terms), 2);
+        let p = self.diffusion.process();
+        to_vec_f32(psi_posterior(
+            q_s,
+            q_0,
+            (p.alpha(s), p.mixing(s)),
+            kappa,
+            cfg.mask_id as usize,
+        ))
     }
 
     /// One draw of z_s from the step distribution `probs` [B·L, N], with carry-over (absorbing
