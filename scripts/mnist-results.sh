@@ -8,6 +8,8 @@
 # accuracy and macro F1 on the intended classes. These are not Inception-v3 FID / IS.
 #   scripts/mnist-results.sh                      # writes runs/mnist-results/results.md
 #   PER_CLASS=100 scripts/mnist-results.sh        # more samples per row (default 20 per class = 200)
+# SETTING names the data in the first line of results.md (scripts/cifar-results.sh uses this script
+# for its CIFAR-10 models).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins # all binaries: one package alone would rebuild the dependencies
@@ -61,7 +63,7 @@ done
 REF=$("$B" eval --samples "$OUT/d-mdlm-cfg" --eval-classifier "$EVAL" | grep '^FID / IS on')
 MD="$OUT/results.md"
 {
-  echo "Setting: MNIST subset (datasets/images, 9,001 train / 999 validation), $PER samples per class per row ($((PER * 10)) images), seed 0."
+  echo "Setting: ${SETTING:-MNIST subset (datasets/images, 9,001 train / 999 validation)}, $PER samples per class per row ($((PER * 10)) images), seed 0."
   echo "MDLM: $(about "$OUT/d-mdlm-cfg"). UDLM: $(about "$OUT/d-udlm-cfg")."
   echo "$REF."
   echo

@@ -4,6 +4,7 @@
 //! argument structs and add their shortcuts, so all binaries read the same way.
 
 pub mod demo;
+pub mod sweep;
 
 use crate::config_file::load_config;
 use crate::error::{CoreError, Result};

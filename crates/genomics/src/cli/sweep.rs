@@ -8,6 +8,7 @@ use super::sample::{GuidanceKind, Request, generate, load_guidance, run_pins};
 use anyhow::{Result, bail};
 use burn::prelude::Device;
 use clap::Args;
+use diffusion_core::cli::sweep::SweepGuide;
 use diffusion_core::guidance::exact_chunk;
 use diffusion_core::nos::NosConfig;
 use diffusion_core::plot::{Series, lines};
@@ -21,14 +22,8 @@ use std::path::PathBuf;
 
 #[derive(Args, Clone, Debug)]
 pub struct SweepArgs {
-    /// Generator checkpoint.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// none, cfg (a conditional generator), cbg (needs --classifier) or nos (a NOS head).
-    #[arg(long, value_enum)]
-    pub guidance: GuidanceKind,
-    #[arg(long)]
-    pub classifier: Option<PathBuf>,
+    #[command(flatten)]
+    pub guide: SweepGuide,
     /// Comma-separated γ values.
     #[arg(long, default_value = "1,2,3", allow_hyphen_values = true)]
     pub gammas: String,
@@ -45,10 +40,6 @@ pub struct SweepArgs {
     pub steps: usize,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    #[arg(long)]
-    pub exact: bool,
     /// Skip the discriminator AUROC.
     #[arg(long)]
     pub no_discriminator: bool,
@@ -62,8 +53,6 @@ pub struct SweepArgs {
     pub name: Option<String>,
     #[arg(long, default_value = "runs/species-sweep")]
     pub out: PathBuf,
-    #[arg(long)]
-    pub backend: Option<String>,
 }
 
 /// The "Real" row: `per_species` held-out test windows of every species, scored like samples.
@@ -152,8 +141,8 @@ fn write_sweep(
     dir.write_json(
         "sweep.json",
         &json!({
-            "checkpoint": a.checkpoint, "oracle": a.oracle, "per_species": a.per_species,
-            "steps": a.steps, "seed": a.seed, "rows": rows, "oracle_held_out": scorer.held_out,
+            "checkpoint": a.guide.checkpoint, "oracle": a.oracle, "per_species": a.per_species,
+            "steps": a.steps, "seed": a.guide.seed, "rows": rows, "oracle_held_out": scorer.held_out,
         }),
     )?;
     if points.len() > 1 {
@@ -173,9 +162,15 @@ fn write_sweep(
 }
 
 pub fn run(a: &SweepArgs) -> Result<()> {
-    let dev = device(a.backend.as_deref())?;
-    let g = super::load_generator(&a.checkpoint, &dev)?;
-    let models = load_guidance(&g, a.guidance, a.classifier.as_deref(), &[], &dev)?;
+    let dev = device(a.guide.backend.as_deref())?;
+    let g = super::load_generator(&a.guide.checkpoint, &dev)?;
+    let models = load_guidance(
+        &g,
+        a.guide.guidance,
+        a.guide.classifier.as_deref(),
+        &[],
+        &dev,
+    )?;
     let scorer = Scorer::load(
         &diffusion_core::paths::resolve_path(&a.oracle),
         a.reference.as_deref(),
@@ -198,7 +193,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let mut md = vec![SpeciesScores::table_header()];
     let mut rows = Vec::new();
     if a.random_row {
-        let (samples, s) = random_row(&scorer, a.per_species, disc, a.seed, &dev)?;
+        let (samples, s) = random_row(&scorer, a.per_species, disc, a.guide.seed, &dev)?;
         write_samples(dir.file("random.fa"), &samples)?;
         md.push(s.table_row("Random", "–"));
         println!("{}", md.last().map(String::as_str).unwrap_or_default());
@@ -214,14 +209,15 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     for &gamma in &gammas {
         let req = Request {
             exact: a
+                .guide
                 .exact
                 .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
             pins: run_pins(&g, Vec::new()),
             ..Request::new(
-                a.guidance,
+                a.guide.guidance,
                 gamma,
                 models.models(NosConfig::default()),
-                SamplerConfig::run(a.steps, a.batch_size, a.seed),
+                SamplerConfig::run(a.steps, a.batch_size, a.guide.seed),
             )
         };
         let start = std::time::Instant::now();
@@ -230,7 +226,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         let secs = start.elapsed().as_secs_f64();
         write_samples(dir.file(&format!("gamma_{gamma}.fa")), &samples)?;
         let s = scorer.score(&samples, disc, &dev)?;
-        let label = match a.guidance {
+        let label = match a.guide.guidance {
             GuidanceKind::None => "none".to_string(),
             k => format!("{} γ={gamma}", k.name().to_uppercase()),
         };
@@ -238,7 +234,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         println!("{}", md.last().map(String::as_str).unwrap_or_default());
         points.push((gamma, s.macro_f1, s.js6));
         rows.push(json!({
-            "model": name, "guidance": a.guidance.name(), "gamma": gamma,
+            "model": name, "guidance": a.guide.guidance.name(), "gamma": gamma,
             "steps": a.steps, "nfe": nfe, "seconds": secs, "scores": s,
         }));
     }

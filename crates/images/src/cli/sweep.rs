@@ -10,6 +10,7 @@ use super::{device, load_eval_net, load_generator};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use diffusion_core::cli::parse_list;
+use diffusion_core::cli::sweep::SweepGuide;
 use diffusion_core::generate::GuidanceModels;
 use diffusion_core::guidance::exact_chunk;
 use diffusion_core::plot::{Series, lines};
@@ -21,15 +22,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone, Debug)]
 pub struct SweepArgs {
-    /// Generator checkpoint.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// cfg (needs a conditional generator) or cbg (needs --classifier).
-    #[arg(long, value_enum)]
-    pub guidance: GuidanceKind,
-    /// Noisy classifier for D-CBG.
-    #[arg(long)]
-    pub classifier: Option<PathBuf>,
+    #[command(flatten)]
+    pub guide: SweepGuide,
     /// Comma-separated γ values.
     #[arg(long, default_value = "0,1,2,4", allow_hyphen_values = true)]
     pub gammas: String,
@@ -44,18 +38,12 @@ pub struct SweepArgs {
     pub per_class: usize,
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    #[arg(long)]
-    pub exact: bool,
     #[arg(long, default_value_t = 1000)]
     pub reference_max: usize,
     #[arg(long, default_value_t = 3)]
     pub scale: usize,
     #[arg(long, default_value = "runs/images-sweep")]
     pub out: PathBuf,
-    #[arg(long)]
-    pub backend: Option<String>,
 }
 
 /// One setting of a sweep and its scores.
@@ -66,12 +54,12 @@ pub struct SweepRow {
 }
 
 pub fn run(a: &SweepArgs) -> Result<()> {
-    if a.guidance == GuidanceKind::None {
+    if a.guide.guidance == GuidanceKind::None {
         bail!("a sweep varies γ: use --guidance cfg or cbg");
     }
-    let dev = device(a.backend.as_deref())?;
-    let g = load_generator(&a.checkpoint, &dev)?;
-    let clf = match &a.classifier {
+    let dev = device(a.guide.backend.as_deref())?;
+    let g = load_generator(&a.guide.checkpoint, &dev)?;
+    let clf = match &a.guide.classifier {
         Some(p) => Some(guiding_classifier(p, &g, &dev)?),
         None => None,
     };
@@ -94,11 +82,19 @@ pub fn run(a: &SweepArgs) -> Result<()> {
                 classifier: clf.as_ref().map(|c| &c.loaded.model),
                 ..Default::default()
             };
-            let sampler = SamplerConfig::run(t, a.batch_size, a.seed);
+            let sampler = SamplerConfig::run(t, a.batch_size, a.guide.seed);
             let req = Request {
                 core: diffusion_core::generate::Request {
-                    exact: a.exact.then(|| exact_chunk(g.diffusion.config.seq_len)),
-                    ..diffusion_core::generate::Request::new(a.guidance, gamma, models, sampler)
+                    exact: a
+                        .guide
+                        .exact
+                        .then(|| exact_chunk(g.diffusion.config.seq_len)),
+                    ..diffusion_core::generate::Request::new(
+                        a.guide.guidance,
+                        gamma,
+                        models,
+                        sampler,
+                    )
                 },
                 classes: (0..g.num_classes() as i64).collect(),
                 per_class: a.per_class,
@@ -131,7 +127,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     write_sweep(
         &a.out,
         &rows,
-        guidance_label(a.guidance, a.exact),
+        guidance_label(a.guide.guidance, a.guide.exact),
         eval.net.name(),
     )
 }

@@ -7,6 +7,7 @@ use super::sample::{
 };
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use diffusion_core::cli::sweep::SweepGuide;
 use diffusion_core::generate::GuidanceModels;
 use diffusion_core::guidance::exact_chunk;
 use diffusion_core::run_dir::RunDir;
@@ -17,14 +18,8 @@ use std::path::PathBuf;
 
 #[derive(Args, Clone, Debug)]
 pub struct SweepArgs {
-    /// Generator checkpoint.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// cfg (needs a conditional generator) or cbg (needs --classifier).
-    #[arg(long, value_enum)]
-    pub guidance: GuidanceKind,
-    #[arg(long)]
-    pub classifier: Option<PathBuf>,
+    #[command(flatten)]
+    pub guide: SweepGuide,
     /// Comma-separated γ values.
     #[arg(long, default_value = "0,1,2,3,5", allow_hyphen_values = true)]
     pub gammas: String,
@@ -39,25 +34,19 @@ pub struct SweepArgs {
     pub steps: usize,
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    #[arg(long)]
-    pub exact: bool,
     #[arg(long)]
     pub reference: Option<PathBuf>,
     #[arg(long, default_value = "runs/sweep")]
     pub out: PathBuf,
-    #[arg(long)]
-    pub backend: Option<String>,
 }
 
 /// One row of a sweep: γ and its metrics.
 pub type SweepRow = (f64, Qm9Metrics);
 
 pub fn run(a: &SweepArgs) -> Result<()> {
-    let dev = device(a.backend.as_deref())?;
-    let g = load_generator(&a.checkpoint, &dev)?;
-    let clf = match &a.classifier {
+    let dev = device(a.guide.backend.as_deref())?;
+    let g = load_generator(&a.guide.checkpoint, &dev)?;
+    let clf = match &a.guide.classifier {
         Some(p) => Some(load_classifier(p, &dev, &g)?),
         None => None,
     };
@@ -75,7 +64,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
                 .context("say which property to plot with --property")?
         }
     };
-    if a.guidance == GuidanceKind::None {
+    if a.guide.guidance == GuidanceKind::None {
         bail!("a sweep varies γ: use --guidance cfg or cbg");
     }
     let gammas = super::parse_list(&a.gammas)?;
@@ -92,12 +81,13 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             classifier: clf.as_ref().map(|c| &c.model),
             ..Default::default()
         };
-        let sampler = SamplerConfig::run(a.steps, a.batch_size, a.seed);
+        let sampler = SamplerConfig::run(a.steps, a.batch_size, a.guide.seed);
         let req = Request {
             exact: a
+                .guide
                 .exact
                 .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
-            ..Request::new(a.guidance, gamma, models, sampler)
+            ..Request::new(a.guide.guidance, gamma, models, sampler)
         };
         let (tokens, _) = generate(&g, &req, a.target, a.num_samples, &dev)?;
         let (_, smiles) = decode(&g.tokenizer, &tokens);
@@ -105,9 +95,9 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         println!("{}", m.table_row(&format!("γ = {gamma}")));
         rows.push((gamma, m));
     }
-    let label = match a.guidance {
+    let label = match a.guide.guidance {
         GuidanceKind::Cfg => "D-CFG".to_string(),
-        GuidanceKind::Cbg if a.exact => "D-CBG (exact)".into(),
+        GuidanceKind::Cbg if a.guide.exact => "D-CBG (exact)".into(),
         GuidanceKind::Cbg => "D-CBG (first order)".into(),
         other => format!("{other:?}"),
     };
