@@ -227,6 +227,17 @@ pub fn parse_list(s: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
+/// The config section `[name]` a command needs, or an error naming it; `hint` (e.g. ` (kind =
+/// "mdlm" | "udlm")`) says what goes in it.
+pub fn section<T: Clone>(value: &Option<T>, name: &str, hint: &str) -> Result<T> {
+    value.clone().ok_or_else(|| {
+        CoreError::config(
+            format!("[{name}]"),
+            format!("the config has no such section{hint}"),
+        )
+    })
+}
+
 /// An error naming `what` if the file `p` does not exist.
 pub fn require_file(p: &Path, what: &str) -> Result<()> {
     if !crate::paths::resolve_checkpoint(p).is_file() {

@@ -111,11 +111,11 @@ fn finish<O: Objective>(
 /// The `[diffusion]` section with N, L and the special ids filled in from the tokenizer and
 /// `data.windows.length`.
 fn diffusion_section(cfg: &GenomicsConfig) -> Result<DiffusionConfig> {
-    let Some(mut diffusion) = cfg.diffusion.clone() else {
-        bail!(
-            "the config has no [diffusion] section (kind = \"mdlm\" | \"udlm\" | \"gidd\" | \"ar\")"
-        );
-    };
+    let mut diffusion = diffusion_core::cli::section(
+        &cfg.diffusion,
+        "diffusion",
+        r#" (kind = "mdlm" | "udlm" | "gidd" | "ar")"#,
+    )?;
     resolve_diffusion(&mut diffusion, &DnaTokenizer, cfg.data.seq_len());
     Ok(diffusion)
 }
@@ -158,11 +158,11 @@ pub fn train_generator(args: &TrainArgs) -> Result<Trained> {
     let data = load_data(&cfg)?;
     let t = open(args, &cfg.clone(), &dir, &dev, || {
         let diffusion = diffusion_section(&cfg)?;
-        let Some(mut model) = cfg.model.clone() else {
-            bail!(
-                "the config has no [model] section (DiT: hidden_size, n_blocks, n_heads) and no [conv] section"
-            );
-        };
+        let mut model = diffusion_core::cli::section(
+            &cfg.model,
+            "model",
+            " (DiT: hidden_size, n_blocks, n_heads) and no [conv] section",
+        )?;
         model.vocab_size = diffusion.vocab_size;
         model.num_classes = cfg.data.conditional.then_some(data.classes.len());
         model.causal = is_causal(diffusion.kind);
@@ -238,9 +238,7 @@ pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
         held_out_report(&t.ema.model, &data.test, classes, &dev)
     };
     let t = open(args, &cfg.clone(), &dir, &dev, || {
-        let Some(mut c) = cfg.classifier.clone() else {
-            bail!("the config has no [classifier] section");
-        };
+        let mut c = diffusion_core::cli::section(&cfg.classifier, "classifier", "")?;
         resolve_classifier(&mut c, &DnaTokenizer, cfg.data.seq_len(), classes);
         cfg.classifier = Some(c.clone());
         dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;

@@ -253,9 +253,7 @@ pub fn train_classifier(args: &TrainArgs) -> Result<Trained> {
         &dev,
         |t| prepare_with(&data_cfg, t.map(|t| t.vocabulary.as_slice())),
         |data| {
-            let Some(mut c) = cfg.classifier.clone() else {
-                bail!("the config has no [classifier] section");
-            };
+            let mut c = diffusion_core::cli::section(&cfg.classifier, "classifier", "")?;
             if c.pooling == Pooling::PerPosition {
                 bail!("classifier.pooling: images use mean, max or cls pooling");
             }

@@ -97,14 +97,16 @@ pub fn train_generator(args: &ConfigArgs) -> Result<Trained> {
         &dev,
         |t| prepare_with(&data_cfg, t.map(|t| t.vocabulary.as_slice())),
         |data| {
-            let Some(mut diffusion) = cfg.diffusion.clone() else {
-                bail!(
-                    "the config has no [diffusion] section (kind = \"mdlm\" | \"udlm\" | \"gidd\" | \"ar\")"
-                );
-            };
-            let Some(mut model) = cfg.model.clone() else {
-                bail!("the config has no [model] section (hidden_size, n_blocks, n_heads)");
-            };
+            let mut diffusion = diffusion_core::cli::section(
+                &cfg.diffusion,
+                "diffusion",
+                r#" (kind = "mdlm" | "udlm" | "gidd" | "ar")"#,
+            )?;
+            let mut model = diffusion_core::cli::section(
+                &cfg.model,
+                "model",
+                " (hidden_size, n_blocks, n_heads)",
+            )?;
             resolve_diffusion(&mut diffusion, &data.tokenizer, cfg.data.seq_len);
             model.vocab_size = diffusion.vocab_size;
             model.num_classes = data.label.as_ref().map(|_| 2);
@@ -147,9 +149,7 @@ pub fn train_classifier(args: &ConfigArgs) -> Result<Trained> {
         &dev,
         |t| prepare_with(&data_cfg, t.map(|t| t.vocabulary.as_slice())),
         |data| {
-            let Some(mut c) = cfg.classifier.clone() else {
-                bail!("the config has no [classifier] section");
-            };
+            let mut c = diffusion_core::cli::section(&cfg.classifier, "classifier", "")?;
             resolve_classifier(&mut c, &data.tokenizer, cfg.data.seq_len, 2);
             cfg.classifier = Some(c.clone());
             write_config(&dir, &cfg)?;
