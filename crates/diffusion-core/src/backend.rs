@@ -90,6 +90,17 @@ pub fn is_host_device(device: &Device) -> bool {
     false
 }
 
+/// Whether `device` is the `flex` backend (with or without autodiff), the one backend with the
+/// fused training attention of `dit::fused_rotary_attention_grad`.
+pub fn is_flex_device(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    if device.clone().inner() == Device::flex() {
+        return true;
+    }
+    let _ = device;
+    false
+}
+
 /// `n` devices of the backend named `name` (or the default backend) for data-parallel training:
 /// `cuda:0 … cuda:n−1` for CUDA; on a CPU backend every "device" is the same CPU (threads on
 /// one machine — it exercises the multi-device path, it is not faster). wgpu picks its device

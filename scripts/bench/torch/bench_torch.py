@@ -128,6 +128,8 @@ def main():
                     help="comma-separated subset of mdlm,mdlm-cache,udlm,ar, or none")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
     ap.add_argument("--json", action="store_true", help="one JSON object per line instead of text")
+    ap.add_argument("--autocast-bf16", action="store_true",
+                    help="training forward under torch.autocast('cpu', bfloat16) (mixed precision; fp32 master weights)")
     ap.add_argument("--gemm", default=None, help="M,K,N: only time an [M,K]@[K,N] fp32 matmul, GFLOP/s")
     a = ap.parse_args()
     kinds = [] if a.sample_kinds == "none" else [k.strip() for k in a.sample_kinds.split(",")]
@@ -177,7 +179,9 @@ def main():
             t = (1 - eps) * u + eps
             move = (1 - eps) * t
             z = torch.where(torch.rand(a.batch, l) < move[:, None], torch.full_like(x, mask), x)
-            lp = subs(model(z, torch.zeros(a.batch)), z, mask)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.autocast_bf16):
+                logits = model(z, torch.zeros(a.batch))
+            lp = subs(logits.float(), z, mask)
             loss = (-lp.gather(-1, x[..., None])[..., 0] / t[:, None]).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -197,9 +201,9 @@ def main():
             step(k + 3)
             times.append(time.perf_counter() - t0)
         med = sorted(times)[len(times) // 2]
-        emit(f"train mdlm: {a.batch * l / med:.0f} tokens/s (median {1000 * med:.1f} ms/step over {a.steps} steps)",
+        emit(f"train mdlm{' (autocast bf16)' if a.autocast_bf16 else ''}: {a.batch * l / med:.0f} tokens/s (median {1000 * med:.1f} ms/step over {a.steps} steps)",
              {"bench": "train", "model": "mdlm", "L": l, "vocab": n, "batch": a.batch, "steps": a.steps,
-              "tokens_per_s": a.batch * l / med, "ms_per_step": 1000 * med})
+              "tokens_per_s": a.batch * l / med, "ms_per_step": 1000 * med, "autocast_bf16": a.autocast_bf16})
     if a.skip_sampling:
         return
 

@@ -1,10 +1,12 @@
 //! One DiT block: pre-LN attention and MLP with adaLN-Zero modulation (spec §7.1).
 
 use super::attention::self_attention;
+use super::fused_adaln::adaln_fused;
 use super::fused_gelu::gelu_tanh_fused;
 use super::fused_rotary_attention::{MAX_LEN, rotary_attention_fused};
+use super::fused_rotary_attention_grad::rotary_attention_trainable;
 use super::rotary::Rotary;
-use crate::backend::is_host_device;
+use crate::backend::{is_flex_device, is_host_device};
 use crate::dropout::dropout;
 use burn::module::Param;
 use burn::nn::{Initializer, Linear, LinearConfig};
@@ -65,6 +67,27 @@ pub fn modulate(h: Tensor<3>, shift: Tensor<3>, scale: Tensor<3>) -> Tensor<3> {
     h * scale.add_scalar(1.0) + shift
 }
 
+/// The branch input: norm(x), modulated by (shift, scale) [B, 1, H] when given. Training on
+/// `flex` takes the fused node of [`super::fused_adaln`]; inference keeps the tensor ops (so
+/// sampling stays bit-for-bit what it was).
+fn norm_modulate(
+    norm: &BiasFreeLayerNorm,
+    x: Tensor<3>,
+    modulation: Option<(&Tensor<3>, &Tensor<3>)>,
+) -> Tensor<3> {
+    match modulation {
+        Some((shift, scale))
+            if x.is_autodiff()
+                && x.dtype() == burn::tensor::DType::F32
+                && is_flex_device(&x.device()) =>
+        {
+            adaln_fused(x, norm.weight.val(), shift.clone(), scale.clone())
+        }
+        Some((shift, scale)) => modulate(norm.forward(x), shift.clone(), scale.clone()),
+        None => norm.forward(x),
+    }
+}
+
 #[derive(Module, Debug)]
 pub struct DitBlock {
     pub norm1: BiasFreeLayerNorm,
@@ -123,10 +146,11 @@ impl DitBlock {
         });
 
         // Attention branch.
-        let mut hn = self.norm1.forward(x.clone());
-        if let Some(m) = &mods {
-            hn = modulate(hn, m[0].clone(), m[1].clone());
-        }
+        let hn = norm_modulate(
+            &self.norm1,
+            x.clone(),
+            mods.as_ref().map(|m| (&m[0], &m[1])),
+        );
         let heads = self.n_heads;
         let dh = h / heads;
         let qkv = linear3(&self.attn_qkv, hn); // [B, L, 3H]
@@ -137,6 +161,13 @@ impl DitBlock {
         {
             // Inference on the CPU: rotary, attention and the head merge in one pass.
             rotary_attention_fused(qkv, heads, self.causal)
+        } else if qkv.is_autodiff()
+            && dh.is_multiple_of(2)
+            && qkv.dtype() == burn::tensor::DType::F32
+            && is_flex_device(&qkv.device())
+        {
+            // Training on flex: the same in one node with a hand-written backward pass.
+            rotary_attention_trainable(qkv, heads, self.causal)
         } else {
             // [B, L, 3H] → [B, 3·heads, L, dh] with one transpose; q, k, v are contiguous slices.
             let qkv = qkv.reshape([b, l, 3 * heads, dh]).swap_dims(1, 2);
@@ -156,10 +187,11 @@ impl DitBlock {
         };
 
         // MLP branch.
-        let mut hn = self.norm2.forward(x.clone());
-        if let Some(m) = &mods {
-            hn = modulate(hn, m[3].clone(), m[4].clone());
-        }
+        let hn = norm_modulate(
+            &self.norm2,
+            x.clone(),
+            mods.as_ref().map(|m| (&m[3], &m[4])),
+        );
         let mlp = linear3(&self.mlp_2, gelu_tanh(linear3(&self.mlp_0, hn)));
         let mlp = dropout(mlp, self.dropout);
         match &mods {

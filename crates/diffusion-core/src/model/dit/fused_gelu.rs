@@ -141,6 +141,40 @@ impl<B: Backend + FusedGelu, C: CheckpointStrategy> FusedGelu for Autodiff<B, C>
 #[cfg(feature = "flex")]
 pub(crate) use kernels::exp_f32;
 
+/// `isa_fn! { fn name(args) { body } }` defines `name` to run `body` compiled for AVX-512 or
+/// AVX2+FMA when the CPU has them (else as is): the `inline(always)` element loops the body
+/// calls then take that instruction set, which is how the host kernels vectorise at run time.
+#[cfg(feature = "flex")]
+macro_rules! isa_fn {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$m])*
+        $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn avx512($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                match $crate::dit::fused_gelu::isa_level() {
+                    // SAFETY: isa_level reports only features this CPU has.
+                    2 => return unsafe { avx512($($arg),*) },
+                    1 => return unsafe { avx2($($arg),*) },
+                    _ => {}
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+#[cfg(feature = "flex")]
+pub(crate) use isa_fn;
+
 /// The best instruction set this CPU has for the host kernels: 2 AVX-512, 1 AVX2 + FMA,
 /// 0 baseline.
 #[cfg(feature = "flex")]

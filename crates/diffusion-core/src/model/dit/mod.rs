@@ -8,9 +8,11 @@
 pub mod attention;
 pub mod block;
 pub mod conditioning;
+pub mod fused_adaln;
 pub mod fused_attention;
 pub mod fused_gelu;
 pub mod fused_rotary_attention;
+pub mod fused_rotary_attention_grad;
 pub mod rotary;
 pub mod timestep;
 
