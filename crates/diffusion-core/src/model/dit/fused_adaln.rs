@@ -37,6 +37,14 @@ pub fn adaln_fused(x: Tensor<3>, w: Tensor<1>, shift: Tensor<3>, scale: Tensor<3
     ))
 }
 
+/// (dx, dw, dshift, dscale) (the trait spells the tuple out: the extension macro reads it).
+pub type Grads4<B> = (
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+);
+
 #[backend_extension(Autodiff, Flex: cfg(feature = "flex"))]
 pub trait FusedAdaLn: Backend {
     /// See [`adaln_fused`].
@@ -82,12 +90,7 @@ impl FusedAdaLn for burn::backend::Flex {
         shift: FloatTensor<Self>,
         scale: FloatTensor<Self>,
         dy: FloatTensor<Self>,
-    ) -> (
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-    ) {
+    ) -> Grads4<Self> {
         let (shape, [x, w, _, scale]) = host_inputs([x, w, shift, scale]);
         let dy = contiguous(dy);
         let g = kernel::backward(values(&x), values(&w), values(&scale), values(&dy), shape);
@@ -179,12 +182,7 @@ impl<B: Backend + FusedAdaLn, C: CheckpointStrategy> FusedAdaLn for Autodiff<B, 
         _shift: FloatTensor<Self>,
         _scale: FloatTensor<Self>,
         _dy: FloatTensor<Self>,
-    ) -> (
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-        FloatTensor<Self>,
-    ) {
+    ) -> Grads4<Self> {
         unreachable!("the backward pass runs on the inner backend")
     }
 }

@@ -439,13 +439,14 @@ pub(crate) mod kernel {
 }
 
 #[cfg(all(test, feature = "flex"))]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::tensor_util::to_vec_f32;
     use crate::testing::{device, uniform_tensor as random};
 
-    /// What `block.rs` computes without this operation.
-    fn block_form(qkv: Tensor<3>, heads: usize, causal: bool) -> Tensor<3> {
+    /// What `block.rs` computes without this operation (under autodiff at test sizes, the lean
+    /// tensor-op attention).
+    pub(crate) fn block_form(qkv: Tensor<3>, heads: usize, causal: bool) -> Tensor<3> {
         let [b, l, h3] = qkv.dims();
         let dh = h3 / 3 / heads;
         let qkv = qkv.reshape([b, l, 3 * heads, dh]).swap_dims(1, 2);

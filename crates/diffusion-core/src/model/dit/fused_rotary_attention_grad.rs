@@ -563,23 +563,9 @@ pub(crate) mod kernel {
 #[cfg(all(test, feature = "flex"))]
 mod tests {
     use super::*;
+    use crate::dit::fused_rotary_attention::tests::block_form;
     use crate::tensor_util::to_vec_f32;
     use crate::testing::{device, uniform_tensor as random};
-
-    /// What `block.rs` computes without this operation (burn's autodiff of tensor ops).
-    fn block_form(qkv: Tensor<3>, heads: usize, causal: bool) -> Tensor<3> {
-        let [b, l, h3] = qkv.dims();
-        let dh = h3 / 3 / heads;
-        let qkv = qkv.reshape([b, l, 3 * heads, dh]).swap_dims(1, 2);
-        let rotary = crate::dit::rotary::Rotary::new(l, dh, &qkv.device());
-        let qk = rotary.apply(qkv.clone().narrow(1, 0, 2 * heads));
-        let q = qk.clone().narrow(1, 0, heads);
-        let k = qk.narrow(1, heads, heads);
-        let v = qkv.narrow(1, 2 * heads, heads);
-        crate::dit::attention::lean_attention(q, k, v, causal)
-            .swap_dims(1, 2)
-            .reshape([b, l, h3 / 3])
-    }
 
     /// Output and the gradient of qkv against burn's autodiff of the tensor-op form, causal or
     /// not, for several batch sizes, lengths and head shapes (d_h 2 to 32, L 1 to 70).
