@@ -58,11 +58,11 @@ pub trait FusedAdaLn: Backend {
         scale: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 
-    /// The gradients (dx, dw, dshift, dscale) given the inputs and dy.
+    /// The gradients (dx, dw, dshift, dscale) given the inputs the backward pass reads (not
+    /// the shift) and dy.
     fn adaln_backward(
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
-        shift: FloatTensor<Self>,
         scale: FloatTensor<Self>,
         dy: FloatTensor<Self>,
     ) -> (
@@ -81,72 +81,69 @@ impl FusedAdaLn for burn::backend::Flex {
         shift: FloatTensor<Self>,
         scale: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let (shape, [x, w, shift, scale]) = host_inputs([x, w, shift, scale]);
+        let shape = adaln_shape(&x, &w, &[&shift, &scale]);
+        let [x, w, shift, scale] = [x, w, shift, scale].map(contiguous);
         let [x, w, shift, scale] = [&x, &w, &shift, &scale].map(values);
         let y = kernel::forward(x, w, shift, scale, shape);
-        host_output(y, &[shape.0, shape.1, shape.2])
+        tensor(y, [shape.0, shape.1, shape.2])
     }
 
     fn adaln_backward(
         x: FloatTensor<Self>,
         w: FloatTensor<Self>,
-        shift: FloatTensor<Self>,
         scale: FloatTensor<Self>,
         dy: FloatTensor<Self>,
     ) -> Grads4<Self> {
-        let (shape, [x, w, _, scale]) = host_inputs([x, w, shift, scale]);
-        let dy = contiguous(dy);
+        let shape = adaln_shape(&x, &w, &[&scale]);
+        let [x, w, scale, dy] = [x, w, scale, dy].map(contiguous);
         let g = kernel::backward(values(&x), values(&w), values(&scale), values(&dy), shape);
         let (b, l, h) = shape;
         (
-            host_output(g.dx, &[b, l, h]),
-            host_output(g.dw, &[h]),
-            host_output(g.dshift, &[b, 1, h]),
-            host_output(g.dscale, &[b, 1, h]),
+            tensor(g.dx, [b, l, h]),
+            tensor(g.dw, [h]),
+            tensor(g.dshift, [b, 1, h]),
+            tensor(g.dscale, [b, 1, h]),
         )
     }
 }
 
-/// ((B, L, H), the four inputs' values row-major), checking their shapes.
+/// (B, L, H) of x [B, L, H], checking that w is [H], each modulation tensor [B, 1, H] and all f32.
 #[cfg(feature = "flex")]
-fn host_inputs(
-    ts: [burn::backend::flex::FlexTensor; 4],
-) -> ((usize, usize, usize), [burn::backend::flex::FlexTensor; 4]) {
+fn adaln_shape(
+    x: &burn::backend::flex::FlexTensor,
+    w: &burn::backend::flex::FlexTensor,
+    modulation: &[&burn::backend::flex::FlexTensor],
+) -> (usize, usize, usize) {
     use burn::backend::TensorMetadata;
-    let [b, l, h] = ts[0].shape().dims::<3>();
-    assert_eq!(ts[1].shape().dims::<1>(), [h], "adaln: weight is not [H]");
-    for t in &ts[2..] {
+    let [b, l, h] = x.shape().dims::<3>();
+    assert_eq!(w.shape().dims::<1>(), [h], "adaln: weight is not [H]");
+    for t in modulation {
         assert_eq!(
             t.shape().dims::<3>(),
             [b, 1, h],
             "adaln: modulation is not [B, 1, H]"
         );
     }
-    for t in &ts {
+    for t in [x, w].into_iter().chain(modulation.iter().copied()) {
         assert_eq!(t.dtype(), burn::tensor::DType::F32, "adaln: f32 only");
     }
-    ((b, l, h), ts.map(contiguous))
+    (b, l, h)
 }
 
 #[cfg(feature = "flex")]
-use super::fused_rotary_attention_grad::{contiguous, values};
-
-#[cfg(feature = "flex")]
-fn host_output(values: Vec<f32>, shape: &[usize]) -> burn::backend::flex::FlexTensor {
-    burn::backend::flex::FlexTensor::from_data(TensorData::new(values, shape.to_vec()))
-}
+use super::host::{contiguous, tensor, values};
 
 #[derive(Debug)]
 struct AdaLn;
 
 impl<B: Backend + FusedAdaLn> Backward<B, 4> for AdaLn {
-    /// x, w, shift, scale.
-    type State = [FloatTensor<B>; 4];
+    /// x, w, scale (the shift does not enter the gradients).
+    type State = [FloatTensor<B>; 3];
 
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
         let dy = grads.consume::<B>(&ops.node);
-        let [x, w, shift, scale] = ops.state;
-        let (dx, dw, dshift, dscale) = B::adaln_backward(x, w, shift, scale, dy);
+        let [x, w, scale] = ops.state;
+        let (dx, dw, dshift, dscale) = B::adaln_backward(x, w, scale, dy);
         for (parent, g) in ops.parents.into_iter().zip([dx, dw, dshift, dscale]) {
             if let Some(node) = parent {
                 grads.register::<B>(node.id, g);
@@ -166,23 +163,19 @@ impl<B: Backend + FusedAdaLn, C: CheckpointStrategy> FusedAdaLn for Autodiff<B, 
             .prepare::<C>([x.node(), w.node(), shift.node(), scale.node()])
             .compute_bound()
             .stateful();
-        let inputs = [x, w, shift, scale].map(|t| t.into_primitive());
+        let [x, w, shift, scale] = [x, w, shift, scale].map(|t| t.into_primitive());
         match prep {
             OpsKind::Tracked(prep) => {
-                let [x, w, shift, scale] = inputs.clone();
-                prep.finish(inputs, B::adaln(x, w, shift, scale))
+                let state = [x.clone(), w.clone(), scale.clone()];
+                prep.finish(state, B::adaln(x, w, shift, scale))
             }
-            OpsKind::UnTracked(prep) => {
-                let [x, w, shift, scale] = inputs;
-                prep.finish(B::adaln(x, w, shift, scale))
-            }
+            OpsKind::UnTracked(prep) => prep.finish(B::adaln(x, w, shift, scale)),
         }
     }
 
     fn adaln_backward(
         _x: FloatTensor<Self>,
         _w: FloatTensor<Self>,
-        _shift: FloatTensor<Self>,
         _scale: FloatTensor<Self>,
         _dy: FloatTensor<Self>,
     ) -> Grads4<Self> {

@@ -67,12 +67,8 @@ impl FusedGelu for burn::backend::Flex {
         if x.dtype() != burn::tensor::DType::F32 || grad.dtype() != burn::tensor::DType::F32 {
             return gelu_tanh_backward_ops::<Self>(x, grad);
         }
-        let x = if x.is_contiguous() && x.as_slice::<f32>().is_some() {
-            x
-        } else {
-            x.to_contiguous()
-        };
-        let xs = x.as_slice::<f32>().expect("contiguous f32");
+        let x = super::host::contiguous(x);
+        let xs = super::host::values(&x);
         let mut data = grad.into_data();
         let gs = data.as_mut_slice::<f32>().expect("f32 data");
         assert_eq!(xs.len(), gs.len(), "gelu_tanh_backward: shapes differ");

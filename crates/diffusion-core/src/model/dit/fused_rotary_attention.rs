@@ -62,12 +62,8 @@ impl FusedRotaryAttention for burn::backend::Flex {
         if qkv.dtype() != burn::tensor::DType::F32 || l > MAX_LEN || h3 % (3 * heads) != 0 {
             return rotary_attention_ops::<Self>(qkv, heads, causal);
         }
-        let qkv = if qkv.is_contiguous() && qkv.as_slice::<f32>().is_some() {
-            qkv
-        } else {
-            qkv.to_contiguous()
-        };
-        let xs = qkv.as_slice::<f32>().expect("contiguous f32");
+        let qkv = super::host::contiguous(qkv);
+        let xs = super::host::values(&qkv);
         let shape = kernel::Shape {
             l,
             heads,
@@ -75,7 +71,7 @@ impl FusedRotaryAttention for burn::backend::Flex {
             causal,
         };
         let out = kernel::run(xs, b, shape);
-        burn::backend::flex::FlexTensor::from_data(TensorData::new(out, [b, l, h3 / 3]))
+        super::host::tensor(out, [b, l, h3 / 3])
     }
 }
 

@@ -78,7 +78,7 @@ impl FusedRotaryAttentionGrad for burn::backend::Flex {
     ) -> FloatTensor<Self> {
         let (xs, shape) = host_input(qkv, heads, causal);
         let out = kernel::forward(values(&xs), shape);
-        host_output(out, [shape.b, shape.l, shape.heads * shape.dh])
+        tensor(out, [shape.b, shape.l, shape.heads * shape.dh])
     }
 
     fn rotary_attention_backward(
@@ -91,25 +91,12 @@ impl FusedRotaryAttentionGrad for burn::backend::Flex {
         let (xs, shape) = host_input(qkv, heads, causal);
         let (os, dos) = (contiguous(o), contiguous(d_o));
         let dx = kernel::backward(values(&xs), values(&os), values(&dos), shape);
-        host_output(dx, [shape.b, shape.l, 3 * shape.heads * shape.dh])
+        tensor(dx, [shape.b, shape.l, 3 * shape.heads * shape.dh])
     }
 }
 
-/// A flex tensor laid out row-major (itself when it already is: no copy).
 #[cfg(feature = "flex")]
-pub(crate) fn contiguous(t: burn::backend::flex::FlexTensor) -> burn::backend::flex::FlexTensor {
-    if t.is_contiguous() && t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
-    }
-}
-
-/// The f32 values of a [`contiguous`] flex tensor.
-#[cfg(feature = "flex")]
-pub(crate) fn values(t: &burn::backend::flex::FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("contiguous f32")
-}
+use super::host::{contiguous, tensor, values};
 
 #[cfg(feature = "flex")]
 fn host_input(
@@ -132,11 +119,6 @@ fn host_input(
         causal,
     };
     (contiguous(qkv), shape)
-}
-
-#[cfg(feature = "flex")]
-fn host_output(values: Vec<f32>, shape: [usize; 3]) -> burn::backend::flex::FlexTensor {
-    burn::backend::flex::FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 #[derive(Debug)]

@@ -13,6 +13,8 @@ pub mod fused_attention;
 pub mod fused_gelu;
 pub mod fused_rotary_attention;
 pub mod fused_rotary_attention_grad;
+#[cfg(feature = "flex")]
+pub(crate) mod host;
 pub mod rotary;
 pub mod timestep;
 
