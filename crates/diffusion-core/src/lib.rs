@@ -13,7 +13,7 @@
 pub mod guidance;
 /// Files: checkpoints, HF layout, atomic writes, configs, run folders, shipped paths.
 pub mod io;
-/// Networks: the `Denoiser` trait, the DiT, classifiers, dropout.
+/// Networks: the `Denoiser` trait, the DiT, conv and UNet backbones, classifiers, dropout.
 pub mod model;
 /// Noise process: schedule, q(z_t | x), prior, times, parameterisation, posteriors, losses.
 pub mod process;
@@ -38,7 +38,7 @@ pub mod tensor_util;
 
 pub use guidance::nos;
 pub use io::{atomic_file, checkpoint, config_file, hf_checkpoint, paths, run_dir};
-pub use model::{classifier, denoiser, dit, dropout};
+pub use model::{classifier, conv, denoiser, dit, dropout, unet};
 pub use process::{
     diffusion, forward, hybrid, loss, noise, parameterization, posterior, schedule, time,
 };

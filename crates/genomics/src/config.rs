@@ -2,7 +2,7 @@
 //! generator or classifier, training and run sections. N, L and the special ids come from the
 //! tokenizer and `data.windows.length`, never from the file.
 
-use crate::conv::ConvConfig;
+use diffusion_core::conv::ConvConfig;
 use crate::windows::{Balance, SplitScope, WindowConfig};
 use diffusion_core::classifier::ClassifierConfig;
 use diffusion_core::cli::RunConfig;

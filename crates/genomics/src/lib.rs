@@ -4,12 +4,10 @@
 //!
 //! The data half (FASTA, manifests, windows, metrics) is model-free; `tokenizer`, `data`,
 //! `config` and `evaluate` connect it to `diffusion-core` (DiT generators, oracle and
-//! discriminator classifiers), `conv` / `conv_generator` add a linear-cost dilated-convolution
-//! generator for long windows, and the `genomics` binary drives both.
+//! discriminator classifiers; the core's dilated-convolution `conv` backbone for long windows),
+//! and the `genomics` binary drives both.
 
 pub mod config;
-pub mod conv;
-pub mod conv_generator;
 pub mod corpus;
 pub mod data;
 pub mod error;

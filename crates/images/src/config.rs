@@ -4,7 +4,7 @@
 //! tokenizer, never typed into the file.
 
 use crate::folder::SizePolicy;
-use crate::unet::UnetConfig;
+use diffusion_core::unet::UnetConfig;
 use diffusion_core::classifier::ClassifierConfig;
 use diffusion_core::cli::RunConfig;
 use diffusion_core::diffusion::DiffusionConfig;

@@ -11,7 +11,6 @@
 pub mod cifar_pack;
 pub mod config;
 pub mod dataset;
-pub mod discretized_logistic;
 pub mod error;
 pub mod features;
 pub mod folder;
@@ -24,7 +23,5 @@ pub mod inpaint;
 pub mod sample_metrics;
 pub mod symmetric_eigen;
 pub mod tokenizer;
-pub mod unet;
-pub mod unet_generator;
 
 pub use error::{ImageError, Result};

@@ -13,7 +13,6 @@ use diffusion_core::classifier::Classifier;
 use diffusion_core::cli::{RunArgs, require_file};
 use diffusion_core::train::{Loaded, load_objective};
 use genomics::config::{DataConfig, GenomicsConfig};
-use genomics::conv::ConvConfig;
 use genomics::tokenizer::DnaTokenizer;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -117,8 +116,7 @@ fn read_meta(meta: &Value, vocab: &[String], path: &Path) -> Result<Meta> {
     Ok(Meta { data, classes })
 }
 
-/// A generator checkpoint: the core's DiT or this crate's dilated convolution.
-pub type LoadedGenerator = diffusion_core::train::LoadedGenerator<ConvConfig>;
+pub use diffusion_core::train::LoadedGenerator;
 
 /// A generator checkpoint with its data facts.
 pub struct GenModel {

@@ -16,7 +16,7 @@ use diffusion_core::train::run::{
 };
 use diffusion_core::train::{Objective, Trainer};
 use genomics::config::GenomicsConfig;
-use genomics::conv_generator::ConvGenerator;
+use diffusion_core::conv::ConvGenerator;
 use genomics::data::{GenomicsData, prepare};
 use genomics::evaluate::classify;
 use genomics::metrics::{ClassificationReport, classification_report};

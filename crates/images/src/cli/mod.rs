@@ -18,7 +18,6 @@ use images::config::{DataConfig, ImagesConfig};
 use images::dataset::{ImageData, prepare};
 use images::features::ClassifierFeatures;
 use images::tokenizer::PixelTokenizer;
-use images::unet::UnetConfig;
 use serde_json::Value;
 use std::path::Path;
 
@@ -132,12 +131,12 @@ fn provenance(path: &Path, vocabulary: &[String], meta: &Value) -> Result<Proven
 
 /// A generator checkpoint (DiT or UNet) with its process, tokenizer and data settings.
 pub struct ImagesGenerator {
-    pub loaded: LoadedGenerator<UnetConfig>,
+    pub loaded: LoadedGenerator,
     pub info: Provenance,
 }
 
 impl std::ops::Deref for ImagesGenerator {
-    type Target = LoadedGenerator<UnetConfig>;
+    type Target = LoadedGenerator;
     fn deref(&self) -> &Self::Target {
         &self.loaded
     }

@@ -18,7 +18,7 @@ use diffusion_core::train::{Generator, Objective, Trainer, ValStats, evaluate};
 use images::config::{DataConfig, ImagesConfig};
 use images::dataset::{ImageData, prepare};
 use images::tokenizer::PixelTokenizer;
-use images::unet_generator::UnetGenerator;
+use diffusion_core::unet::UnetGenerator;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;

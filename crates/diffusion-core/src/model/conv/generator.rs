@@ -3,11 +3,11 @@
 //! EMA, export) and `load_objective::<ConvGenerator>` loads it. Its checkpoint kind differs
 //! from the DiT generator's, so one is never loaded as the other.
 
-use crate::conv::{ConvConfig, ConvDenoiser};
+use super::{ConvConfig, ConvDenoiser};
 use burn::prelude::*;
-use diffusion_core::diffusion::{DiffusionConfig, ModelKind};
-use diffusion_core::error::{CoreError, Result};
-use diffusion_core::train::{BackboneConfig, DenoiserObjective};
+use crate::diffusion::{DiffusionConfig, ModelKind};
+use crate::error::{CoreError, Result};
+use crate::train::{BackboneConfig, DenoiserObjective};
 
 /// The dilated-convolution generator: the core's [`DenoiserObjective`] with the conv backbone.
 pub type ConvGenerator = DenoiserObjective<ConvConfig>;

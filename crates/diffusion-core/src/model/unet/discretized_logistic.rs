@@ -43,11 +43,11 @@ pub fn discretized_logistic_log_probs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diffusion_core::rng::Rng;
-    use diffusion_core::tensor_util::{float_tensor, to_vec_f32};
+    use crate::rng::Rng;
+    use crate::tensor_util::{float_tensor, to_vec_f32};
 
     fn device() -> Device {
-        diffusion_core::backend::default_device()
+        crate::backend::default_device()
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! A bidirectional dilated-convolution denoiser for long DNA windows (issue 5's optional
-//! long-sequence backbone; the reference uses a bidirectional Mamba for 32 kbp windows).
+//! A bidirectional dilated-convolution denoiser for long sequences (the reference uses a
+//! bidirectional Mamba for 32 kbp DNA windows). Any domain trains it with a `[conv]` section
+//! instead of `[model]`; genomics uses it for long windows.
 //!
 //! Token embedding → `n_cycles` cycles of residual [`DilatedBlock`]s with dilations
 //! 1, 2, 4, …, `max_dilation` → LN with adaLN → Linear(H → N). σ is embedded as in the DiT
@@ -12,15 +13,18 @@
 //! 1021 for 4 cycles. Beyond it positions interact only through the shared σ and label.
 
 pub mod block;
+pub mod generator;
+
+pub use generator::ConvGenerator;
 
 use block::DilatedBlock;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-use diffusion_core::denoiser::Denoiser;
-use diffusion_core::dit::block::BiasFreeLayerNorm;
-use diffusion_core::dit::conditioning::{adaln_conditioning, adaln_output};
-use diffusion_core::dit::timestep::TimestepEmbedder;
-use diffusion_core::error::{CoreError, Result};
+use crate::denoiser::Denoiser;
+use crate::dit::block::BiasFreeLayerNorm;
+use crate::dit::conditioning::{adaln_conditioning, adaln_output};
+use crate::dit::timestep::TimestepEmbedder;
+use crate::error::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 
 fn d_hidden() -> usize {
@@ -39,7 +43,7 @@ fn d_cycles() -> usize {
     2
 }
 
-/// Size of a dilated-convolution denoiser (`[conv]` in a genomics config). `vocab_size` and
+/// Size of a dilated-convolution denoiser (`[conv]` in an experiment config). `vocab_size` and
 /// `num_classes` are filled in from the tokenizer and data; config files leave them out.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -228,11 +232,11 @@ impl Denoiser for ConvDenoiser {
 mod tests {
     use super::*;
     use burn::module::{ModuleMapper, Param};
-    use diffusion_core::rng::Rng;
-    use diffusion_core::tensor_util::{ids_tensor, to_vec_f32};
+    use crate::rng::Rng;
+    use crate::tensor_util::{ids_tensor, to_vec_f32};
 
     fn device() -> Device {
-        diffusion_core::backend::default_device()
+        crate::backend::default_device()
     }
 
     fn config(num_classes: Option<usize>) -> ConvConfig {

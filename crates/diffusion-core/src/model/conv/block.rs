@@ -8,8 +8,8 @@
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig1d};
 use burn::prelude::*;
-use diffusion_core::dit::block::{BiasFreeLayerNorm, gelu_tanh, linear3, modulate};
-use diffusion_core::dropout::dropout;
+use crate::dit::block::{BiasFreeLayerNorm, gelu_tanh, linear3, modulate};
+use crate::dropout::dropout;
 
 #[derive(Module, Debug)]
 pub struct DilatedBlock {

@@ -58,11 +58,11 @@ pub fn nearest_x2(x: Tensor<4>) -> Tensor<4> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diffusion_core::tensor_util::{float_tensor, to_vec_f32};
+    use crate::tensor_util::{float_tensor, to_vec_f32};
 
     #[test]
     fn nearest_x2_copies_each_pixel_into_a_block() {
-        let dev = diffusion_core::backend::default_device();
+        let dev = crate::backend::default_device();
         let x = float_tensor(vec![1.0, 2.0, 3.0, 4.0], [1, 1, 2, 2], &dev);
         let y = to_vec_f32(nearest_x2(x));
         #[rustfmt::skip]

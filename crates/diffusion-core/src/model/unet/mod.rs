@@ -2,7 +2,7 @@
 //! config to what a CPU trains: residual blocks per scale with stride-2 down / nearest up
 //! sampling and skip concatenations, self-attention at chosen resolutions and in the middle,
 //! σ and class-label embeddings added into one conditioning vector, and the truncated
-//! discretised-logistic output head ([`crate::discretized_logistic`]).
+//! discretised-logistic output head ([`discretized_logistic`]).
 //!
 //! Input: the L = C·H·W ids (channel-major, as the tokenizer writes them) become a
 //! [B, 2C, H, W] image: C value channels with pixel level k at its bin centre
@@ -18,20 +18,24 @@
 //! it, for MDLM (where SUBS also sets it) and UDLM alike.
 
 pub mod attention;
+pub mod discretized_logistic;
+pub mod generator;
 pub mod norm;
 pub mod resample;
 pub mod resblock;
 pub mod time;
 
-use crate::discretized_logistic::discretized_logistic_log_probs;
+pub use generator::UnetGenerator;
+
+use discretized_logistic::discretized_logistic_log_probs;
 use attention::AttnBlock;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, Initializer, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::silu;
-use diffusion_core::denoiser::Denoiser;
-use diffusion_core::dit::conditioning::class_embedding;
-use diffusion_core::error::{CoreError, Result};
+use crate::denoiser::Denoiser;
+use crate::dit::conditioning::class_embedding;
+use crate::error::{CoreError, Result};
 use norm::group_norm;
 use resample::{Downsample, Upsample};
 use resblock::{ResBlock, conv3x3};
@@ -54,7 +58,7 @@ fn d_true() -> bool {
     true
 }
 
-/// Size and shape of a UNet (`[unet]` in an images config). The image geometry, the levels and
+/// Size and shape of a UNet (`[unet]` in an experiment config of a domain with an image grid). The image geometry, the levels and
 /// the class count are filled in from the tokenizer and data; config files leave them out.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -422,11 +426,11 @@ impl Denoiser for Unet {
 mod tests {
     use super::*;
     use burn::module::{ModuleMapper, Param};
-    use diffusion_core::rng::Rng;
-    use diffusion_core::tensor_util::{ids_tensor, to_vec_f32};
+    use crate::rng::Rng;
+    use crate::tensor_util::{ids_tensor, to_vec_f32};
 
     fn device() -> Device {
-        diffusion_core::backend::default_device()
+        crate::backend::default_device()
     }
 
     /// A 14×14 grey UNet at 4 levels with two scales and attention at 7×7.

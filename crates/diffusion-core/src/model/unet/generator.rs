@@ -3,11 +3,11 @@
 //! export) and `load_objective::<UnetGenerator>` loads it. Its checkpoint kind differs from the
 //! DiT generator's, so one is never loaded as the other.
 
-use crate::unet::{Unet, UnetConfig};
+use super::{Unet, UnetConfig};
 use burn::prelude::*;
-use diffusion_core::diffusion::{DiffusionConfig, ModelKind};
-use diffusion_core::error::{CoreError, Result};
-use diffusion_core::train::{BackboneConfig, DenoiserObjective};
+use crate::diffusion::{DiffusionConfig, ModelKind};
+use crate::error::{CoreError, Result};
+use crate::train::{BackboneConfig, DenoiserObjective};
 
 /// The UNet generator: the core's [`DenoiserObjective`] with the UNet backbone.
 pub type UnetGenerator = DenoiserObjective<UnetConfig>;
