@@ -25,6 +25,8 @@ pub mod sample;
 pub mod train;
 
 pub mod allocator;
+/// The application layer of the domain binaries: experiment file, `Domain` trait, training runs.
+pub mod app;
 pub mod backend;
 /// Shared command-line pieces of the domain binaries.
 pub mod cli;

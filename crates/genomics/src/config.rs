@@ -2,13 +2,7 @@
 //! generator or classifier, training and run sections. N, L and the special ids come from the
 //! tokenizer and `data.windows.length`, never from the file.
 
-use diffusion_core::conv::ConvConfig;
 use crate::windows::{Balance, SplitScope, WindowConfig};
-use diffusion_core::classifier::ClassifierConfig;
-use diffusion_core::cli::RunConfig;
-use diffusion_core::diffusion::DiffusionConfig;
-use diffusion_core::dit::DitConfig;
-use diffusion_core::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -76,22 +70,5 @@ impl DataConfig {
     }
 }
 
-/// One file trains one generator (`[diffusion]` + `[model]` (DiT) or `[conv]`) or one classifier (`[classifier]`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GenomicsConfig {
-    #[serde(default)]
-    pub data: DataConfig,
-    #[serde(default)]
-    pub diffusion: Option<DiffusionConfig>,
-    #[serde(default)]
-    pub model: Option<DitConfig>,
-    /// A dilated-convolution generator (MDLM / UDLM) instead of the DiT `[model]`.
-    #[serde(default)]
-    pub conv: Option<ConvConfig>,
-    #[serde(default)]
-    pub classifier: Option<ClassifierConfig>,
-    pub train: TrainConfig,
-    #[serde(default)]
-    pub run: RunConfig,
-}
+/// The genomics experiment file: the core's with this `[data]` section.
+pub type GenomicsConfig = diffusion_core::app::ExperimentConfig<DataConfig>;

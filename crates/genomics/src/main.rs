@@ -5,14 +5,6 @@
 
 mod cli;
 
-use clap::Parser;
-
 fn main() {
-    diffusion_core::allocator::tune_for_tensors();
-    diffusion_core::cli::init_tracing();
-    let args = cli::Cli::parse();
-    if let Err(e) = cli::run(args) {
-        eprintln!("genomics: error: {e:#}");
-        std::process::exit(1);
-    }
+    diffusion_core::app::binary::main("genomics", cli::ABOUT, cli::run);
 }

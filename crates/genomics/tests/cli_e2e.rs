@@ -82,7 +82,7 @@ fn train_sample_guide_and_score_end_to_end() {
         ],
         &ce,
     ));
-    assert!(out.contains("held-out test windows: accuracy"), "{out}");
+    assert!(out.contains("held-out test split: accuracy"), "{out}");
     ok(&args(
         &[
             "train-classifier",

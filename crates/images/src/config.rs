@@ -4,13 +4,6 @@
 //! tokenizer, never typed into the file.
 
 use crate::folder::SizePolicy;
-use diffusion_core::unet::UnetConfig;
-use diffusion_core::classifier::ClassifierConfig;
-use diffusion_core::cli::RunConfig;
-use diffusion_core::diffusion::DiffusionConfig;
-use diffusion_core::dit::DitConfig;
-use diffusion_core::sampler::SamplerConfig;
-use diffusion_core::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -111,25 +104,5 @@ impl Default for DataConfig {
     }
 }
 
-/// One file trains one generator (`[diffusion]` + `[model]` for a DiT, or `[diffusion]` +
-/// `[unet]` for the image UNet) or one classifier (`[classifier]`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImagesConfig {
-    #[serde(default)]
-    pub data: DataConfig,
-    #[serde(default)]
-    pub diffusion: Option<DiffusionConfig>,
-    #[serde(default)]
-    pub model: Option<DitConfig>,
-    /// The image UNet with the discretised-logistic head (spec §7.3) instead of the DiT.
-    #[serde(default)]
-    pub unet: Option<UnetConfig>,
-    #[serde(default)]
-    pub classifier: Option<ClassifierConfig>,
-    pub train: TrainConfig,
-    #[serde(default)]
-    pub sampling: SamplerConfig,
-    #[serde(default)]
-    pub run: RunConfig,
-}
+/// The images experiment file: the core's with this `[data]` section.
+pub type ImagesConfig = diffusion_core::app::ExperimentConfig<DataConfig>;

@@ -2,11 +2,6 @@
 //! training and sampling sections. Token facts (N, L, mask, pad, number of classes) are filled
 //! in from the tokenizer and the data, never typed into the file.
 
-use diffusion_core::classifier::ClassifierConfig;
-use diffusion_core::diffusion::DiffusionConfig;
-use diffusion_core::dit::DitConfig;
-use diffusion_core::sampler::SamplerConfig;
-use diffusion_core::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -124,26 +119,5 @@ impl Default for DataConfig {
 }
 
 /// Where a run writes its files and on which backend (shared by every domain).
-pub use diffusion_core::cli::RunConfig;
-
-/// A whole experiment: one file trains one generator or one classifier.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MolConfig {
-    #[serde(default)]
-    pub data: DataConfig,
-    /// The generator's process (for `train`).
-    #[serde(default)]
-    pub diffusion: Option<DiffusionConfig>,
-    /// The generator's DiT (for `train`). Class-conditional iff `data.label` is set.
-    #[serde(default)]
-    pub model: Option<DitConfig>,
-    /// A classifier (for `train-classifier`): noisy (D-CBG), clean, or causal (FUDGE).
-    #[serde(default)]
-    pub classifier: Option<ClassifierConfig>,
-    pub train: TrainConfig,
-    #[serde(default)]
-    pub sampling: SamplerConfig,
-    #[serde(default)]
-    pub run: RunConfig,
-}
+/// The molecules experiment file: the core's with this `[data]` section.
+pub type MolConfig = diffusion_core::app::ExperimentConfig<DataConfig>;

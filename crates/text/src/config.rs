@@ -2,10 +2,6 @@
 //! sampling sections. N, L and the special ids are filled in from the tokenizer and
 //! `data.seq_len`, never typed into the file.
 
-use diffusion_core::diffusion::DiffusionConfig;
-use diffusion_core::dit::DitConfig;
-use diffusion_core::sampler::SamplerConfig;
-use diffusion_core::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -50,20 +46,6 @@ impl Default for DataConfig {
     }
 }
 
-/// Where a run writes its files and on which backend (shared by every domain).
-pub use diffusion_core::cli::RunConfig;
-
-/// One file trains one character-level generator.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TextConfig {
-    #[serde(default)]
-    pub data: DataConfig,
-    pub diffusion: DiffusionConfig,
-    pub model: DitConfig,
-    pub train: TrainConfig,
-    #[serde(default)]
-    pub sampling: SamplerConfig,
-    #[serde(default)]
-    pub run: RunConfig,
-}
+/// One file trains one character-level generator: the core's experiment file with this
+/// `[data]` section.
+pub type TextConfig = diffusion_core::app::ExperimentConfig<DataConfig>;

@@ -63,10 +63,16 @@ const TINY: [&str; 16] = [
     "train.checkpoint_every=0",
 ];
 
-/// The number after `BPC ` in a line of output.
+/// The BPC a command printed: `validate`'s "BPC x", `train`'s "= x bits per character".
 fn bpc(out: &str) -> f64 {
-    let rest = out.split("BPC ").nth(1).expect("output names the BPC");
-    rest.split_whitespace().next().unwrap().parse().unwrap()
+    let word = match out.split("BPC ").nth(1) {
+        Some(rest) => rest.split_whitespace().next(),
+        None => out
+            .split(" bits per character")
+            .next()
+            .and_then(|s| s.split_whitespace().last()),
+    };
+    word.expect("output names the BPC").parse().unwrap()
 }
 
 #[test]

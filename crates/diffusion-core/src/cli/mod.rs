@@ -252,6 +252,13 @@ pub fn require_file(p: &Path, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// `report` arguments.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ReportArgs {
+    /// A run directory written by `train` or `train-classifier`.
+    pub run_dir: PathBuf,
+}
+
 /// The `report` subcommand: draw a run directory's curves and print its summary.
 pub fn print_report(run_dir: &Path) -> Result<()> {
     for f in crate::report::render_run(run_dir)? {

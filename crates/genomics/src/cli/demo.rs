@@ -7,9 +7,10 @@
 use super::eval::Scorer;
 use super::sample::{GuidanceKind, Request, generate, load_guidance, run_pins};
 use super::sweep::random_row;
-use super::{TrainArgs, device, load_generator};
+use super::{Genomics, device, load_generator};
 use anyhow::Result;
 use clap::Args;
+use diffusion_core::app::train_run;
 use diffusion_core::cli::demo::DemoModels;
 use diffusion_core::sampler::SamplerConfig;
 use genomics::evaluate::{DiscriminatorConfig, SpeciesScores};
@@ -66,16 +67,7 @@ fn obtain(a: &DemoArgs, name: &str, config: &str, classifier: bool) -> Result<Pa
         backend: a.backend.as_deref(),
     };
     models.obtain(name, config, Vec::new(), a.train_steps, |run| {
-        let args = TrainArgs {
-            run,
-            ..Default::default()
-        };
-        let t = if classifier {
-            super::train::train_classifier(&args)?
-        } else {
-            super::train::train_generator(&args)?
-        };
-        Ok(t.model)
+        Ok(train_run::<Genomics>(run, classifier, &[])?.model)
     })
 }
 

@@ -1,17 +1,19 @@
 //! Command-line interface of the `genomics` binary: the same shape as `molecules` and `text`.
 
 mod demo;
+pub mod domain;
 mod eval;
 mod sample;
 mod sweep;
-mod train;
 
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Subcommand};
+use diffusion_core::app::{train_classifier, train_generator};
 use diffusion_core::classifier::Classifier;
-use diffusion_core::cli::{RunArgs, require_file};
+use diffusion_core::cli::{ReportArgs, require_file};
 use diffusion_core::train::{Loaded, load_objective};
+pub use domain::Genomics;
 use genomics::config::{DataConfig, GenomicsConfig};
 use genomics::tokenizer::DnaTokenizer;
 use serde_json::Value;
@@ -19,16 +21,8 @@ use std::path::{Path, PathBuf};
 
 pub use diffusion_core::backend::device;
 
-#[derive(Parser)]
-#[command(
-    name = "genomics",
-    version,
-    about = "Species-conditioned DNA generation with guided discrete diffusion (AR / MDLM / UDLM, D-CFG, D-CBG, NOS)"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
+/// The binary's one-line help.
+pub const ABOUT: &str = "Species-conditioned DNA generation with guided discrete diffusion (AR / MDLM / UDLM, D-CFG, D-CBG, NOS)";
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -51,43 +45,25 @@ pub enum Command {
     Demo(demo::DemoArgs),
 }
 
-/// `train` / `train-classifier` arguments: the shared run arguments and genomics shortcuts.
+/// `train` / `train-classifier` arguments: the shared ones and the genomics shortcut.
 #[derive(Args, Clone, Debug, Default)]
 pub struct TrainArgs {
     #[command(flatten)]
-    pub run: RunArgs,
-    /// Shortcut for `--set diffusion.kind=K` (ar | mdlm | udlm).
-    #[arg(long)]
-    pub kind: Option<String>,
+    pub train: diffusion_core::app::TrainArgs,
     /// Shortcut for `--set data.manifest=PATH`: train on your own species manifest.
     #[arg(long)]
     pub manifest: Option<PathBuf>,
-    /// train-classifier: train a NOS head on this generator's frozen encoder instead.
-    #[arg(long)]
-    pub nos_for: Option<PathBuf>,
 }
 
 impl TrainArgs {
     pub fn load(&self) -> Result<GenomicsConfig> {
-        let mut extra = Vec::new();
-        if let Some(k) = &self.kind {
-            extra.push(format!("diffusion.kind=\"{k}\""));
-        }
-        if let Some(m) = &self.manifest {
-            extra.push(format!("data.manifest=\"{}\"", m.display()));
-        }
-        Ok(self.run.load(&extra)?)
+        let extra: Vec<String> = self
+            .manifest
+            .iter()
+            .map(|m| format!("data.manifest=\"{}\"", m.display()))
+            .collect();
+        Ok(self.train.load::<Genomics>(&extra)?)
     }
-
-    pub fn run_dir(&self, cfg: &GenomicsConfig, fallback: &str) -> PathBuf {
-        self.run.run_dir(cfg.run.dir.as_deref(), fallback)
-    }
-}
-
-#[derive(Args, Clone, Debug)]
-pub struct ReportArgs {
-    /// A run directory written by `train` or `train-classifier`.
-    pub run_dir: PathBuf,
 }
 
 /// What a genomics checkpoint records about its data.
@@ -140,10 +116,12 @@ pub fn load_classifier(path: &Path, dev: &Device) -> Result<(Loaded<Classifier>,
     Ok((c, meta))
 }
 
-pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
-        Command::Train(a) => train::train_generator(&a).map(|_| ()),
-        Command::TrainClassifier(a) => train::train_classifier(&a).map(|_| ()),
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Train(a) => train_generator::<Genomics>(&a.train, a.load()?).map(|_| ()),
+        Command::TrainClassifier(a) => {
+            train_classifier::<Genomics>(&a.train, a.load()?).map(|_| ())
+        }
         Command::Sample(a) => sample::run(&a).map(|_| ()),
         Command::Eval(a) => eval::run(&a).map(|_| ()),
         Command::Sweep(a) => sweep::run(&a),

@@ -6,11 +6,11 @@
 
 use super::eval::score_images;
 use super::sample::{GuidanceKind, Request, generate, write_images};
-use super::train::{Trained, train_classifier, train_generator};
-use super::{EvalNet, TrainArgs, device, load_eval_net, load_generator};
+use super::{EvalNet, Images, device, load_eval_net, load_generator};
 use anyhow::Result;
 use burn::prelude::Device;
 use clap::Args;
+use diffusion_core::app::train_run;
 use diffusion_core::cli::demo::DemoModels;
 use diffusion_core::sampler::SamplerConfig;
 use images::dataset::{ImageData, prepare};
@@ -100,20 +100,11 @@ fn obtain(
     };
     let set = set.iter().map(|s| s.to_string()).collect();
     models.obtain(name, config, set, Some(steps), |run| {
-        let args = TrainArgs {
-            run,
-            kind: None,
-            nos_for: None,
-        };
-        let t: Trained = if classifier {
-            train_classifier(&args)?
-        } else {
-            train_generator(&args)?
-        };
-        let score = match (t.bpd, t.accuracy) {
-            (Some(b), _) => format!("validation {b:.4} bits per dimension"),
-            (None, Some(acc)) => format!("held-out accuracy {acc:.4}"),
-            _ => String::new(),
+        let t = train_run::<Images>(run, classifier, &[])?;
+        let v = &t.validation;
+        let score = match v.accuracy {
+            None => format!("validation {:.4} bits per dimension", v.bpc),
+            Some(acc) => format!("held-out accuracy {acc:.4}"),
         };
         println!(
             "  {name}: {} steps in {:.0} s, {score}",

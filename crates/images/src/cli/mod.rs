@@ -3,34 +3,27 @@
 //! image metrics).
 
 mod demo;
+mod domain;
 mod eval;
 mod sample;
 mod sweep;
-mod train;
 
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
-use clap::{Args, Parser, Subcommand};
+use clap::Subcommand;
+use diffusion_core::app::{train_classifier, train_generator};
 use diffusion_core::classifier::Classifier;
-use diffusion_core::cli::{RunArgs, require_file};
+use diffusion_core::cli::{ReportArgs, require_file};
 use diffusion_core::train::{Loaded, LoadedGenerator, load_objective};
-use images::config::{DataConfig, ImagesConfig};
-use images::dataset::{ImageData, prepare};
+use images::config::DataConfig;
+use images::dataset::prepare;
 use images::features::ClassifierFeatures;
 use images::tokenizer::PixelTokenizer;
 use serde_json::Value;
 use std::path::Path;
 
-#[derive(Parser)]
-#[command(
-    name = "images",
-    version,
-    about = "Guided discrete diffusion on discretised pixels (MNIST, Fashion-MNIST, CIFAR-10, image folders)"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
+/// The binary's one-line help.
+pub const ABOUT: &str = "Guided discrete diffusion on discretised pixels (MNIST, Fashion-MNIST, CIFAR-10, image folders)";
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -53,48 +46,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
 }
 
-/// Config file, overrides and run directory of `train` and `train-classifier`.
-#[derive(Args, Clone, Debug, Default)]
-pub struct TrainArgs {
-    #[command(flatten)]
-    pub run: RunArgs,
-    /// Shortcut for `--set diffusion.kind=K` (mdlm | udlm).
-    #[arg(long)]
-    pub kind: Option<String>,
-    /// train-classifier: train a NOS head on this DiT generator's frozen encoder instead (the
-    /// config's `[train]` sets steps, batch size, learning rate and seed).
-    #[arg(long, value_name = "GENERATOR")]
-    pub nos_for: Option<std::path::PathBuf>,
-}
-
-impl TrainArgs {
-    pub fn load(&self) -> Result<ImagesConfig> {
-        let extra: Vec<String> = self
-            .kind
-            .iter()
-            .map(|k| format!("diffusion.kind=\"{k}\""))
-            .collect();
-        Ok(self.run.load(&extra)?)
-    }
-}
-
-#[derive(Args, Clone, Debug)]
-pub struct ReportArgs {
-    /// A run directory written by `train` or `train-classifier`.
-    pub run_dir: std::path::PathBuf,
-}
+pub use diffusion_core::app::TrainArgs;
+pub use domain::Images;
 
 pub use diffusion_core::backend::device;
-
-/// The metadata every images checkpoint carries.
-pub fn metadata(data: &DataConfig, d: &ImageData, role: &str) -> Value {
-    serde_json::json!({
-        "domain": "images",
-        "role": role,
-        "data": data,
-        "class_names": d.report.class_names,
-    })
-}
 
 /// What an images checkpoint says about its data.
 pub struct Provenance {
@@ -103,7 +58,7 @@ pub struct Provenance {
     pub class_names: Vec<String>,
 }
 
-fn provenance(path: &Path, vocabulary: &[String], meta: &Value) -> Result<Provenance> {
+pub fn provenance(path: &Path, vocabulary: &[String], meta: &Value) -> Result<Provenance> {
     if meta.get("domain").and_then(Value::as_str) != Some("images") {
         bail!(
             "{}: not an images checkpoint (its metadata has no `domain = \"images\"`)",
@@ -226,10 +181,12 @@ pub fn load_eval_net(path: &Path, dev: &Device, max_reference: Option<usize>) ->
     })
 }
 
-pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
-        Command::Train(a) => train::train_generator(&a).map(|_| ()),
-        Command::TrainClassifier(a) => train::train_classifier(&a).map(|_| ()),
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Train(a) => train_generator::<Images>(&a, a.load::<Images>(&[])?).map(|_| ()),
+        Command::TrainClassifier(a) => {
+            train_classifier::<Images>(&a, a.load::<Images>(&[])?).map(|_| ())
+        }
         Command::Sample(a) => sample::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Sweep(a) => sweep::run(&a),

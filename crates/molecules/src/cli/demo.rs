@@ -11,6 +11,7 @@ use super::{ConfigArgs, device};
 use anyhow::Result;
 use burn::prelude::Device;
 use clap::Args;
+use diffusion_core::app::TrainArgs;
 use diffusion_core::atomic_file::write_atomic;
 use diffusion_core::cli::demo::DemoModels;
 use diffusion_core::generate::GuidanceModels;
@@ -72,13 +73,16 @@ fn obtain(
     };
     models.obtain(name, config, set, a.train_steps, |run| {
         let args = ConfigArgs {
-            run,
+            train: TrainArgs {
+                run,
+                ..Default::default()
+            },
             ..Default::default()
         };
         let t = if classifier {
-            super::train::train_classifier(&args)?
+            args.train_classifier()?
         } else {
-            super::train::train_generator(&args)?
+            args.train_generator()?
         };
         Ok(t.model)
     })

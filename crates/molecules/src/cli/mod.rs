@@ -1,30 +1,23 @@
 //! Command-line interface of the `molecules` binary.
 
 mod demo;
+mod domain;
 mod eval;
 mod hf;
-mod nos;
 mod sample;
 mod sweep;
-mod train;
 mod validate;
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand};
-use diffusion_core::cli::RunArgs;
+use clap::{Args, Subcommand};
+use diffusion_core::app::{TrainArgs, Trained, train_classifier, train_generator};
+use diffusion_core::cli::ReportArgs;
+use domain::Molecules;
 use molecules::config::MolConfig;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-#[derive(Parser)]
-#[command(
-    name = "molecules",
-    version,
-    about = "Guided discrete diffusion for molecules (QM9, SMILES / SELFIES)"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
+/// The binary's one-line help.
+pub const ABOUT: &str = "Guided discrete diffusion for molecules (QM9, SMILES / SELFIES)";
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -57,19 +50,11 @@ pub enum Command {
     Demo(demo::DemoArgs),
 }
 
-/// `train` / `train-classifier` arguments: the run arguments every domain shares
-/// (`diffusion_core::cli::RunArgs`) and the molecules shortcuts.
+/// `train` / `train-classifier` arguments: the shared ones and the molecules shortcuts.
 #[derive(Args, Clone, Debug, Default)]
 pub struct ConfigArgs {
     #[command(flatten)]
-    pub run: RunArgs,
-    /// train-classifier: train a NOS head on this generator's frozen encoder instead (its
-    /// `train.steps`, `batch_size`, `lr`, `seed` and `data.label` apply).
-    #[arg(long)]
-    pub nos_for: Option<PathBuf>,
-    /// Shortcut for `--set diffusion.kind=K` (ar | mdlm | udlm).
-    #[arg(long)]
-    pub kind: Option<String>,
+    pub train: TrainArgs,
     /// Shortcut for `--set data.label=P` (qed | ring_count).
     #[arg(long)]
     pub label: Option<String>,
@@ -82,30 +67,32 @@ impl ConfigArgs {
     /// The config with file, `--set` and shortcut overrides applied (shortcuts last).
     pub fn load(&self) -> Result<MolConfig> {
         let mut o = Vec::new();
-        if let Some(k) = &self.kind {
-            o.push(format!("diffusion.kind=\"{k}\""));
-        }
         if let Some(l) = &self.label {
             o.push(format!("data.label=\"{l}\""));
         }
         if let Some(r) = &self.representation {
             o.push(format!("data.representation=\"{r}\""));
         }
-        Ok(self.run.load(&o)?)
+        Ok(self.train.load::<Molecules>(&o)?)
     }
 
-    /// The run directory: `--run-dir`, else `run.dir`, else `runs/<config stem>`.
-    pub fn run_dir(&self, cfg: &MolConfig, fallback: &str) -> PathBuf {
-        self.run.run_dir(cfg.run.dir.as_deref(), fallback)
+    /// `molecules train`.
+    pub fn train_generator(&self) -> Result<Trained> {
+        train_generator::<Molecules>(&self.train, self.load()?)
+    }
+
+    /// `molecules train-classifier`.
+    pub fn train_classifier(&self) -> Result<Trained> {
+        train_classifier::<Molecules>(&self.train, self.load()?)
     }
 }
 
 pub use diffusion_core::backend::device;
 
-pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
-        Command::Train(a) => train::train_generator(&a).map(|_| ()),
-        Command::TrainClassifier(a) => train::train_classifier(&a).map(|_| ()),
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Train(a) => a.train_generator().map(|_| ()),
+        Command::TrainClassifier(a) => a.train_classifier().map(|_| ()),
         Command::Sample(a) => sample::run(&a).map(|_| ()),
         Command::Eval(a) => eval::run(&a),
         Command::Sweep(a) => sweep::run(&a),
@@ -117,12 +104,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ExportHf(a) => hf::export(&a),
         Command::Validate(a) => validate::run(&a),
     }
-}
-
-#[derive(Args, Clone, Debug)]
-pub struct ReportArgs {
-    /// A run directory written by `train` or `train-classifier`.
-    pub run_dir: PathBuf,
 }
 
 /// Parse a comma-separated list of numbers (`0,1,2.5`).

@@ -7,10 +7,11 @@
 //! (shrunk by overrides) for a few hundred steps, and reports them the same way.
 
 use super::sample::generate;
-use super::{ConfigArgs, device, load_model, train};
+use super::{TrainArgs, device, load_model, train};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use clap::Args;
+use diffusion_core::cli::RunArgs;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::sampler::SamplerConfig;
 use std::path::{Path, PathBuf};
@@ -153,23 +154,26 @@ fn train_tiny(a: &DemoArgs, kind: &str) -> Result<(PathBuf, f64)> {
     }
     println!("training {kind} for {} steps …", a.steps);
     let extra = matches!(kind, "mdlm" | "gidd").then_some(TINY_MDLM);
-    let args = ConfigArgs {
-        config: Some(resolve_path(Path::new(&format!(
-            "configs/text8-{kind}.toml"
-        )))),
-        set: TINY
-            .iter()
-            .copied()
-            .chain(extra)
-            .map(str::to_string)
-            .chain(a.set.clone())
-            .collect(),
-        run_dir: Some(run),
-        steps: Some(a.steps),
-        backend: a.backend.clone(),
+    let args = TrainArgs {
+        run: RunArgs {
+            config: Some(resolve_path(Path::new(&format!(
+                "configs/text8-{kind}.toml"
+            )))),
+            set: TINY
+                .iter()
+                .copied()
+                .chain(extra)
+                .map(str::to_string)
+                .chain(a.set.clone())
+                .collect(),
+            run_dir: Some(run),
+            steps: Some(a.steps),
+            backend: a.backend.clone(),
+            ..Default::default()
+        },
         ..Default::default()
     };
-    let t = train::run(&args)?;
+    let t = train(&args)?;
     Ok((t.model, t.train_seconds))
 }
 

@@ -2,53 +2,37 @@
 //! `--set` overrides, run directories), with only what a language model needs.
 
 mod demo;
+mod domain;
 mod sample;
-mod train;
 mod validate;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
-use diffusion_core::cli::RunArgs;
+use clap::Subcommand;
+use diffusion_core::cli::ReportArgs;
 use diffusion_core::train::{LoadedModel, load_for_inference};
-use std::path::{Path, PathBuf};
-use text::config::{DataConfig, TextConfig};
+use std::path::Path;
+use text::config::DataConfig;
 
-#[derive(Parser)]
-#[command(
-    name = "text",
-    version,
-    about = "Character-level language models (AR / MDLM / UDLM) on text8-style English, in bits per character"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
+/// The binary's one-line help.
+pub const ABOUT: &str = "Character-level language models (AR / MDLM / UDLM) on text8-style English, in bits per character";
 
 #[derive(Subcommand)]
 pub enum Command {
     /// Train a character-level generator into a run directory.
-    Train(ConfigArgs),
+    Train(TrainArgs),
     /// Bits per character of a checkpoint on the whole validation split.
     Validate(validate::ValidateArgs),
     /// Generate text from a checkpoint, one sample per line.
     Sample(sample::SampleArgs),
+    /// Draw a run directory's training curves and print its summary.
+    Report(ReportArgs),
     /// Validation BPC and samples of the shipped AR, MDLM and UDLM checkpoints (`--train`: of
     /// tiny models trained for a few hundred steps instead).
     Demo(demo::DemoArgs),
 }
 
-/// `train` arguments: exactly the run arguments every domain shares.
-pub type ConfigArgs = RunArgs;
-
-/// The config with file, `--set` and shortcut overrides applied.
-pub fn load_config(args: &ConfigArgs) -> Result<TextConfig> {
-    Ok(args.load(&[])?)
-}
-
-/// The run directory: `--run-dir`, else `run.dir`, else `runs/<config stem>`.
-pub fn run_dir(args: &ConfigArgs, cfg: &TextConfig) -> PathBuf {
-    args.run_dir(cfg.run.dir.as_deref(), "text")
-}
+pub use diffusion_core::app::TrainArgs;
+pub use domain::Text;
 
 pub use diffusion_core::backend::device;
 
@@ -86,11 +70,17 @@ pub fn load_model(path: &Path, dev: &burn::prelude::Device) -> Result<TextModel>
     })
 }
 
-pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
-        Command::Train(a) => train::run(&a).map(|_| ()),
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Train(a) => train(&a).map(|_| ()),
         Command::Validate(a) => validate::run(&a),
         Command::Sample(a) => sample::run(&a),
+        Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
         Command::Demo(a) => demo::run(&a),
     }
+}
+
+/// `text train`: the core's training run on the text domain.
+pub fn train(args: &TrainArgs) -> Result<diffusion_core::app::Trained> {
+    diffusion_core::app::train_generator::<Text>(args, args.load::<Text>(&[])?)
 }

@@ -5,11 +5,11 @@
 //! The adaLN projection is zero-initialised (DiT's adaLN-Zero), so a fresh block is the identity
 //! and deep stacks start stable.
 
+use crate::dit::block::{BiasFreeLayerNorm, gelu_tanh, linear3, modulate};
+use crate::dropout::dropout;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig1d};
 use burn::prelude::*;
-use crate::dit::block::{BiasFreeLayerNorm, gelu_tanh, linear3, modulate};
-use crate::dropout::dropout;
 
 #[derive(Module, Debug)]
 pub struct DilatedBlock {

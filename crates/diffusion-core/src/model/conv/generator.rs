@@ -4,10 +4,10 @@
 //! from the DiT generator's, so one is never loaded as the other.
 
 use super::{ConvConfig, ConvDenoiser};
-use burn::prelude::*;
 use crate::diffusion::{DiffusionConfig, ModelKind};
 use crate::error::{CoreError, Result};
 use crate::train::{BackboneConfig, DenoiserObjective};
+use burn::prelude::*;
 
 /// The dilated-convolution generator: the core's [`DenoiserObjective`] with the conv backbone.
 pub type ConvGenerator = DenoiserObjective<ConvConfig>;

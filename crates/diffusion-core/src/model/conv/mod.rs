@@ -17,14 +17,14 @@ pub mod generator;
 
 pub use generator::ConvGenerator;
 
-use block::DilatedBlock;
-use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
-use burn::prelude::*;
 use crate::denoiser::Denoiser;
 use crate::dit::block::BiasFreeLayerNorm;
 use crate::dit::conditioning::{adaln_conditioning, adaln_output};
 use crate::dit::timestep::TimestepEmbedder;
 use crate::error::{CoreError, Result};
+use block::DilatedBlock;
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
+use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 fn d_hidden() -> usize {
@@ -231,9 +231,9 @@ impl Denoiser for ConvDenoiser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::module::{ModuleMapper, Param};
     use crate::rng::Rng;
     use crate::tensor_util::{ids_tensor, to_vec_f32};
+    use burn::module::{ModuleMapper, Param};
 
     fn device() -> Device {
         crate::backend::default_device()

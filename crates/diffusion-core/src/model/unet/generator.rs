@@ -4,10 +4,10 @@
 //! DiT generator's, so one is never loaded as the other.
 
 use super::{Unet, UnetConfig};
-use burn::prelude::*;
 use crate::diffusion::{DiffusionConfig, ModelKind};
 use crate::error::{CoreError, Result};
 use crate::train::{BackboneConfig, DenoiserObjective};
+use burn::prelude::*;
 
 /// The UNet generator: the core's [`DenoiserObjective`] with the UNet backbone.
 pub type UnetGenerator = DenoiserObjective<UnetConfig>;

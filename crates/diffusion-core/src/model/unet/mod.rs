@@ -27,15 +27,15 @@ pub mod time;
 
 pub use generator::UnetGenerator;
 
-use discretized_logistic::discretized_logistic_log_probs;
+use crate::denoiser::Denoiser;
+use crate::dit::conditioning::class_embedding;
+use crate::error::{CoreError, Result};
 use attention::AttnBlock;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, Initializer, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::silu;
-use crate::denoiser::Denoiser;
-use crate::dit::conditioning::class_embedding;
-use crate::error::{CoreError, Result};
+use discretized_logistic::discretized_logistic_log_probs;
 use norm::group_norm;
 use resample::{Downsample, Upsample};
 use resblock::{ResBlock, conv3x3};
@@ -44,6 +44,16 @@ use time::TimeEmbedding;
 
 /// Logit of the mask id in the UNet's output (log-probability ≈ −10⁶ after the softmax).
 pub const MASK_LOGIT: f64 = -1e6;
+
+/// The image layout of a token sequence, which the UNet needs: L = channels · height · width
+/// ids (channel-major), each a pixel value of `levels` levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grid {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub levels: usize,
+}
 
 fn d_ch() -> usize {
     32
@@ -425,9 +435,9 @@ impl Denoiser for Unet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::module::{ModuleMapper, Param};
     use crate::rng::Rng;
     use crate::tensor_util::{ids_tensor, to_vec_f32};
+    use burn::module::{ModuleMapper, Param};
 
     fn device() -> Device {
         crate::backend::default_device()

@@ -1,0 +1,105 @@
+//! What a domain binary tells the application layer, so that `train`, `train-classifier` and
+//! their run folders, checkpoints and summaries are the same code in every domain: how its
+//! `[data]` section becomes token sequences, which tokenizer it uses, what its classes are and
+//! what a checkpoint records about the data. Everything else (backbones, processes, training,
+//! resuming, NOS heads) is the core's.
+
+use super::ExperimentConfig;
+use crate::classifier::ClassifierConfig;
+use crate::diffusion::DiffusionConfig;
+use crate::domain::{TokenSequences, Tokenizer};
+use crate::error::CoreError;
+use crate::train::LoadedGenerator;
+use crate::unet::Grid;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// What a checkpoint is for, recorded in its metadata (`role`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Generator,
+    /// A noisy classifier for D-CBG.
+    Guidance,
+    /// A clean classifier: evaluation oracle, FUDGE's per-position classifier.
+    Evaluation,
+    /// A NOS head on a generator's frozen encoder.
+    Nos,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Generator => "generator",
+            Role::Guidance => "guidance",
+            Role::Evaluation => "evaluation",
+            Role::Nos => "nos",
+        }
+    }
+}
+
+/// A domain: its data section, tokenizer and prepared data, and the facts the core cannot know.
+pub trait Domain {
+    /// `domain` in checkpoint metadata (and the binary's name).
+    const NAME: &'static str;
+    /// What one token is, in the final validation line ("token", "character", "dimension").
+    const TOKEN: &'static str = "token";
+    /// The `[data]` section of the experiment file.
+    type DataConfig: Clone + std::fmt::Debug + Default + PartialEq + Serialize + DeserializeOwned;
+    type Tokenizer: Tokenizer;
+    /// The prepared data: tokenizer, splits and what preparation kept.
+    type Data;
+    /// The binaries' error type (`anyhow::Error`).
+    type Error: From<CoreError>;
+
+    /// Read and tokenise the data of a run. `vocabulary` is the one stored in a resumed
+    /// checkpoint (`None` for a new run): the data is then encoded with it, or refused if it
+    /// does not fit the domain.
+    fn prepare(
+        data: &Self::DataConfig,
+        vocabulary: Option<&[String]>,
+    ) -> Result<Self::Data, Self::Error>;
+    fn tokenizer(data: &Self::Data) -> &Self::Tokenizer;
+    /// The training and validation sequences.
+    fn train_set(data: &Self::Data) -> &TokenSequences;
+    fn val_set(data: &Self::Data) -> &TokenSequences;
+    /// L of the sequences.
+    fn seq_len(cfg: &Self::DataConfig, data: &Self::Data) -> usize;
+    /// Classes of a class-conditional generator; `None` trains an unconditional one.
+    fn generator_classes(cfg: &Self::DataConfig, data: &Self::Data) -> Option<usize>;
+    /// Classes a classifier predicts; `None` when the data has no labels.
+    fn classifier_classes(cfg: &Self::DataConfig, data: &Self::Data) -> Option<usize>;
+    /// What a checkpoint records about its data (`domain` and `role` are added by the core).
+    fn metadata(cfg: &Self::DataConfig, data: &Self::Data) -> Value;
+    /// What preparation kept, for `summary.json`.
+    fn report(data: &Self::Data) -> Value;
+    /// The one-line data description logged when a run starts.
+    fn describe(data: &Self::Data) -> String;
+    /// The image grid of the sequences, for the UNet backbone; `None`: the domain has none.
+    fn grid(_data: &Self::Data) -> Option<Grid> {
+        None
+    }
+    /// The domain's own checks of a resolved `[diffusion]` section (e.g. no AR).
+    fn check_generator(_diffusion: &DiffusionConfig) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    /// The domain's own checks of a config before a classifier is trained.
+    fn check_classifier(
+        _cfg: &ExperimentConfig<Self::DataConfig>,
+        _classifier: &ClassifierConfig,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    /// Held-out sequences that validation does not see (e.g. the species test windows): a
+    /// clean whole-sequence classifier (an evaluation oracle) is scored on them after training,
+    /// and the report travels in its checkpoint's metadata (`held_out`).
+    fn test_set(_data: &Self::Data) -> Option<&TokenSequences> {
+        None
+    }
+    /// `train-classifier --nos-for`: the data a NOS head for generator `g` trains on (the
+    /// generator's own sequences), with the `[data]` section that describes it.
+    fn nos_data(
+        cfg: &ExperimentConfig<Self::DataConfig>,
+        g: &LoadedGenerator,
+    ) -> Result<(Self::DataConfig, Self::Data), Self::Error>;
+}

@@ -1,0 +1,15 @@
+//! The application layer every domain binary is built from: the experiment file
+//! ([`ExperimentConfig`]), the [`Domain`] trait a domain implements, the backbone sections, and
+//! the `train` / `train-classifier` lifecycle. A domain binary keeps only what is its own (data,
+//! tokenizer, metrics, domain subcommands).
+
+pub mod backbone;
+pub mod binary;
+pub mod domain;
+pub mod experiment;
+pub mod train;
+
+pub use backbone::{Backbone, BackboneKind};
+pub use domain::{Domain, Role};
+pub use experiment::ExperimentConfig;
+pub use train::{TrainArgs, Trained, train_classifier, train_generator, train_run};

@@ -1,0 +1,70 @@
+//! Genomics as a [`Domain`] of the core's application layer: species windows of the genomes
+//! of a manifest, labelled by species, with a held-out test region for the oracle.
+
+use anyhow::{Context, Result};
+use diffusion_core::app::{Domain, ExperimentConfig};
+use diffusion_core::domain::TokenSequences;
+use diffusion_core::train::LoadedGenerator;
+use genomics::config::DataConfig;
+use genomics::data::{GenomicsData, prepare};
+use genomics::tokenizer::DnaTokenizer;
+use serde_json::{Value, json};
+
+pub struct Genomics;
+
+impl Domain for Genomics {
+    const NAME: &'static str = "genomics";
+    type DataConfig = DataConfig;
+    type Tokenizer = DnaTokenizer;
+    type Data = GenomicsData;
+    type Error = anyhow::Error;
+
+    /// The DNA alphabet is fixed; a resumed checkpoint's vocabulary must be it.
+    fn prepare(cfg: &DataConfig, vocabulary: Option<&[String]>) -> Result<GenomicsData> {
+        if let Some(v) = vocabulary {
+            DnaTokenizer::from_vocabulary(v)?;
+        }
+        Ok(prepare(cfg)?)
+    }
+    fn tokenizer(_: &GenomicsData) -> &DnaTokenizer {
+        &DnaTokenizer
+    }
+    fn train_set(data: &GenomicsData) -> &TokenSequences {
+        &data.train
+    }
+    fn val_set(data: &GenomicsData) -> &TokenSequences {
+        &data.val
+    }
+    fn test_set(data: &GenomicsData) -> Option<&TokenSequences> {
+        Some(&data.test)
+    }
+    fn seq_len(cfg: &DataConfig, _: &GenomicsData) -> usize {
+        cfg.seq_len()
+    }
+    fn generator_classes(cfg: &DataConfig, data: &GenomicsData) -> Option<usize> {
+        cfg.conditional.then_some(data.classes.len())
+    }
+    fn classifier_classes(_: &DataConfig, data: &GenomicsData) -> Option<usize> {
+        Some(data.classes.len())
+    }
+    fn metadata(cfg: &DataConfig, data: &GenomicsData) -> Value {
+        super::metadata(cfg, &data.classes)
+    }
+    fn report(data: &GenomicsData) -> Value {
+        json!(data.report)
+    }
+    fn describe(data: &GenomicsData) -> String {
+        data.report.summary()
+    }
+    /// The generator's own windows, so the head sees the sequences it will guide.
+    fn nos_data(
+        _: &ExperimentConfig<DataConfig>,
+        g: &LoadedGenerator,
+    ) -> Result<(DataConfig, GenomicsData)> {
+        let data: DataConfig =
+            serde_json::from_value(g.metadata.get("data").cloned().unwrap_or_default())
+                .context("generator metadata field `data`")?;
+        let prepared = prepare(&data)?;
+        Ok((data, prepared))
+    }
+}

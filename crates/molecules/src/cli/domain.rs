@@ -1,0 +1,91 @@
+//! Molecules as a [`Domain`] of the core's application layer: QM9-style SMILES or SELFIES,
+//! optionally labelled by a property above its percentile (two classes).
+
+use anyhow::{Result, bail};
+use diffusion_core::app::{Domain, ExperimentConfig};
+use diffusion_core::classifier::ClassifierConfig;
+use diffusion_core::domain::{SequenceDataset, TokenSequences, Tokenizer};
+use diffusion_core::train::LoadedGenerator;
+use molecules::config::DataConfig;
+use molecules::data::{MolData, prepare};
+use molecules::mol_tokenizer::MolTokenizer;
+use serde_json::{Value, json};
+
+pub struct Molecules;
+
+impl Domain for Molecules {
+    const NAME: &'static str = "molecules";
+    type DataConfig = DataConfig;
+    type Tokenizer = MolTokenizer;
+    type Data = MolData;
+    type Error = anyhow::Error;
+
+    fn prepare(cfg: &DataConfig, vocabulary: Option<&[String]>) -> Result<MolData> {
+        let tok = vocabulary
+            .map(|v| MolTokenizer::from_vocabulary(cfg.representation, v))
+            .transpose()?;
+        Ok(prepare(cfg, tok)?)
+    }
+    fn tokenizer(data: &MolData) -> &MolTokenizer {
+        &data.tokenizer
+    }
+    fn train_set(data: &MolData) -> &TokenSequences {
+        &data.train
+    }
+    fn val_set(data: &MolData) -> &TokenSequences {
+        &data.val
+    }
+    fn seq_len(cfg: &DataConfig, _: &MolData) -> usize {
+        cfg.seq_len
+    }
+    /// Above / below the property's percentile.
+    fn generator_classes(_: &DataConfig, data: &MolData) -> Option<usize> {
+        data.label.as_ref().map(|_| 2)
+    }
+    fn classifier_classes(cfg: &DataConfig, data: &MolData) -> Option<usize> {
+        Self::generator_classes(cfg, data)
+    }
+    fn metadata(cfg: &DataConfig, data: &MolData) -> Value {
+        json!({
+            "representation": cfg.representation,
+            "label": data.label,
+            "data_path": cfg.path,
+        })
+    }
+    fn report(data: &MolData) -> Value {
+        json!({ "train": data.train.len(), "val": data.val.len(), "left_out": data.report })
+    }
+    fn describe(data: &MolData) -> String {
+        format!(
+            "{} train / {} validation molecules, vocabulary {}; {}",
+            data.train.len(),
+            data.val.len(),
+            data.tokenizer.vocab_size(),
+            data.report.summary()
+        )
+    }
+    fn check_classifier(cfg: &ExperimentConfig<DataConfig>, _: &ClassifierConfig) -> Result<()> {
+        if cfg.data.label.is_none() {
+            bail!("a classifier needs labels: set data.label = \"qed\" or \"ring_count\"");
+        }
+        Ok(())
+    }
+    /// The config's data and label, in the generator's representation and length.
+    fn nos_data(
+        cfg: &ExperimentConfig<DataConfig>,
+        g: &LoadedGenerator,
+    ) -> Result<(DataConfig, MolData)> {
+        let mut data = cfg.data.clone();
+        let rep = g
+            .metadata
+            .get("representation")
+            .cloned()
+            .unwrap_or_default();
+        data.representation = serde_json::from_value(rep)
+            .map_err(|e| anyhow::anyhow!("generator metadata field `representation`: {e}"))?;
+        data.seq_len = g.diffusion.config.seq_len;
+        let tok = MolTokenizer::from_vocabulary(data.representation, &g.vocabulary)?;
+        let prepared = prepare(&data, Some(tok))?;
+        Ok((data, prepared))
+    }
+}

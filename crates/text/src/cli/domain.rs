@@ -1,0 +1,60 @@
+//! Text as a [`Domain`] of the core's application layer: the text8 alphabet, contiguous
+//! validation split, no labels.
+
+use anyhow::{Result, bail};
+use diffusion_core::app::{Domain, ExperimentConfig};
+use diffusion_core::domain::{CharTokenizer, TokenSequences};
+use diffusion_core::train::LoadedGenerator;
+use serde_json::{Value, json};
+use text::config::DataConfig;
+use text::data::{TextData, prepare};
+use text::tokenizer::from_vocabulary;
+
+pub struct Text;
+
+impl Domain for Text {
+    const NAME: &'static str = "text";
+    const TOKEN: &'static str = "character";
+    type DataConfig = DataConfig;
+    type Tokenizer = CharTokenizer;
+    type Data = TextData;
+    type Error = anyhow::Error;
+
+    fn prepare(cfg: &DataConfig, vocabulary: Option<&[String]>) -> Result<TextData> {
+        let tok = vocabulary.map(from_vocabulary).transpose()?;
+        Ok(prepare(cfg, tok)?)
+    }
+    fn tokenizer(data: &TextData) -> &CharTokenizer {
+        &data.tokenizer
+    }
+    fn train_set(data: &TextData) -> &TokenSequences {
+        &data.train
+    }
+    fn val_set(data: &TextData) -> &TokenSequences {
+        &data.val
+    }
+    fn seq_len(cfg: &DataConfig, _: &TextData) -> usize {
+        cfg.seq_len
+    }
+    fn generator_classes(_: &DataConfig, _: &TextData) -> Option<usize> {
+        None
+    }
+    fn classifier_classes(_: &DataConfig, _: &TextData) -> Option<usize> {
+        None
+    }
+    fn metadata(cfg: &DataConfig, _: &TextData) -> Value {
+        json!({ "data": cfg })
+    }
+    fn report(data: &TextData) -> Value {
+        json!(data.report)
+    }
+    fn describe(data: &TextData) -> String {
+        data.report.summary()
+    }
+    fn nos_data(
+        _: &ExperimentConfig<DataConfig>,
+        _: &LoadedGenerator,
+    ) -> Result<(DataConfig, TextData)> {
+        bail!("text has no labels, so there is nothing for a NOS head to predict")
+    }
+}
