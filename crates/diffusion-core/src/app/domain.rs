@@ -9,11 +9,12 @@ use crate::classifier::ClassifierConfig;
 use crate::diffusion::DiffusionConfig;
 use crate::domain::{TokenSequences, Tokenizer};
 use crate::error::CoreError;
-use crate::train::LoadedGenerator;
+use crate::train::{LoadedGenerator, ValStats};
 use crate::unet::Grid;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::path::Path;
 
 /// What a checkpoint is for, recorded in its metadata (`role`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +45,9 @@ pub trait Domain {
     const NAME: &'static str;
     /// What one token is, in the final validation line ("token", "character", "dimension").
     const TOKEN: &'static str = "token";
+    /// Sequences per batch of `validate` and of a run's final validation (with the noise seed
+    /// [`super::train::EVAL_SEED`]): the same batch gives the same number for the same weights.
+    const EVAL_BATCH: usize = 64;
     /// The `[data]` section of the experiment file.
     type DataConfig: Clone + std::fmt::Debug + Default + PartialEq + Serialize + DeserializeOwned;
     type Tokenizer: Tokenizer;
@@ -94,6 +98,17 @@ pub trait Domain {
     /// clean whole-sequence classifier (an evaluation oracle) is scored on them after training,
     /// and the report travels in its checkpoint's metadata (`held_out`).
     fn test_set(_data: &Self::Data) -> Option<&TokenSequences> {
+        None
+    }
+    /// The data checkpoint `g` (read from `path`) was trained on, from its metadata, with the
+    /// data file replaced by `data` when given (`validate --data`).
+    fn checkpoint_data(
+        g: &LoadedGenerator,
+        path: &Path,
+        data: Option<&Path>,
+    ) -> Result<Self::Data, Self::Error>;
+    /// What `validate` adds after its line (e.g. nats per molecule).
+    fn validation_note(_g: &LoadedGenerator, _data: &Self::Data, _v: &ValStats) -> Option<String> {
         None
     }
     /// `train-classifier --nos-for`: the data a NOS head for generator `g` trains on (the

@@ -8,8 +8,10 @@ pub mod binary;
 pub mod domain;
 pub mod experiment;
 pub mod train;
+pub mod validate;
 
 pub use backbone::{Backbone, BackboneKind};
 pub use domain::{Domain, Role};
 pub use experiment::ExperimentConfig;
 pub use train::{TrainArgs, Trained, train_classifier, train_generator, train_run};
+pub use validate::{ValidateArgs, validate};

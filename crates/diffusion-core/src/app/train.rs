@@ -2,8 +2,8 @@
 //! with `config.toml` (resolved), `metrics.csv` / `metrics.jsonl`, curves,
 //! `checkpoints/last.ckpt` (resumable), `model.ckpt` (EMA weights only) and `summary.json`.
 //! The summary's `validation` is the exported weights on the whole validation split at a fixed
-//! batch and noise seed ([`EVAL_BATCH`], [`EVAL_SEED`]), so the number is reproducible for the
-//! same weights (`validate` prints the same one).
+//! batch and noise seed (the domain's `EVAL_BATCH`, [`EVAL_SEED`]), so the number is
+//! reproducible for the same weights (`validate` prints the same one).
 
 use super::backbone::{Backbone, BackboneKind};
 use super::{Domain, ExperimentConfig, Role};
@@ -30,9 +30,10 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Sequences per batch of the final validation, and the seed of its noise.
-pub const EVAL_BATCH: usize = 64;
+/// The seed of the final validation's noise (its batch is the domain's `EVAL_BATCH`).
 pub const EVAL_SEED: u64 = 0;
+/// Sequences per batch when a classifier scores held-out data.
+const CLASSIFY_BATCH: usize = 64;
 
 /// `train` / `train-classifier` arguments: the run arguments and the shortcuts every domain
 /// shares. A domain with shortcuts of its own flattens this into its own struct.
@@ -309,7 +310,7 @@ fn finish<D: Domain, O: Objective>(
         &t.objective,
         &t.ema.model,
         D::val_set(data),
-        EVAL_BATCH,
+        D::EVAL_BATCH,
         None,
         EVAL_SEED,
         &t.device,
@@ -366,7 +367,7 @@ pub fn report(
 ) -> Result<ClassificationReport, CoreError> {
     let mut pred = Vec::with_capacity(set.len());
     let rows: Vec<usize> = (0..set.len()).collect();
-    for chunk in rows.chunks(EVAL_BATCH) {
+    for chunk in rows.chunks(CLASSIFY_BATCH) {
         let flat: Vec<i64> = chunk.iter().flat_map(|&i| set.tokens(i).to_vec()).collect();
         let lp = model.log_probs(
             ids_tensor(&flat, chunk.len(), set.seq_len(), dev),

@@ -9,6 +9,7 @@ use genomics::config::DataConfig;
 use genomics::data::{GenomicsData, prepare};
 use genomics::tokenizer::DnaTokenizer;
 use serde_json::{Value, json};
+use std::path::Path;
 
 pub struct Genomics;
 
@@ -55,6 +56,19 @@ impl Domain for Genomics {
     }
     fn describe(data: &GenomicsData) -> String {
         data.report.summary()
+    }
+    /// The windows the checkpoint was cut from, with another manifest when given.
+    fn checkpoint_data(
+        g: &LoadedGenerator,
+        path: &Path,
+        data: Option<&Path>,
+    ) -> Result<GenomicsData> {
+        let meta = super::read_meta(&g.metadata, &g.vocabulary, path)?;
+        let mut cfg = meta.data;
+        if let Some(m) = data {
+            cfg.manifest = m.to_path_buf();
+        }
+        Ok(prepare(&cfg)?)
     }
     /// The generator's own windows, so the head sees the sequences it will guide.
     fn nos_data(

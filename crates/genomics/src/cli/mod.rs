@@ -9,7 +9,7 @@ mod sweep;
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::{Args, Subcommand};
-use diffusion_core::app::{train_classifier, train_generator};
+use diffusion_core::app::{ValidateArgs, train_classifier, train_generator, validate};
 use diffusion_core::classifier::Classifier;
 use diffusion_core::cli::{ReportArgs, require_file};
 use diffusion_core::train::{Loaded, load_objective};
@@ -38,6 +38,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Sample over guidance strengths γ and score every row: a Table C-style table.
     Sweep(sweep::SweepArgs),
+    /// Validation NELBO / perplexity of a generator on the held-out windows it was trained with.
+    Validate(ValidateArgs),
     /// Draw a run directory's training curves and print its summary.
     Report(ReportArgs),
     /// End to end on the shipped genomes: shipped (or freshly trained) small models, species-
@@ -77,7 +79,7 @@ pub fn metadata(data: &DataConfig, classes: &[String]) -> Value {
     serde_json::json!({ "domain": "genomics", "data": data, "classes": classes })
 }
 
-fn read_meta(meta: &Value, vocab: &[String], path: &Path) -> Result<Meta> {
+pub fn read_meta(meta: &Value, vocab: &[String], path: &Path) -> Result<Meta> {
     if meta.get("domain").and_then(Value::as_str) != Some("genomics") {
         bail!(
             "{}: not a genomics checkpoint (its metadata has no `domain = \"genomics\"`)",
@@ -125,6 +127,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Sample(a) => sample::run(&a).map(|_| ()),
         Command::Eval(a) => eval::run(&a).map(|_| ()),
         Command::Sweep(a) => sweep::run(&a),
+        Command::Validate(a) => validate::<Genomics>(&a).map(|_| ()),
         Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
         Command::Demo(a) => demo::run(&a),
     }

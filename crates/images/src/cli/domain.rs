@@ -78,6 +78,15 @@ impl Domain for Images {
         }
         Ok(())
     }
+    /// The images the checkpoint was trained on (its data settings and tokenizer), from another
+    /// file when given.
+    fn checkpoint_data(g: &LoadedGenerator, path: &Path, data: Option<&Path>) -> Result<ImageData> {
+        let mut info = super::provenance(path, &g.vocabulary, &g.metadata)?;
+        if let Some(p) = data {
+            info.data.path = p.to_path_buf();
+        }
+        Ok(prepare(&info.data, Some(info.tokenizer))?)
+    }
     /// The generator's own images (its data settings and tokenizer).
     fn nos_data(
         _: &ExperimentConfig<DataConfig>,

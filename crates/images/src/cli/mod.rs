@@ -11,7 +11,7 @@ mod sweep;
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Subcommand;
-use diffusion_core::app::{train_classifier, train_generator};
+use diffusion_core::app::{ValidateArgs, train_classifier, train_generator, validate};
 use diffusion_core::classifier::Classifier;
 use diffusion_core::cli::{ReportArgs, require_file};
 use diffusion_core::train::{Loaded, LoadedGenerator, load_objective};
@@ -39,6 +39,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Sample over guidance strengths γ and step counts T: table and plots.
     Sweep(sweep::SweepArgs),
+    /// Validation NELBO in bits per dimension of a generator on its held-out images.
+    Validate(ValidateArgs),
     /// Draw a run directory's training curves and print its summary.
     Report(ReportArgs),
     /// End to end on the shipped MNIST subset in minutes: small MDLM and UDLM models, an
@@ -190,6 +192,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Sample(a) => sample::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Sweep(a) => sweep::run(&a),
+        Command::Validate(a) => validate::<Images>(&a).map(|_| ()),
         Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
         Command::Demo(a) => demo::run(&a),
     }

@@ -1,15 +1,16 @@
 //! Molecules as a [`Domain`] of the core's application layer: QM9-style SMILES or SELFIES,
 //! optionally labelled by a property above its percentile (two classes).
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use diffusion_core::app::{Domain, ExperimentConfig};
 use diffusion_core::classifier::ClassifierConfig;
 use diffusion_core::domain::{SequenceDataset, TokenSequences, Tokenizer};
-use diffusion_core::train::LoadedGenerator;
-use molecules::config::DataConfig;
-use molecules::data::{MolData, prepare};
+use diffusion_core::train::{LoadedGenerator, ValStats};
+use molecules::config::{DataConfig, Representation};
+use molecules::data::{LabelInfo, MolData, prepare};
 use molecules::mol_tokenizer::MolTokenizer;
 use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
 
 pub struct Molecules;
 
@@ -19,6 +20,8 @@ impl Domain for Molecules {
     type Tokenizer = MolTokenizer;
     type Data = MolData;
     type Error = anyhow::Error;
+    /// The batch of the README's held-out PPL tables.
+    const EVAL_BATCH: usize = 256;
 
     fn prepare(cfg: &DataConfig, vocabulary: Option<&[String]>) -> Result<MolData> {
         let tok = vocabulary
@@ -69,6 +72,47 @@ impl Domain for Molecules {
             bail!("a classifier needs labels: set data.label = \"qed\" or \"ring_count\"");
         }
         Ok(())
+    }
+    /// The file, representation, label and length the checkpoint was trained with.
+    fn checkpoint_data(g: &LoadedGenerator, path: &Path, data: Option<&Path>) -> Result<MolData> {
+        let meta = |key: &str| g.metadata.get(key).cloned().unwrap_or_default();
+        let representation: Representation = serde_json::from_value(meta("representation"))
+            .with_context(|| format!("{}: metadata field `representation`", path.display()))?;
+        let label: Option<LabelInfo> = serde_json::from_value(meta("label"))
+            .with_context(|| format!("{}: metadata field `label`", path.display()))?;
+        let trained_on: Option<PathBuf> = serde_json::from_value(meta("data_path"))
+            .with_context(|| format!("{}: metadata field `data_path`", path.display()))?;
+        let cfg = DataConfig {
+            path: data
+                .map(Path::to_path_buf)
+                .or(trained_on)
+                .unwrap_or_else(|| DataConfig::default().path),
+            representation,
+            seq_len: g.diffusion.config.seq_len,
+            label: label.as_ref().map(|l| l.property),
+            percentile: label.as_ref().map_or(90.0, |l| l.percentile),
+            ..Default::default()
+        };
+        let tok = MolTokenizer::from_vocabulary(representation, &g.vocabulary)?;
+        Ok(prepare(&cfg, Some(tok))?)
+    }
+    /// Per molecule, so that representations with different tokens (SMILES, SELFIES) compare.
+    fn validation_note(g: &LoadedGenerator, data: &MolData, v: &ValStats) -> Option<String> {
+        let pad = g.diffusion.config.pad_id;
+        let tokens: usize = (0..data.val.len())
+            .map(|i| {
+                data.val
+                    .tokens(i)
+                    .iter()
+                    .filter(|&&t| Some(t) != pad)
+                    .count()
+            })
+            .sum();
+        let per_molecule = tokens as f64 / data.val.len().max(1) as f64;
+        Some(format!(
+            "pads excluded; {per_molecule:.2} tokens and {:.3} nats per molecule",
+            v.nll * per_molecule
+        ))
     }
     /// The config's data and label, in the generator's representation and length.
     fn nos_data(

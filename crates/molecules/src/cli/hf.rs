@@ -100,10 +100,11 @@ pub fn export(a: &ExportArgs) -> Result<()> {
              hold; AR checkpoints in the reference layout can be imported"
         );
     }
-    let hf = HfDitConfig::from_configs(&g.loaded.model_config, d)?;
+    let (dit, dit_config) = g.loaded.dit_with_config("export-hf")?;
+    let hf = HfDitConfig::from_configs(dit_config, d)?;
     std::fs::create_dir_all(&a.out)?;
     export_safetensors(
-        &g.loaded.model,
+        dit,
         &hf,
         &a.out.join("model.safetensors"),
         &a.out.join("config.json"),

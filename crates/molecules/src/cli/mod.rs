@@ -6,13 +6,14 @@ mod eval;
 mod hf;
 mod sample;
 mod sweep;
-mod validate;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use diffusion_core::app::{TrainArgs, Trained, train_classifier, train_generator};
+use diffusion_core::app::{
+    TrainArgs, Trained, ValidateArgs, train_classifier, train_generator, validate,
+};
 use diffusion_core::cli::ReportArgs;
-use domain::Molecules;
+pub use domain::Molecules;
 use molecules::config::MolConfig;
 use std::path::Path;
 
@@ -31,7 +32,7 @@ pub enum Command {
     /// Score a file of generated molecules (one per line) against a reference data set.
     Eval(eval::EvalArgs),
     /// Validation NELBO / perplexity of a generator on its held-out split.
-    Validate(validate::ValidateArgs),
+    Validate(ValidateArgs),
     /// Sample over a range of guidance strengths γ: table and Pareto plot.
     Sweep(sweep::SweepArgs),
     /// Plot one metric of several sweeps against γ (e.g. validity of MDLM and UDLM).
@@ -102,7 +103,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
         Command::ImportHf(a) => hf::import(&a),
         Command::ExportHf(a) => hf::export(&a),
-        Command::Validate(a) => validate::run(&a),
+        Command::Validate(a) => validate::<Molecules>(&a).map(|_| ()),
     }
 }
 

@@ -5,10 +5,11 @@
 //! (SMC / FK, SVDD, best-of-N) uses exact chemistry rewards: `--reward qed`, `rings`, `valid`,
 //! or a weighted sum such as `qed:1,valid:0.5`.
 
-use super::device;
+use super::{Molecules, device};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
+use diffusion_core::app::validate::load_generator as load_generator_of;
 use diffusion_core::atomic_file::AtomicFile;
 use diffusion_core::classifier::Classifier;
 use diffusion_core::generate::SampleFlags;
@@ -16,7 +17,7 @@ use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels};
 pub use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::guidance::steer::SteerStats;
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::train::{Loaded, LoadedModel, load_for_inference, load_objective};
+use diffusion_core::train::{Loaded, LoadedGenerator, load_objective};
 use molecules::config::Representation;
 use molecules::data::{LabelInfo, known_smiles, prefix_pins, resolve_path};
 use molecules::metrics::{Qm9Metrics, Qm9Scorer};
@@ -57,7 +58,7 @@ pub struct SampleArgs {
 
 /// A generator with what is needed to decode and score its samples.
 pub struct Generator {
-    pub loaded: LoadedModel,
+    pub loaded: LoadedGenerator,
     pub tokenizer: MolTokenizer,
     pub label: Option<LabelInfo>,
     pub data_path: Option<PathBuf>,
@@ -75,8 +76,7 @@ fn meta_representation(meta: &Value, path: &Path) -> Result<Representation> {
 }
 
 pub fn load_generator(path: &Path, dev: &Device) -> Result<Generator> {
-    super::require_file(path, "checkpoint")?;
-    let loaded = load_for_inference(path, dev, true, None)?;
+    let loaded = load_generator_of::<Molecules>(path, dev)?;
     let rep = meta_representation(&loaded.metadata, path)?;
     let tokenizer = MolTokenizer::from_vocabulary(rep, &loaded.vocabulary)?;
     let label = match loaded.metadata.get("label") {
@@ -131,7 +131,7 @@ pub fn decode(tok: &MolTokenizer, rows: &[Vec<i64>]) -> (Vec<String>, Vec<String
 /// it; every other run samples the generator unconditionally (guided towards `target`).
 pub fn group(g: &Generator, req: &Request, target: i64, n: usize) -> Result<Group> {
     let condition = req.guidance == GuidanceKind::Cfg;
-    if condition && g.loaded.model_config.num_classes.is_none() {
+    if condition && !g.loaded.denoiser().is_conditional() {
         bail!("D-CFG needs a class-conditional generator (trained with data.label set)");
     }
     Ok(Group {
@@ -154,7 +154,7 @@ pub fn generate(
     let group = group(g, req, target, n)?;
     diffusion_core::generate::generate_rows(
         &g.loaded.diffusion,
-        &g.loaded.model,
+        g.loaded.denoiser(),
         req,
         group,
         Some(diffusion_core::domain::SymbolVocab::BOS),
@@ -170,7 +170,12 @@ fn load_guidance(a: &GuidanceArgs, g: &Generator, dev: &Device) -> Result<OwnedG
         a.guidance,
         a.classifier.as_deref(),
         &a.extra_terms()?,
-        || Ok((g.loaded.model.hidden_size(), g.loaded.vocabulary.clone())),
+        || {
+            Ok((
+                g.loaded.dit("NOS")?.hidden_size(),
+                g.loaded.vocabulary.clone(),
+            ))
+        },
         dev,
         |p| anyhow::Ok(load_classifier(p, dev, g)?.model),
     )
@@ -268,7 +273,7 @@ fn stream_samples(
     let start = Instant::now();
     let nfe = diffusion_core::generate::generate(
         &g.loaded.diffusion,
-        &g.loaded.model,
+        g.loaded.denoiser(),
         req,
         group,
         Some(diffusion_core::domain::SymbolVocab::BOS),

@@ -7,10 +7,11 @@
 //! (shrunk by overrides) for a few hundred steps, and reports them the same way.
 
 use super::sample::generate;
-use super::{TrainArgs, device, load_model, train};
+use super::{Text, TrainArgs, device, load_model, train};
 use anyhow::{Context, Result, bail};
-use burn::module::Module;
 use clap::Args;
+use diffusion_core::app::Domain;
+use diffusion_core::app::train::EVAL_SEED;
 use diffusion_core::cli::RunArgs;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::sampler::SamplerConfig;
@@ -19,7 +20,7 @@ use std::time::Instant;
 use text::config::DataConfig;
 use text::corpus::resolve_path;
 use text::data::{TextData, prepare};
-use text::eval::{paper_bpc, validation_bpc};
+use text::eval::paper_bpc;
 
 #[derive(Args, Clone, Debug)]
 pub struct DemoArgs {
@@ -114,10 +115,12 @@ fn validate(path: &Path, a: &DemoArgs, cache: &mut Option<(DataConfig, TextData)
     }
     let data = &cache.as_ref().expect("prepared above").1;
     let d = &m.loaded.diffusion.config;
-    let v = validation_bpc(d, &m.loaded.model_config, &m.loaded.model, &data.val, &dev);
+    let v = m
+        .loaded
+        .evaluate(&data.val, Text::EVAL_BATCH, EVAL_SEED, &dev);
     let row = Row {
         kind: d.kind,
-        parameters: m.loaded.model.num_params(),
+        parameters: m.loaded.num_params(),
         steps: m.loaded.step,
         train_seconds: None,
         bpc: v.bpc,

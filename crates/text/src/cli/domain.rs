@@ -4,10 +4,12 @@
 use anyhow::{Result, bail};
 use diffusion_core::app::{Domain, ExperimentConfig};
 use diffusion_core::domain::{CharTokenizer, TokenSequences};
-use diffusion_core::train::LoadedGenerator;
+use diffusion_core::train::{LoadedGenerator, ValStats};
 use serde_json::{Value, json};
+use std::path::Path;
 use text::config::DataConfig;
 use text::data::{TextData, prepare};
+use text::eval::paper_bpc;
 use text::tokenizer::from_vocabulary;
 
 pub struct Text;
@@ -50,6 +52,22 @@ impl Domain for Text {
     }
     fn describe(data: &TextData) -> String {
         data.report.summary()
+    }
+    fn checkpoint_data(g: &LoadedGenerator, path: &Path, data: Option<&Path>) -> Result<TextData> {
+        let m = super::model_facts(g, path)?;
+        let mut cfg = m.1;
+        if let Some(p) = data {
+            cfg.path = p.to_path_buf();
+        }
+        Ok(prepare(&cfg, Some(m.0))?)
+    }
+    /// The paper's full-scale number, for comparison.
+    fn validation_note(g: &LoadedGenerator, _: &TextData, _: &ValStats) -> Option<String> {
+        let kind = g.diffusion.kind();
+        Some(match paper_bpc(kind) {
+            Some(b) => format!("paper, full-scale text8: {b:.2} bits per character"),
+            None => "not in the paper".to_string(),
+        })
     }
     fn nos_data(
         _: &ExperimentConfig<DataConfig>,

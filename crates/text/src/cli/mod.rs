@@ -4,12 +4,14 @@
 mod demo;
 mod domain;
 mod sample;
-mod validate;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Subcommand;
+use diffusion_core::app::validate::load_generator;
+use diffusion_core::app::{ValidateArgs, validate};
 use diffusion_core::cli::ReportArgs;
-use diffusion_core::train::{LoadedModel, load_for_inference};
+use diffusion_core::domain::CharTokenizer;
+use diffusion_core::train::LoadedGenerator;
 use std::path::Path;
 use text::config::DataConfig;
 
@@ -21,7 +23,7 @@ pub enum Command {
     /// Train a character-level generator into a run directory.
     Train(TrainArgs),
     /// Bits per character of a checkpoint on the whole validation split.
-    Validate(validate::ValidateArgs),
+    Validate(ValidateArgs),
     /// Generate text from a checkpoint, one sample per line.
     Sample(sample::SampleArgs),
     /// Draw a run directory's training curves and print its summary.
@@ -38,31 +40,28 @@ pub use diffusion_core::backend::device;
 
 /// A generator checkpoint with its tokenizer and the data settings it was trained with.
 pub struct TextModel {
-    pub loaded: LoadedModel,
-    pub tokenizer: diffusion_core::domain::CharTokenizer,
+    pub loaded: LoadedGenerator,
+    pub tokenizer: CharTokenizer,
     pub data: DataConfig,
 }
 
-/// Load `model.ckpt` (or a run's `checkpoints/last.ckpt`) for inference.
-pub fn load_model(path: &Path, dev: &burn::prelude::Device) -> Result<TextModel> {
-    if !path.is_file() {
-        bail!("checkpoint {} does not exist", path.display());
-    }
-    let loaded = load_for_inference(path, dev, true, None)?;
-    if loaded.metadata.get("domain").and_then(|v| v.as_str()) != Some("text") {
-        bail!(
-            "{}: not a text checkpoint (its metadata has no `domain = \"text\"`)",
-            path.display()
-        );
-    }
-    let tokenizer = text::tokenizer::from_vocabulary(&loaded.vocabulary)
+/// The tokenizer and data settings a text checkpoint records.
+pub fn model_facts(g: &LoadedGenerator, path: &Path) -> Result<(CharTokenizer, DataConfig)> {
+    let tokenizer = text::tokenizer::from_vocabulary(&g.vocabulary)
         .with_context(|| format!("{}: vocabulary", path.display()))?;
-    let mut data: DataConfig = match loaded.metadata.get("data") {
+    let mut data: DataConfig = match g.metadata.get("data") {
         Some(v) => serde_json::from_value(v.clone())
             .with_context(|| format!("{}: metadata field `data`", path.display()))?,
         None => DataConfig::default(),
     };
-    data.seq_len = loaded.diffusion.config.seq_len;
+    data.seq_len = g.diffusion.config.seq_len;
+    Ok((tokenizer, data))
+}
+
+/// Load `model.ckpt` (or a run's `checkpoints/last.ckpt`), any backbone, for inference.
+pub fn load_model(path: &Path, dev: &burn::prelude::Device) -> Result<TextModel> {
+    let loaded = load_generator::<Text>(path, dev)?;
+    let (tokenizer, data) = model_facts(&loaded, path)?;
     Ok(TextModel {
         loaded,
         tokenizer,
@@ -73,7 +72,7 @@ pub fn load_model(path: &Path, dev: &burn::prelude::Device) -> Result<TextModel>
 pub fn run(command: Command) -> Result<()> {
     match command {
         Command::Train(a) => train(&a).map(|_| ()),
-        Command::Validate(a) => validate::run(&a),
+        Command::Validate(a) => validate::<Text>(&a).map(|_| ()),
         Command::Sample(a) => sample::run(&a),
         Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
         Command::Demo(a) => demo::run(&a),

@@ -64,7 +64,7 @@ pub fn generate_each(
         bos_id: (m.loaded.diffusion.kind() == ModelKind::Ar).then_some(space),
         ..config
     };
-    let sampler = Sampler::new(&m.loaded.diffusion, &m.loaded.model, config, &dev)?;
+    let sampler = Sampler::new(&m.loaded.diffusion, m.loaded.denoiser(), config, &dev)?;
     sampler.sample_stream(n, Labels::None, progress, &mut |_, _| {}, &mut |batch| {
         for r in batch.rows() {
             on_line(decode(&m.tokenizer, r).trim().to_string())
