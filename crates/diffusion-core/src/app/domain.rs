@@ -100,6 +100,11 @@ pub trait Domain {
     fn test_set(_data: &Self::Data) -> Option<&TokenSequences> {
         None
     }
+    /// The class names a checkpoint's metadata records (species, digits), so that a classifier
+    /// with other classes than its generator is refused; `None`: the domain records none.
+    fn class_names(_metadata: &Value) -> Option<Vec<String>> {
+        None
+    }
     /// The data checkpoint `g` (read from `path`) was trained on, from its metadata, with the
     /// data file replaced by `data` when given (`validate --data`).
     fn checkpoint_data(

@@ -5,12 +5,15 @@
 
 pub mod backbone;
 pub mod binary;
+pub mod command;
 pub mod domain;
 pub mod experiment;
+pub mod guidance_models;
 pub mod train;
 pub mod validate;
 
 pub use backbone::{Backbone, BackboneKind};
+pub use command::{AppCommand, TrainCommandArgs};
 pub use domain::{Domain, Role};
 pub use experiment::ExperimentConfig;
 pub use train::{TrainArgs, Trained, train_classifier, train_generator, train_run};

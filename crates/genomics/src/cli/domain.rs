@@ -57,6 +57,9 @@ impl Domain for Genomics {
     fn describe(data: &GenomicsData) -> String {
         data.report.summary()
     }
+    fn class_names(metadata: &Value) -> Option<Vec<String>> {
+        serde_json::from_value(metadata.get("classes")?.clone()).ok()
+    }
     /// The windows the checkpoint was cut from, with another manifest when given.
     fn checkpoint_data(
         g: &LoadedGenerator,

@@ -9,12 +9,12 @@ mod sweep;
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::{Args, Subcommand};
-use diffusion_core::app::{ValidateArgs, train_classifier, train_generator, validate};
+use diffusion_core::app::{AppCommand, TrainCommandArgs};
 use diffusion_core::classifier::Classifier;
-use diffusion_core::cli::{ReportArgs, require_file};
+use diffusion_core::cli::require_file;
 use diffusion_core::train::{Loaded, load_objective};
 pub use domain::Genomics;
-use genomics::config::{DataConfig, GenomicsConfig};
+use genomics::config::DataConfig;
 use genomics::tokenizer::DnaTokenizer;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -26,22 +26,14 @@ pub const ABOUT: &str = "Species-conditioned DNA generation with guided discrete
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Train a generator (AR / MDLM / UDLM; species-conditional unless data.conditional = false);
-    /// a DiT with `[model]`, a dilated-convolution network with `[conv]` (MDLM / UDLM).
-    Train(TrainArgs),
-    /// Train a species classifier: noisy for D-CBG (`classifier.noise = "absorbing" | "uniform"`),
-    /// clean for the evaluation oracle (no `noise`), or with `--nos-for GENERATOR` a NOS head.
-    TrainClassifier(TrainArgs),
+    #[command(flatten)]
+    App(AppCommand<TrainArgs>),
     /// Generate DNA for some or all species, unguided or with D-CFG / D-CBG / NOS, as FASTA.
     Sample(Box<sample::SampleArgs>),
     /// Score a FASTA of generated sequences (intended species in each header) as §9.4 does.
     Eval(eval::EvalArgs),
     /// Sample over guidance strengths γ and score every row: a Table C-style table.
     Sweep(sweep::SweepArgs),
-    /// Validation NELBO / perplexity of a generator on the held-out windows it was trained with.
-    Validate(ValidateArgs),
-    /// Draw a run directory's training curves and print its summary.
-    Report(ReportArgs),
     /// End to end on the shipped genomes: shipped (or freshly trained) small models, species-
     /// conditioned FASTA, and the metrics table.
     Demo(demo::DemoArgs),
@@ -57,14 +49,15 @@ pub struct TrainArgs {
     pub manifest: Option<PathBuf>,
 }
 
-impl TrainArgs {
-    pub fn load(&self) -> Result<GenomicsConfig> {
-        let extra: Vec<String> = self
-            .manifest
+impl TrainCommandArgs for TrainArgs {
+    fn train_args(&self) -> &diffusion_core::app::TrainArgs {
+        &self.train
+    }
+    fn overrides(&self) -> Vec<String> {
+        self.manifest
             .iter()
             .map(|m| format!("data.manifest=\"{}\"", m.display()))
-            .collect();
-        Ok(self.train.load::<Genomics>(&extra)?)
+            .collect()
     }
 }
 
@@ -120,15 +113,10 @@ pub fn load_classifier(path: &Path, dev: &Device) -> Result<(Loaded<Classifier>,
 
 pub fn run(command: Command) -> Result<()> {
     match command {
-        Command::Train(a) => train_generator::<Genomics>(&a.train, a.load()?).map(|_| ()),
-        Command::TrainClassifier(a) => {
-            train_classifier::<Genomics>(&a.train, a.load()?).map(|_| ())
-        }
+        Command::App(c) => c.run::<Genomics>(),
         Command::Sample(a) => sample::run(&a).map(|_| ()),
         Command::Eval(a) => eval::run(&a).map(|_| ()),
         Command::Sweep(a) => sweep::run(&a),
-        Command::Validate(a) => validate::<Genomics>(&a).map(|_| ()),
-        Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
         Command::Demo(a) => demo::run(&a),
     }
 }

@@ -5,11 +5,11 @@
 //! occurs, else the best fraction of it matched), or `classifier` (log p of the intended
 //! species under --reward-classifier), or a weighted sum such as `classifier:1,gc:2`.
 
-use super::{GenModel, device, load_classifier, load_generator};
+use super::{GenModel, Genomics, device, load_generator};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
-use diffusion_core::classifier::DitClassifier;
+use diffusion_core::app::guidance_models;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::generate::SampleFlags;
 use diffusion_core::generate::{Group, OwnedGuidanceModels};
@@ -201,52 +201,7 @@ pub fn run_pins(g: &GenModel, motifs: Vec<(usize, i64)>) -> Vec<(usize, i64)> {
     pins
 }
 
-/// A classifier that fits generator `g`: its noise and length, and its species.
-fn fitting_classifier(g: &GenModel, p: &Path, dev: &Device) -> Result<DitClassifier> {
-    let (c, meta) = load_classifier(p, dev)?;
-    c.objective.config.check_guides(&g.loaded.diffusion, p)?;
-    if meta.classes != g.meta.classes {
-        bail!(
-            "classifier {} knows other species than the generator ({} vs {})",
-            p.display(),
-            meta.classes.join(","),
-            g.meta.classes.join(",")
-        );
-    }
-    if c.objective.config.seq_len != g.loaded.diffusion.config.seq_len {
-        bail!(
-            "classifier {} was trained on L = {}, the generator on L = {}",
-            p.display(),
-            c.objective.config.seq_len,
-            g.loaded.diffusion.config.seq_len
-        );
-    }
-    Ok(c.model)
-}
-
-/// A clean classifier (σ-free, trained on clean windows, such as the oracle) over the
-/// generator's species and length, for `--reward classifier`.
-fn clean_classifier(g: &GenModel, p: &Path, dev: &Device) -> Result<DitClassifier> {
-    let (c, meta) = load_classifier(p, dev)?;
-    if !c.objective.config.is_clean_sequence_classifier() {
-        bail!(
-            "--reward-classifier {} is a noisy (guidance) classifier; the reward reads clean sequences",
-            p.display()
-        );
-    }
-    if meta.classes != g.meta.classes
-        || c.objective.config.seq_len != g.loaded.diffusion.config.seq_len
-    {
-        bail!(
-            "--reward-classifier {}: trained on other species or another length than the generator",
-            p.display()
-        );
-    }
-    Ok(c.model)
-}
-
-/// Load the guidance models a run names: `path` as a NOS head (NOS) or classifier (D-CBG,
-/// FUDGE), and the extra D-CBG terms (path, target, γ).
+/// The guidance models a run names, checked against generator `g` (noise, length, species).
 pub fn load_guidance(
     g: &GenModel,
     kind: GuidanceKind,
@@ -254,17 +209,7 @@ pub fn load_guidance(
     extra: &[(PathBuf, i64, f64)],
     dev: &Device,
 ) -> Result<OwnedGuidanceModels> {
-    OwnedGuidanceModels::load(
-        kind,
-        path,
-        extra,
-        || {
-            let dit = g.loaded.dit("NOS")?;
-            Ok((dit.hidden_size(), g.loaded.vocabulary.clone()))
-        },
-        dev,
-        |p| fitting_classifier(g, p, dev),
-    )
+    guidance_models::load_guidance::<Genomics>(kind, path, extra, &g.loaded, dev)
 }
 
 pub fn run(a: &SampleArgs) -> Result<usize> {
@@ -281,7 +226,7 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
     let seq_len = g.loaded.diffusion.config.seq_len;
     let species = species_ids(&a.species, &g.meta.classes)?;
     let reward_clf = match &a.reward_classifier {
-        Some(p) => Some(clean_classifier(&g, p, &dev)?),
+        Some(p) => Some(guidance_models::reward_classifier::<Genomics>(p, &g.loaded, &dev)?.model),
         None => None,
     };
     let reward = match a.flags.steer.method()? {

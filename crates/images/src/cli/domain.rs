@@ -78,6 +78,9 @@ impl Domain for Images {
         }
         Ok(())
     }
+    fn class_names(metadata: &Value) -> Option<Vec<String>> {
+        serde_json::from_value(metadata.get("class_names")?.clone()).ok()
+    }
     /// The images the checkpoint was trained on (its data settings and tokenizer), from another
     /// file when given.
     fn checkpoint_data(g: &LoadedGenerator, path: &Path, data: Option<&Path>) -> Result<ImageData> {

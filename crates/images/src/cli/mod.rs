@@ -11,9 +11,9 @@ mod sweep;
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Subcommand;
-use diffusion_core::app::{ValidateArgs, train_classifier, train_generator, validate};
+use diffusion_core::app::AppCommand;
 use diffusion_core::classifier::Classifier;
-use diffusion_core::cli::{ReportArgs, require_file};
+use diffusion_core::cli::require_file;
 use diffusion_core::train::{Loaded, LoadedGenerator, load_objective};
 use images::config::DataConfig;
 use images::dataset::prepare;
@@ -27,11 +27,8 @@ pub const ABOUT: &str = "Guided discrete diffusion on discretised pixels (MNIST,
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Train a generator (MDLM / UDLM; class-conditional unless `data.conditional = false`).
-    Train(TrainArgs),
-    /// Train a classifier: noisy for D-CBG (`classifier.noise = "absorbing" | "uniform"`) or
-    /// clean for evaluation (no `classifier.noise`), or with `--nos-for GENERATOR` a NOS head.
-    TrainClassifier(TrainArgs),
+    #[command(flatten)]
+    App(AppCommand<TrainArgs>),
     /// Generate images (unguided, D-CFG, D-CBG, NOS, reward steering; optional inpainting) into
     /// a grid, an IDX file and, with an evaluation classifier, metrics.
     Sample(Box<sample::SampleArgs>),
@@ -39,10 +36,6 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Sample over guidance strengths γ and step counts T: table and plots.
     Sweep(sweep::SweepArgs),
-    /// Validation NELBO in bits per dimension of a generator on its held-out images.
-    Validate(ValidateArgs),
-    /// Draw a run directory's training curves and print its summary.
-    Report(ReportArgs),
     /// End to end on the shipped MNIST subset in minutes: small MDLM and UDLM models, an
     /// evaluation classifier, sample grids and the metrics table.
     Demo(demo::DemoArgs),
@@ -185,15 +178,10 @@ pub fn load_eval_net(path: &Path, dev: &Device, max_reference: Option<usize>) ->
 
 pub fn run(command: Command) -> Result<()> {
     match command {
-        Command::Train(a) => train_generator::<Images>(&a, a.load::<Images>(&[])?).map(|_| ()),
-        Command::TrainClassifier(a) => {
-            train_classifier::<Images>(&a, a.load::<Images>(&[])?).map(|_| ())
-        }
+        Command::App(c) => c.run::<Images>(),
         Command::Sample(a) => sample::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Sweep(a) => sweep::run(&a),
-        Command::Validate(a) => validate::<Images>(&a).map(|_| ()),
-        Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
         Command::Demo(a) => demo::run(&a),
     }
 }

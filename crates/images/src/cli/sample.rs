@@ -6,16 +6,17 @@
 //! `--reward classifier`: log p(class | image) under --reward-classifier.
 
 use super::eval::score_images;
-use super::{
-    ImagesClassifier, ImagesGenerator, device, load_classifier, load_eval_net, load_generator,
-};
+use super::{Images, ImagesGenerator, device, load_eval_net, load_generator};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
+use diffusion_core::app::guidance_models;
+use diffusion_core::classifier::Classifier;
 pub use diffusion_core::generate::GuidanceKind;
 use diffusion_core::generate::SampleFlags;
-use diffusion_core::generate::{self, Group, OwnedGuidanceModels};
+use diffusion_core::generate::{self, Group};
 use diffusion_core::run_dir::RunDir;
+use diffusion_core::train::Loaded;
 use images::grid::{CellShape, save_grid};
 use images::idx::write_idx;
 use images::inpaint::inpainting_pins;
@@ -188,29 +189,15 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
     })
 }
 
-/// A noisy classifier that can guide `g` (its noise, length and tokens).
+/// A classifier that can guide `g` (its noise, length, tokens and classes).
 pub fn guiding_classifier(
     p: &Path,
     g: &ImagesGenerator,
     dev: &Device,
-) -> Result<super::ImagesClassifier> {
-    let c = load_classifier(p, dev)?;
-    c.loaded.objective.config.check_guides(&g.diffusion, p)?;
-    if c.loaded.vocabulary != g.vocabulary {
-        bail!(
-            "classifier {} was trained on other tokens ({:?}) than the generator ({:?})",
-            p.display(),
-            c.info.tokenizer,
-            g.info.tokenizer
-        );
-    }
-    if c.loaded.objective.config.noise.is_none() {
-        tracing::warn!(
-            "{} is a clean classifier; D-CBG expects one trained on noisy inputs",
-            p.display()
-        );
-    }
-    Ok(c)
+) -> Result<Loaded<Classifier>> {
+    Ok(guidance_models::guiding_classifier::<Images>(
+        p, &g.loaded, dev,
+    )?)
 }
 
 /// Tokens → 8-bit channel-major images.
@@ -275,34 +262,11 @@ pub fn write_metrics(out: &Path, run: Value, metrics: Option<&SampleMetrics>) ->
     Ok(())
 }
 
-/// `--reward-classifier`: a clean classifier of the generator's image size and classes.
-fn reward_classifier(
-    a: &SampleArgs,
-    g: &ImagesGenerator,
-    dev: &Device,
-) -> Result<Option<ImagesClassifier>> {
-    let Some(p) = &a.reward_classifier else {
-        return Ok(None);
-    };
-    let c = load_classifier(p, dev)?;
-    let cc = &c.loaded.objective.config;
-    if !cc.is_clean_sequence_classifier()
-        || cc.seq_len != g.diffusion.config.seq_len
-        || cc.num_classes != g.num_classes()
-    {
-        bail!(
-            "--reward-classifier {}: needs a clean classifier of the generator's image size and classes",
-            p.display()
-        );
-    }
-    Ok(Some(c))
-}
-
 /// The reward of `--steer`: images know one, `classifier` (log p of the intended class under
 /// the `--reward-classifier`).
 fn steering_reward<'a>(
     a: &SampleArgs,
-    clf: Option<&'a ImagesClassifier>,
+    clf: Option<&'a Loaded<Classifier>>,
     dev: &Device,
 ) -> Result<Option<Box<dyn diffusion_core::guidance::steer::Reward + 'a>>> {
     if a.flags.steer.method()?.is_none() {
@@ -315,7 +279,7 @@ fn steering_reward<'a>(
     let c = clf.context("--reward classifier needs --reward-classifier")?;
     Ok(Some(Box::new(
         diffusion_core::guidance::steer::ClassifierReward {
-            classifier: &c.loaded.model,
+            classifier: &c.model,
             device: dev.clone(),
             chunk: 64,
             label: "log p(class)".into(),
@@ -328,14 +292,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let g = load_generator(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.flags.run.force)?;
     let tok = g.info.tokenizer.clone();
-    let models = OwnedGuidanceModels::load(
-        a.flags.guide.guidance,
-        a.flags.guide.classifier.as_deref(),
-        &a.flags.guide.extra_terms()?,
-        || Ok((g.dit("NOS")?.hidden_size(), g.vocabulary.clone())),
-        &dev,
-        |p| anyhow::Ok(guiding_classifier(p, &g, &dev)?.loaded.model),
-    )?;
+    let models = guidance_models::load_guidance_flags::<Images>(&a.flags.guide, &g.loaded, &dev)?;
     let pins = match (&a.inpaint, &a.inpaint_mask) {
         (Some(img), Some(mask)) => inpainting_pins(&tok, img, mask)?,
         _ => Vec::new(),
@@ -344,7 +301,12 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         Some(c) => vec![c],
         None => (0..g.num_classes() as i64).collect(),
     };
-    let reward_clf = reward_classifier(a, &g, &dev)?;
+    let reward_clf = match &a.reward_classifier {
+        Some(p) => Some(guidance_models::reward_classifier::<Images>(
+            p, &g.loaded, &dev,
+        )?),
+        None => None,
+    };
     let reward = steering_reward(a, reward_clf.as_ref(), &dev)?;
     let req = Request {
         core: a.flags.request(

@@ -79,7 +79,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     for &t in &steps {
         for &gamma in &gammas {
             let models = GuidanceModels {
-                classifier: clf.as_ref().map(|c| &c.loaded.model),
+                classifier: clf.as_ref().map(|c| &c.model),
                 ..Default::default()
             };
             let sampler = SamplerConfig::run(t, a.batch_size, a.guide.seed);

@@ -7,11 +7,11 @@
 use super::sample::{
     GuidanceKind, Request, decode, generate, known_set, load_classifier, load_generator,
 };
-use super::{ConfigArgs, device};
+use super::{Molecules, device};
 use anyhow::Result;
 use burn::prelude::Device;
 use clap::Args;
-use diffusion_core::app::TrainArgs;
+use diffusion_core::app::train_run;
 use diffusion_core::atomic_file::write_atomic;
 use diffusion_core::cli::demo::DemoModels;
 use diffusion_core::generate::GuidanceModels;
@@ -72,18 +72,7 @@ fn obtain(
         backend: a.backend.as_deref(),
     };
     models.obtain(name, config, set, a.train_steps, |run| {
-        let args = ConfigArgs {
-            train: TrainArgs {
-                run,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let t = if classifier {
-            args.train_classifier()?
-        } else {
-            args.train_generator()?
-        };
+        let t = train_run::<Molecules>(run, classifier, &[])?;
         Ok(t.model)
     })
 }

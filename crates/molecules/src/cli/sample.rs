@@ -9,15 +9,16 @@ use super::{Molecules, device};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
+use diffusion_core::app::guidance_models;
 use diffusion_core::app::validate::load_generator as load_generator_of;
 use diffusion_core::atomic_file::AtomicFile;
 use diffusion_core::classifier::Classifier;
+use diffusion_core::generate::Group;
 use diffusion_core::generate::SampleFlags;
-use diffusion_core::generate::{Group, GuidanceArgs, OwnedGuidanceModels};
 pub use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::guidance::steer::SteerStats;
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::train::{Loaded, LoadedGenerator, load_objective};
+use diffusion_core::train::{Loaded, LoadedGenerator};
 use molecules::config::Representation;
 use molecules::data::{LabelInfo, known_smiles, prefix_pins, resolve_path};
 use molecules::metrics::{Qm9Metrics, Qm9Scorer};
@@ -96,19 +97,12 @@ pub fn load_generator(path: &Path, dev: &Device) -> Result<Generator> {
     })
 }
 
-/// A classifier to guide generator `g` (D-CBG, or FUDGE for AR): same vocabulary, and for
-/// D-CBG the generator's noise and length.
+/// A classifier to guide generator `g` (D-CBG, or FUDGE for AR): same vocabulary and length,
+/// and for D-CBG the generator's noise.
 pub fn load_classifier(path: &Path, dev: &Device, g: &Generator) -> Result<Loaded<Classifier>> {
-    super::require_file(path, "classifier checkpoint")?;
-    let c = load_objective::<Classifier>(path, dev, true)?;
-    if c.vocabulary != g.loaded.vocabulary {
-        bail!(
-            "classifier {} was trained with another vocabulary than the generator",
-            path.display()
-        );
-    }
-    c.objective.config.check_guides(&g.loaded.diffusion, path)?;
-    Ok(c)
+    Ok(guidance_models::guiding_classifier::<Molecules>(
+        path, &g.loaded, dev,
+    )?)
 }
 
 /// The canonical SMILES of a reference data set (for novelty).
@@ -161,24 +155,6 @@ pub fn generate(
         dev,
     )
     .context("-n")
-}
-
-/// The guidance models `a` names, checked against the generator: a NOS head (NOS), else the
-/// classifier (D-CBG, FUDGE), and the extra D-CBG terms.
-fn load_guidance(a: &GuidanceArgs, g: &Generator, dev: &Device) -> Result<OwnedGuidanceModels> {
-    OwnedGuidanceModels::load(
-        a.guidance,
-        a.classifier.as_deref(),
-        &a.extra_terms()?,
-        || {
-            Ok((
-                g.loaded.dit("NOS")?.hidden_size(),
-                g.loaded.vocabulary.clone(),
-            ))
-        },
-        dev,
-        |p| anyhow::Ok(load_classifier(p, dev, g)?.model),
-    )
 }
 
 /// The steering statistics of a run as a metrics.json entry.
@@ -314,7 +290,8 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
     let dev = device(a.flags.run.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.flags.run.force)?;
-    let guidance = load_guidance(&a.flags.guide, &g, &dev)?;
+    let guidance =
+        guidance_models::load_guidance_flags::<Molecules>(&a.flags.guide, &g.loaded, &dev)?;
     let seq_len = g.loaded.diffusion.config.seq_len;
     let pins = match &a.prefix {
         Some(p) => prefix_pins(&g.tokenizer, p, seq_len)?,

@@ -7,9 +7,8 @@ mod sample;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
+use diffusion_core::app::AppCommand;
 use diffusion_core::app::validate::load_generator;
-use diffusion_core::app::{ValidateArgs, validate};
-use diffusion_core::cli::ReportArgs;
 use diffusion_core::domain::CharTokenizer;
 use diffusion_core::train::LoadedGenerator;
 use std::path::Path;
@@ -20,14 +19,10 @@ pub const ABOUT: &str = "Character-level language models (AR / MDLM / UDLM) on t
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Train a character-level generator into a run directory.
-    Train(TrainArgs),
-    /// Bits per character of a checkpoint on the whole validation split.
-    Validate(ValidateArgs),
+    #[command(flatten)]
+    App(AppCommand<TrainArgs>),
     /// Generate text from a checkpoint, one sample per line.
     Sample(sample::SampleArgs),
-    /// Draw a run directory's training curves and print its summary.
-    Report(ReportArgs),
     /// Validation BPC and samples of the shipped AR, MDLM and UDLM checkpoints (`--train`: of
     /// tiny models trained for a few hundred steps instead).
     Demo(demo::DemoArgs),
@@ -71,10 +66,8 @@ pub fn load_model(path: &Path, dev: &burn::prelude::Device) -> Result<TextModel>
 
 pub fn run(command: Command) -> Result<()> {
     match command {
-        Command::Train(a) => train(&a).map(|_| ()),
-        Command::Validate(a) => validate::<Text>(&a).map(|_| ()),
+        Command::App(c) => c.run::<Text>(),
         Command::Sample(a) => sample::run(&a),
-        Command::Report(a) => Ok(diffusion_core::cli::print_report(&a.run_dir)?),
         Command::Demo(a) => demo::run(&a),
     }
 }
