@@ -65,6 +65,11 @@ impl Scorer {
         if let Some(r) = reference {
             meta.data.manifest = r.to_path_buf();
         }
+        // Samples are compared with the plain, non-overlapping held-out windows, whatever
+        // training-only settings the oracle's run used (an overlapping stride, reverse
+        // complements), so every oracle scores against the same reference windows.
+        meta.data.windows.stride = None;
+        meta.data.windows.reverse_complement = false;
         let data = prepare(&meta.data).context("loading the reference windows")?;
         if data.classes != meta.classes {
             bail!(
