@@ -66,9 +66,14 @@ fn conv_udlm_trains_and_samples_with_dcfg() {
 
     // AR is not a conv model; NOS needs a DiT's hidden states.
     let mut a = args(&base, &extra);
-    a.extend(["--run-dir", "unused", "--kind", "ar", "--steps", "1"]);
+    let unused = tmp.join("unused").display().to_string();
+    a.extend(["--run-dir", &unused, "--kind", "ar", "--steps", "1"]);
     let e = fails(&a);
     assert!(e.contains("diffusion.kind"), "{e}");
+    assert!(
+        !tmp.join("unused/config.toml").exists(),
+        "a refused run writes no config"
+    );
     let e = fails(&[
         "train-classifier",
         "--config",

@@ -155,9 +155,12 @@ fn train_with<D: Domain, C: Backbone>(
             )?;
             cfg.diffusion = Some(diffusion.clone());
             *C::section_mut(&mut cfg) = Some(net.clone());
+            // Refused before the run folder holds anything (e.g. AR on the conv backbone).
+            let objective = DenoiserObjective::new(diffusion, net);
+            objective.validate()?;
             dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
             let mut t = Trainer::with_objective(
-                DenoiserObjective::new(diffusion, net),
+                objective,
                 cfg.train.clone(),
                 D::tokenizer(data).vocabulary(),
                 &dev,
