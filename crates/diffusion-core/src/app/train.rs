@@ -6,13 +6,13 @@
 //! reproducible for the same weights (`validate` prints the same one).
 
 use super::backbone::{Backbone, BackboneKind};
+use super::validate::validation_line;
 use super::{Domain, ExperimentConfig, Role};
 use crate::backend::device;
 use crate::classifier::{Classifier, DitClassifier};
 use crate::cli::{RunArgs, require_file, section};
 use crate::config_file::to_toml;
 use crate::conv::ConvConfig;
-use crate::diffusion::ModelKind;
 use crate::dit::DitConfig;
 use crate::domain::{SequenceDataset, TokenSequences, Tokenizer};
 use crate::error::CoreError;
@@ -171,23 +171,15 @@ fn train_with<D: Domain, C: Backbone>(
     )?;
     let kind = t.objective.diffusion.kind;
     let trained = finish::<D, _>(&mut t, &data, &dir, None)?;
-    let v = &trained.validation;
     println!(
-        "{}: {kind:?} ({}) step {}: validation {} {:.4} nats/{tok} = {:.4} bits per {tok} (PPL {:.3}) on {} sequences of L = {}",
-        dir.path.display(),
-        C::NAME,
-        trained.steps,
-        if kind == ModelKind::Ar {
-            "NLL"
-        } else {
-            "NELBO"
-        },
-        v.nll,
-        v.bpc,
-        v.ppl,
-        D::val_set(&data).len(),
-        D::val_set(&data).seq_len(),
-        tok = D::TOKEN,
+        "{}",
+        validation_line::<D>(
+            &dir.path,
+            kind,
+            C::NAME,
+            &trained.validation,
+            D::val_set(&data)
+        )
     );
     Ok(trained)
 }
@@ -239,13 +231,11 @@ pub fn train_classifier<D: Domain>(
             Ok::<_, D::Error>(t)
         },
     )?;
-    let clean = t.objective.config.is_clean_sequence_classifier();
     let noisy = t.objective.config.noise.is_some();
-    let oracle = |t: &Trainer<Classifier>| match D::test_set(&data) {
-        Some(test) => report(&t.ema.model, test, &dev),
-        None => Err(CoreError::Data("no test split".into())),
-    };
-    let held_out = (clean && D::test_set(&data).is_some()).then_some(&oracle as HeldOut<_>);
+    // An evaluation oracle (clean, whole-sequence) is scored on the domain's test split.
+    let test = D::test_set(&data).filter(|_| t.objective.config.is_clean_sequence_classifier());
+    let oracle = test.map(|set| move |t: &Trainer<Classifier>| report(&t.ema.model, set, &dev));
+    let held_out = oracle.as_ref().map(|f| f as HeldOut<_>);
     let trained = finish::<D, _>(&mut t, &data, &dir, held_out)?;
     let v = &trained.validation;
     println!(

@@ -60,6 +60,33 @@ pub fn check_domain<D: Domain>(metadata: &serde_json::Value, path: &Path) -> Res
     }
 }
 
+/// The line `train` and `validate` print for a generator's held-out score (`v.step` is the
+/// weights' step).
+pub fn validation_line<D: Domain>(
+    who: &Path,
+    kind: ModelKind,
+    backbone: &str,
+    v: &ValStats,
+    val: &dyn SequenceDataset,
+) -> String {
+    format!(
+        "{}: {kind:?} ({backbone}) step {}: validation {} {:.4} nats/{tok} = {:.4} bits per {tok} (PPL {:.3}) on {} held-out sequences of L = {}",
+        who.display(),
+        v.step,
+        if kind == ModelKind::Ar {
+            "NLL"
+        } else {
+            "NELBO"
+        },
+        v.nll,
+        v.bpc,
+        v.ppl,
+        val.len(),
+        val.seq_len(),
+        tok = D::TOKEN,
+    )
+}
+
 /// `validate`: prints and returns the held-out NELBO / NLL of a checkpoint.
 pub fn validate<D: Domain>(a: &ValidateArgs) -> Result<ValStats, D::Error> {
     let dev = device(a.backend.as_deref())?;
@@ -79,23 +106,9 @@ pub fn validate<D: Domain>(a: &ValidateArgs) -> Result<ValStats, D::Error> {
         println!("| {label} | {:.4} | {:.3} |", v.nll, v.ppl);
         return Ok(v);
     }
-    let kind = g.diffusion.kind();
     println!(
-        "{}: {kind:?} ({}) step {} on {} held-out sequences of L = {}: {} {:.4} nats/{tok} = {:.4} bits per {tok}, PPL {:.3}",
-        a.checkpoint.display(),
-        g.backbone(),
-        g.step,
-        val.len(),
-        val.seq_len(),
-        if kind == ModelKind::Ar {
-            "NLL"
-        } else {
-            "NELBO"
-        },
-        v.nll,
-        v.bpc,
-        v.ppl,
-        tok = D::TOKEN,
+        "{}",
+        validation_line::<D>(&a.checkpoint, g.diffusion.kind(), g.backbone(), &v, val)
     );
     if let Some(note) = D::validation_note(&g, &data, &v) {
         println!("{note}");

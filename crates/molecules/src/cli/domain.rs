@@ -1,16 +1,16 @@
 //! Molecules as a [`Domain`] of the core's application layer: QM9-style SMILES or SELFIES,
 //! optionally labelled by a property above its percentile (two classes).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use diffusion_core::app::{Domain, ExperimentConfig};
 use diffusion_core::classifier::ClassifierConfig;
 use diffusion_core::domain::{SequenceDataset, TokenSequences, Tokenizer};
 use diffusion_core::train::{LoadedGenerator, ValStats};
-use molecules::config::{DataConfig, Representation};
-use molecules::data::{LabelInfo, MolData, prepare};
+use molecules::config::DataConfig;
+use molecules::data::{MolData, prepare};
 use molecules::mol_tokenizer::MolTokenizer;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub struct Molecules;
 
@@ -75,25 +75,18 @@ impl Domain for Molecules {
     }
     /// The file, representation, label and length the checkpoint was trained with.
     fn checkpoint_data(g: &LoadedGenerator, path: &Path, data: Option<&Path>) -> Result<MolData> {
-        let meta = |key: &str| g.metadata.get(key).cloned().unwrap_or_default();
-        let representation: Representation = serde_json::from_value(meta("representation"))
-            .with_context(|| format!("{}: metadata field `representation`", path.display()))?;
-        let label: Option<LabelInfo> = serde_json::from_value(meta("label"))
-            .with_context(|| format!("{}: metadata field `label`", path.display()))?;
-        let trained_on: Option<PathBuf> = serde_json::from_value(meta("data_path"))
-            .with_context(|| format!("{}: metadata field `data_path`", path.display()))?;
+        let (tok, label, trained_on) = super::sample::checkpoint_facts(g, path)?;
         let cfg = DataConfig {
             path: data
                 .map(Path::to_path_buf)
                 .or(trained_on)
                 .unwrap_or_else(|| DataConfig::default().path),
-            representation,
+            representation: tok.representation,
             seq_len: g.diffusion.config.seq_len,
             label: label.as_ref().map(|l| l.property),
             percentile: label.as_ref().map_or(90.0, |l| l.percentile),
             ..Default::default()
         };
-        let tok = MolTokenizer::from_vocabulary(representation, &g.vocabulary)?;
         Ok(prepare(&cfg, Some(tok))?)
     }
     /// Per molecule, so that representations with different tokens (SMILES, SELFIES) compare.

@@ -65,30 +65,35 @@ pub struct Generator {
     pub data_path: Option<PathBuf>,
 }
 
-fn meta_representation(meta: &Value, path: &Path) -> Result<Representation> {
-    match meta.get("representation") {
-        Some(v) => serde_json::from_value(v.clone())
-            .with_context(|| format!("{}: metadata field `representation`", path.display())),
-        None => bail!(
+/// What a molecules checkpoint records about its data: the tokenizer of its representation
+/// and vocabulary, the property label it was conditioned on, and the file it was trained on.
+pub fn checkpoint_facts(
+    g: &LoadedGenerator,
+    path: &Path,
+) -> Result<(MolTokenizer, Option<LabelInfo>, Option<PathBuf>)> {
+    let meta = |key: &str| g.metadata.get(key).cloned().unwrap_or_default();
+    let field = |key: &str| format!("{}: metadata field `{key}`", path.display());
+    if g.metadata.get("representation").is_none() {
+        bail!(
             "{}: not a molecules checkpoint (no `representation` in its metadata)",
             path.display()
-        ),
+        );
     }
+    let rep: Representation =
+        serde_json::from_value(meta("representation")).with_context(|| field("representation"))?;
+    let label = serde_json::from_value(meta("label")).with_context(|| field("label"))?;
+    let data_path =
+        serde_json::from_value(meta("data_path")).with_context(|| field("data_path"))?;
+    Ok((
+        MolTokenizer::from_vocabulary(rep, &g.vocabulary)?,
+        label,
+        data_path,
+    ))
 }
 
 pub fn load_generator(path: &Path, dev: &Device) -> Result<Generator> {
     let loaded = load_generator_of::<Molecules>(path, dev)?;
-    let rep = meta_representation(&loaded.metadata, path)?;
-    let tokenizer = MolTokenizer::from_vocabulary(rep, &loaded.vocabulary)?;
-    let label = match loaded.metadata.get("label") {
-        Some(Value::Null) | None => None,
-        Some(v) => Some(serde_json::from_value(v.clone())?),
-    };
-    let data_path = loaded
-        .metadata
-        .get("data_path")
-        .and_then(|v| v.as_str())
-        .map(PathBuf::from);
+    let (tokenizer, label, data_path) = checkpoint_facts(&loaded, path)?;
     Ok(Generator {
         loaded,
         tokenizer,
