@@ -14,13 +14,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins # all binaries: one package alone would rebuild the dependencies
-B=${CARGO_TARGET_DIR:-target}/release/genomics
 C=${CKPT:-checkpoints/genomics}
 OUT=${OUT:-runs/species-steering}
+# A private copy of the binary: a rebuild of the workspace while this runs cannot change it.
+mkdir -p "$OUT/bin"
+cp "${CARGO_TARGET_DIR:-target}/release/genomics" "$OUT/bin/genomics"
+B="$OUT/bin/genomics"
 PER=${PER_SPECIES:-32}
 STEPS=${STEPS:-64}
 LAMBDA=${LAMBDA:-3}
-mkdir -p "$OUT"
 CLF2="$OUT/classifier-2/model.ckpt"
 [ -f "$CLF2" ] || "$B" train-classifier --config configs/species-oracle.toml --set train.seed=11 \
   --run-dir "$OUT/classifier-2" > /dev/null
