@@ -7,8 +7,8 @@ mod common;
 
 use common::{SEQ_LEN, lock_backend_rng, qm9, tmp_dir};
 use diffusion_core::app::{
-    BackboneKind, Domain, ExperimentConfig, TrainArgs, ValidateArgs, train_classifier,
-    train_generator, validate,
+    BackboneKind, Domain, DomainClassifier, ExperimentConfig, Generator, TrainArgs, ValidateArgs,
+    metadata_field, train_classifier, train_generator, validate,
 };
 use diffusion_core::checkpoint::CheckpointFile;
 use diffusion_core::cli::RunArgs;
@@ -51,6 +51,7 @@ impl Domain for Smiles {
     type Tokenizer = CharTokenizer;
     type Data = Prepared;
     type Error = CoreError;
+    type Facts = Data;
 
     fn prepare(cfg: &Data, vocabulary: Option<&[String]>) -> Result<Prepared, CoreError> {
         let (tok, train, held_out) = qm9(cfg.n_train, cfg.n_val);
@@ -104,14 +105,15 @@ impl Domain for Smiles {
             d.val.len()
         )
     }
+    fn facts(_: &[String], metadata: &Value, path: &Path) -> Result<Data, CoreError> {
+        metadata_field(metadata, "data", path)
+    }
     fn checkpoint_data(
         g: &LoadedGenerator,
-        _: &Path,
+        path: &Path,
         _: Option<&Path>,
     ) -> Result<Prepared, CoreError> {
-        let cfg: Data = serde_json::from_value(g.metadata["data"].clone())
-            .map_err(|e| CoreError::Data(e.to_string()))?;
-        Self::prepare(&cfg, Some(&g.vocabulary))
+        Self::prepare(&Self::facts(&[], &g.metadata, path)?, Some(&g.vocabulary))
     }
     fn nos_data(
         cfg: &ExperimentConfig<Data>,
@@ -171,6 +173,11 @@ fn a_domain_impl_trains_resumes_and_validates_on_the_conv_backbone() {
         BackboneKind::of_checkpoint(&t.model).unwrap(),
         BackboneKind::Conv
     );
+    // Loaded for sampling, it brings back the data facts the domain recorded.
+    let g = Generator::<Smiles>::load(&t.model, &Default::default()).unwrap();
+    assert_eq!(g.facts, Data::default());
+    assert_eq!(g.backbone(), "dilated-convolution ([conv])");
+    assert!(!g.is_conditional());
 
     // validate prints the number the run recorded, for the same weights.
     let v = validate::<Smiles>(&ValidateArgs {
@@ -223,6 +230,18 @@ fn a_clean_classifier_is_scored_on_the_test_split_and_the_score_travels_with_it(
     let header = CheckpointFile::read_header(&t.model).unwrap();
     assert_eq!(header["metadata"]["held_out"]["accuracy"], test["accuracy"]);
     assert_eq!(header["metadata"]["role"], "evaluation");
+    let c = DomainClassifier::<Smiles>::load(&t.model, &Default::default()).unwrap();
+    assert_eq!(c.facts, Data::default());
+    // A generator is not a classifier, and a checkpoint of another domain is refused.
+    let mut other = CheckpointFile::load(&t.model).unwrap();
+    other.header["metadata"]["domain"] = json!("images");
+    let p = dir.join("other.ckpt");
+    other.save(&p).unwrap();
+    let e = DomainClassifier::<Smiles>::load(&p, &Default::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("not a smiles-chars checkpoint"), "{e}");
 }
 
 #[test]

@@ -4,11 +4,11 @@
 
 use crate::tokenizer::BASES;
 use diffusion_core::guidance::GuidanceClassifier;
-use diffusion_core::guidance::steer::{ClassifierReward, Reward, WeightedSum};
+use diffusion_core::guidance::steer::{self, Reward};
 use diffusion_core::{CoreError, Result};
 
-/// The rewards `--reward` can name.
-pub const REWARD_NAMES: [&str; 4] = ["gc", "at", "motif=BASES", "classifier"];
+/// The rewards `--reward` can name (besides the core's `classifier`).
+pub const REWARD_NAMES: [&str; 3] = ["gc", "at", "motif=BASES"];
 
 /// Fraction of G or C among the A/C/G/T bases of a sequence (`gc`), or of A or T (`at`);
 /// 0 for a sequence with no such base.
@@ -102,50 +102,30 @@ impl Reward for MotifPresence {
     }
 }
 
-/// The reward of `--reward` terms (name, weight). `classifier` is log p(species | x) under
-/// `classifier` (from `--reward-classifier`).
+/// The genomics reward a `--reward` name stands for (`None`: not one of [`REWARD_NAMES`]).
+pub fn domain_reward<'a>(name: &str) -> Result<Option<Box<dyn Reward + 'a>>> {
+    Ok(Some(match name {
+        "gc" => Box::new(BaseContent { gc: true }),
+        "at" => Box::new(BaseContent { gc: false }),
+        m if m.starts_with("motif=") => Box::new(MotifPresence::parse(&m["motif=".len()..])?),
+        _ => return Ok(None),
+    }))
+}
+
+/// The reward of `--reward` terms (name, weight): the genomics rewards, and `classifier`,
+/// log p(species | x) under `classifier` (from `--reward-classifier`).
 pub fn build_reward<'a>(
     terms: &[(String, f64)],
     classifier: Option<&'a dyn GuidanceClassifier>,
     device: &burn::prelude::Device,
 ) -> Result<Box<dyn Reward + 'a>> {
-    let one = |name: &str| -> Result<Box<dyn Reward + 'a>> {
-        Ok(match name {
-            "gc" => Box::new(BaseContent { gc: true }),
-            "at" => Box::new(BaseContent { gc: false }),
-            m if m.starts_with("motif=") => Box::new(MotifPresence::parse(&m["motif=".len()..])?),
-            "classifier" => Box::new(ClassifierReward {
-                classifier: classifier.ok_or_else(|| {
-                    CoreError::config(
-                        "--reward",
-                        "`classifier` needs --reward-classifier (a clean species classifier, e.g. the oracle)",
-                    )
-                })?,
-                device: device.clone(),
-                chunk: 64,
-                label: "log p(species)".into(),
-            }),
-            other => {
-                return Err(CoreError::config(
-                    "--reward",
-                    format!(
-                        "unknown reward `{other}` (genomics: {})",
-                        REWARD_NAMES.join(", ")
-                    ),
-                ));
-            }
-        })
-    };
-    match terms {
-        [] => Err(CoreError::config("--reward", "no reward named")),
-        [(name, w)] if *w == 1.0 => one(name),
-        _ => Ok(Box::new(WeightedSum {
-            terms: terms
-                .iter()
-                .map(|(name, w)| Ok((*w, one(name)?)))
-                .collect::<Result<_>>()?,
-        })),
-    }
+    steer::build_reward(
+        terms,
+        &REWARD_NAMES,
+        classifier.map(|c| (c, "species")),
+        device,
+        &domain_reward,
+    )
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ pub enum MolError {
     },
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Core(#[from] diffusion_core::CoreError),
 }
 
 pub type Result<T> = std::result::Result<T, MolError>;

@@ -2,10 +2,10 @@
 //! molecule, no classifier. An invalid string scores 0 on every reward.
 
 use crate::chemistry::analyze;
-use crate::error::{MolError, Result};
+use crate::error::Result;
 use crate::mol_tokenizer::MolTokenizer;
 use diffusion_core::domain::Tokenizer;
-use diffusion_core::guidance::steer::{Reward, WeightedSum};
+use diffusion_core::guidance::steer::{self, Reward};
 
 /// The rewards `--reward` can name.
 pub const REWARD_NAMES: [&str; 3] = ["qed", "rings", "valid"];
@@ -57,35 +57,33 @@ impl Reward for MolReward {
     }
 }
 
-/// The reward of `--reward` terms (name, weight): one property, or their weighted sum.
-pub fn build_reward(terms: &[(String, f64)], tokenizer: &MolTokenizer) -> Result<Box<dyn Reward>> {
-    let one = |name: &str| -> Result<MolReward> {
-        let property = match name {
-            "qed" => MolProperty::Qed,
-            "rings" => MolProperty::Rings,
-            "valid" => MolProperty::Valid,
-            other => {
-                return Err(MolError::Invalid(format!(
-                    "--reward: unknown reward `{other}` (molecules: {})",
-                    REWARD_NAMES.join(", ")
-                )));
-            }
-        };
-        Ok(MolReward {
-            tokenizer: tokenizer.clone(),
-            property,
-        })
+/// The molecules reward a `--reward` name stands for (`None`: not one of [`REWARD_NAMES`]).
+pub fn domain_reward<'a>(
+    name: &str,
+    tokenizer: &MolTokenizer,
+) -> diffusion_core::Result<Option<Box<dyn Reward + 'a>>> {
+    let property = match name {
+        "qed" => MolProperty::Qed,
+        "rings" => MolProperty::Rings,
+        "valid" => MolProperty::Valid,
+        _ => return Ok(None),
     };
-    match terms {
-        [] => Err(MolError::Invalid("--reward: no reward named".into())),
-        [(name, w)] if *w == 1.0 => Ok(Box::new(one(name)?)),
-        _ => Ok(Box::new(WeightedSum {
-            terms: terms
-                .iter()
-                .map(|(name, w)| Ok((*w, Box::new(one(name)?) as Box<dyn Reward>)))
-                .collect::<Result<_>>()?,
-        })),
-    }
+    Ok(Some(Box::new(MolReward {
+        tokenizer: tokenizer.clone(),
+        property,
+    })))
+}
+
+/// The reward of `--reward` terms (name, weight): one property, or their weighted sum (a
+/// `classifier` term needs the CLI's `--reward-classifier`).
+pub fn build_reward(terms: &[(String, f64)], tokenizer: &MolTokenizer) -> Result<Box<dyn Reward>> {
+    Ok(steer::build_reward(
+        terms,
+        &REWARD_NAMES,
+        None,
+        &Default::default(),
+        &|name| domain_reward(name, tokenizer),
+    )?)
 }
 
 #[cfg(test)]

@@ -291,6 +291,52 @@ fn train_resume_classify_sample_eval_sweep() {
         let e = fails(&a);
         assert!(e.contains(want), "{extra:?}: {e}");
     }
+    // `--reward classifier` is the core's: log p(target class) under a clean classifier given
+    // by --reward-classifier (a noisy D-CBG classifier is refused, and so is a missing one).
+    let clean_cfg = d.join("clean-classifier.toml");
+    let noisy = std::fs::read_to_string(repo().join("configs/qm9-classifier.toml")).unwrap();
+    let clean: String = noisy
+        .lines()
+        .filter(|l| !l.starts_with("noise"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&clean_cfg, clean).unwrap();
+    let clean_dir = d.join("clean-clf");
+    let mut cargs = vec![
+        "train-classifier",
+        "--config",
+        clean_cfg.to_str().unwrap(),
+        "--run-dir",
+        clean_dir.to_str().unwrap(),
+        "--steps",
+        "2",
+    ];
+    cargs.extend(TINY);
+    cargs.extend(["--set", "classifier.backbone.hidden_size=16"]);
+    ok(&cargs);
+    let clean_ckpt = clean_dir.join("model.ckpt");
+    let steer = ["--steer", "best-of-n", "--reward", "classifier:1,valid:0.5"];
+    for (reward_clf, want) in [
+        (None, Err("--reward-classifier")),
+        (Some(c), Err("clean classifier")),
+        (Some(clean_ckpt.to_str().unwrap()), Ok("mean reward")),
+    ] {
+        let out = d.join("s-reward-classifier");
+        let mut a = vec!["sample", "--checkpoint", m, "--out", out.to_str().unwrap()];
+        a.extend(common);
+        a.extend(steer);
+        a.push("--force");
+        if let Some(p) = reward_clf {
+            a.extend(["--reward-classifier", p]);
+        }
+        match want {
+            Ok(needle) => assert!(ok(&a).contains(needle)),
+            Err(needle) => {
+                let e = fails(&a);
+                assert!(e.contains(needle), "{e}");
+            }
+        }
+    }
     // Streaming: batches of 16 for 40 molecules (the last one partial) are written and scored
     // as they finish; the file and the metrics hold all 40.
     let out = d.join("s-stream");

@@ -48,6 +48,8 @@ pub trait Domain {
     /// Sequences per batch of `validate` and of a run's final validation (with the noise seed
     /// [`super::train::EVAL_SEED`]): the same batch gives the same number for the same weights.
     const EVAL_BATCH: usize = 64;
+    /// The token an AR generator of the domain starts from (`None`: the vocabulary has none).
+    const BOS: Option<i64> = None;
     /// The `[data]` section of the experiment file.
     type DataConfig: Clone + std::fmt::Debug + Default + PartialEq + Serialize + DeserializeOwned;
     type Tokenizer: Tokenizer;
@@ -55,6 +57,9 @@ pub trait Domain {
     type Data;
     /// The binaries' error type (`anyhow::Error`).
     type Error: From<CoreError>;
+    /// What a checkpoint records about its data, as sampling and scoring need it (tokenizer,
+    /// `[data]` section, class names): see [`super::Generator`].
+    type Facts;
 
     /// Read and tokenise the data of a run. `vocabulary` is the one stored in a resumed
     /// checkpoint (`None` for a new run): the data is then encoded with it, or refused if it
@@ -105,6 +110,13 @@ pub trait Domain {
     fn class_names(_metadata: &Value) -> Option<Vec<String>> {
         None
     }
+    /// [`Self::Facts`] of the checkpoint at `path`, from its vocabulary and metadata (its
+    /// `domain` already checked).
+    fn facts(
+        vocabulary: &[String],
+        metadata: &Value,
+        path: &Path,
+    ) -> Result<Self::Facts, Self::Error>;
     /// The data checkpoint `g` (read from `path`) was trained on, from its metadata, with the
     /// data file replaced by `data` when given (`validate --data`).
     fn checkpoint_data(

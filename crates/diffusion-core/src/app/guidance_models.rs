@@ -9,7 +9,7 @@ use crate::classifier::Classifier;
 use crate::cli::require_file;
 use crate::diffusion::ModelKind;
 use crate::error::CoreError;
-use crate::generate::{GuidanceArgs, GuidanceKind, OwnedGuidanceModels};
+use crate::generate::{GuidanceArgs, GuidanceKind, OwnedGuidanceModels, SteerArgs};
 use crate::train::{Loaded, LoadedGenerator, load_objective};
 use burn::prelude::Device;
 use std::path::{Path, PathBuf};
@@ -50,6 +50,19 @@ pub fn reward_classifier<D: Domain>(
         ));
     }
     Ok(c)
+}
+
+/// The `--reward-classifier` of the steering flags, checked by [`reward_classifier`].
+pub fn load_reward_classifier<D: Domain>(
+    steer: &SteerArgs,
+    g: &LoadedGenerator,
+    dev: &Device,
+) -> Result<Option<Loaded<Classifier>>, CoreError> {
+    steer
+        .reward_classifier
+        .as_deref()
+        .map(|p| reward_classifier::<D>(p, g, dev))
+        .transpose()
 }
 
 /// A classifier checkpoint of domain `D` with `g`'s vocabulary, length and classes.

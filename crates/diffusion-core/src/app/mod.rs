@@ -5,6 +5,7 @@
 
 pub mod backbone;
 pub mod binary;
+pub mod checkpoint;
 pub mod command;
 pub mod domain;
 pub mod experiment;
@@ -13,6 +14,7 @@ pub mod train;
 pub mod validate;
 
 pub use backbone::{Backbone, BackboneKind};
+pub use checkpoint::{DomainClassifier, Generator, metadata_field};
 pub use command::{AppCommand, TrainCommandArgs};
 pub use domain::{Domain, Role};
 pub use experiment::ExperimentConfig;

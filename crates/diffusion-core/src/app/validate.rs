@@ -52,7 +52,12 @@ pub fn check_domain<D: Domain>(metadata: &serde_json::Value, path: &Path) -> Res
         other => Err(CoreError::checkpoint(
             path,
             format!(
-                "not a {} checkpoint (its metadata says domain = {})",
+                "not {} {} checkpoint (its metadata says domain = {})",
+                if D::NAME.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                },
                 D::NAME,
                 other.map_or("nothing".to_string(), |d| format!("\"{d}\""))
             ),

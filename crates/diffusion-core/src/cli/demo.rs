@@ -3,6 +3,7 @@
 //! domain's demo asks the same question for each model it needs; this answers it once.
 
 use super::RunArgs;
+use crate::app::{Domain, train_run};
 use crate::error::{CoreError, Result};
 use crate::paths::resolve_path;
 use std::path::{Path, PathBuf};
@@ -95,6 +96,33 @@ impl DemoModels<'_> {
                 train(self.run_args(config, set, run, steps))
             }
         }
+    }
+}
+
+impl DemoModels<'_> {
+    /// [`Self::obtain`] for a model of domain `D`: trained now (a generator, or a classifier
+    /// when `classifier`) by the application layer's run, with a line saying how it went.
+    pub fn obtain_model<D: Domain>(
+        &self,
+        name: &str,
+        config: &str,
+        set: Vec<String>,
+        steps: Option<usize>,
+        classifier: bool,
+    ) -> std::result::Result<PathBuf, D::Error> {
+        self.obtain(name, config, set, steps, |run| {
+            let t = train_run::<D>(run, classifier, &[])?;
+            let v = &t.validation;
+            let score = match v.accuracy {
+                None => format!("validation {:.4} bits per {}", v.bpc, D::TOKEN),
+                Some(acc) => format!("held-out accuracy {acc:.4}"),
+            };
+            println!(
+                "  {name}: {} steps in {:.0} s, {score}",
+                t.steps, t.train_seconds
+            );
+            Ok(t.model)
+        })
     }
 }
 

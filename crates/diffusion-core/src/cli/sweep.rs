@@ -1,8 +1,15 @@
 //! The arguments every domain's `sweep` shares: the generator, the guidance swept over γ (with
-//! its classifier and exact D-CBG), the seed and the backend. Each domain adds its γ list,
-//! sample counts, T and what it scores.
+//! its classifier or NOS head and exact D-CBG), the seed and the backend, and the request of
+//! one row. Each domain adds its γ list, sample counts, T and what it scores.
 
+use crate::app::{Domain, guidance_models};
+use crate::generate::{GuidanceModels, OwnedGuidanceModels, Request};
+use crate::guidance::exact_chunk;
 use crate::sample::args::GuidanceKind;
+use crate::sampler::SamplerConfig;
+use crate::train::LoadedGenerator;
+use crate::{CoreError, Result};
+use burn::prelude::Device;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -12,7 +19,7 @@ pub struct SweepGuide {
     #[arg(long)]
     pub checkpoint: PathBuf,
     /// cfg (a class-conditional generator), cbg (needs --classifier), nos (a NOS head as
-    /// --classifier) or none.
+    /// --classifier) or none (where the domain allows an unguided row).
     #[arg(long, value_enum)]
     pub guidance: GuidanceKind,
     /// Noisy classifier for D-CBG, or NOS head.
@@ -25,4 +32,47 @@ pub struct SweepGuide {
     pub seed: u64,
     #[arg(long)]
     pub backend: Option<String>,
+}
+
+impl SweepGuide {
+    /// Refuses an unguided sweep (one whose rows could only differ in γ).
+    pub fn require_guidance(&self) -> Result<()> {
+        if self.guidance == GuidanceKind::None {
+            return Err(CoreError::config(
+                "--guidance",
+                "a sweep varies γ: use --guidance cfg, cbg or nos",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The classifier or NOS head of `--classifier`, checked against generator `g`.
+    pub fn load_models<D: Domain>(
+        &self,
+        g: &LoadedGenerator,
+        dev: &Device,
+    ) -> std::result::Result<OwnedGuidanceModels, D::Error> {
+        guidance_models::load_guidance::<D>(self.guidance, self.classifier.as_deref(), &[], g, dev)
+    }
+
+    /// The request of the row at γ = `gamma` with T = `steps` (exact D-CBG in the chunks that
+    /// fit sequences of length `seq_len`).
+    pub fn request<'a>(
+        &self,
+        gamma: f64,
+        models: GuidanceModels<'a>,
+        steps: usize,
+        batch_size: usize,
+        seq_len: usize,
+    ) -> Request<'a> {
+        Request {
+            exact: self.exact.then(|| exact_chunk(seq_len)),
+            ..Request::new(
+                self.guidance,
+                gamma,
+                models,
+                SamplerConfig::run(steps, batch_size, self.seed),
+            )
+        }
+    }
 }

@@ -40,6 +40,18 @@ impl GuidanceKind {
             GuidanceKind::Nos => "nos",
         }
     }
+
+    /// The rule's name in tables and plots (`exact`: D-CBG with the exact rule).
+    pub fn label(self, exact: bool) -> &'static str {
+        match self {
+            GuidanceKind::None => "unguided",
+            GuidanceKind::Cfg => "D-CFG",
+            GuidanceKind::Cbg if exact => "D-CBG (exact)",
+            GuidanceKind::Cbg => "D-CBG (first order)",
+            GuidanceKind::Fudge => "FUDGE",
+            GuidanceKind::Nos => "NOS",
+        }
+    }
 }
 
 /// The guidance flags shared by every domain's `sample` (and, where it fits, `sweep`).
@@ -232,10 +244,14 @@ pub struct SteerArgs {
     #[arg(long, value_enum, default_value = "none")]
     pub steer: SteerKind,
     /// Reward for --steer: NAME[:WEIGHT][,NAME[:WEIGHT]...], a weighted sum of the domain's
-    /// rewards (molecules: qed, rings, valid; genomics: gc, at, motif=BASES, classifier;
-    /// images: classifier).
+    /// rewards (molecules: qed, rings, valid; genomics: gc, at, motif=BASES) and, in every
+    /// domain, `classifier`: log p(target class) under --reward-classifier.
     #[arg(long)]
     pub reward: Option<String>,
+    /// Clean classifier for `--reward classifier`. Steering with the evaluation classifier
+    /// itself makes its scores optimistic; a separately trained one does not.
+    #[arg(long)]
+    pub reward_classifier: Option<PathBuf>,
     /// Particles per sample (SMC) or samples per kept one (best-of-N).
     #[arg(long, default_value_t = 4)]
     pub particles: usize,
@@ -297,6 +313,30 @@ impl SteerArgs {
                 "reward steering needs --reward NAME[:WEIGHT],...",
             )),
         }
+    }
+
+    /// The reward of --reward (None without --steer): the domain's named rewards (`domain`, see
+    /// [`crate::guidance::steer::build_reward`]) and `classifier` under the loaded
+    /// --reward-classifier, labelled `log p(<class_word>)`.
+    pub fn build_reward<'a>(
+        &self,
+        names: &[&str],
+        classifier: Option<&'a dyn crate::guidance::GuidanceClassifier>,
+        class_word: &str,
+        device: &burn::prelude::Device,
+        domain: crate::guidance::steer::DomainRewards<'_, 'a>,
+    ) -> Result<Option<Box<dyn Reward + 'a>>> {
+        if self.method()?.is_none() {
+            return Ok(None);
+        }
+        crate::guidance::steer::build_reward(
+            &self.reward_terms()?,
+            names,
+            classifier.map(|c| (c, class_word)),
+            device,
+            domain,
+        )
+        .map(Some)
     }
 
     /// The steering of a [`Request`], with the domain's `reward` (built from

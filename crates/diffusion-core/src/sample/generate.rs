@@ -10,7 +10,7 @@
 use crate::classifier::DitClassifier;
 use crate::denoiser::Denoiser;
 use crate::diffusion::{Diffusion, ModelKind};
-use crate::guidance::steer::Steering;
+use crate::guidance::steer::{SteerStats, Steering};
 use crate::guidance::{CbgMode, CbgTerm, FudgeTerm, GammaSchedule, Guidance, NosTerm};
 use crate::nos::{NosConfig, NosHead};
 use crate::sampler::{Labels, Sampler, SamplerConfig, Samples};
@@ -235,6 +235,111 @@ pub fn generate(
     sampler.sample_stream(group.n, labels, req.progress, &mut |_, _| {}, on_batch)
 }
 
+/// What unguided sampling means for a class-conditional generator of a domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unguided {
+    /// Its null class, all samples in one group (molecules, images); D-CBG, NOS and steering
+    /// guide the unconditional model towards each class.
+    NullClass,
+    /// Conditioned on each class in turn (genomics: species-conditioned sampling); every other
+    /// rule then guides the conditional model too, and the generator must be conditional.
+    EachClass,
+}
+
+/// The class groups of a request: `per_class` samples for each of `classes` (group k seeded
+/// by [`group_seed`]), or, for unguided unsteered sampling under [`Unguided::NullClass`], one
+/// group of them all. Refuses D-CFG (and under [`Unguided::EachClass`] unguided sampling) for
+/// a generator without class labels.
+pub fn class_groups(
+    req: &Request,
+    conditional: bool,
+    unguided: Unguided,
+    classes: &[i64],
+    per_class: usize,
+) -> Result<Vec<Group>> {
+    let need = |what: &str| {
+        CoreError::config(
+            "--guidance",
+            format!("{what} needs a class-conditional generator (trained on labelled data)"),
+        )
+    };
+    let cfg = req.guidance == GuidanceKind::Cfg;
+    if cfg && !conditional {
+        return Err(need("D-CFG"));
+    }
+    if per_class == 0 {
+        return Err(CoreError::config(
+            "sampling.n",
+            "the number of samples must be at least 1",
+        ));
+    }
+    if classes.is_empty() {
+        return Err(CoreError::config("sampling.n", "no class to sample"));
+    }
+    let unguided_run = req.guidance == GuidanceKind::None && req.steer.is_none();
+    let condition = match unguided {
+        Unguided::NullClass => cfg,
+        Unguided::EachClass if !conditional && req.guidance == GuidanceKind::None => {
+            return Err(need("unguided class-conditioned sampling"));
+        }
+        Unguided::EachClass => conditional,
+    };
+    if unguided_run && unguided == Unguided::NullClass {
+        return Ok(vec![Group {
+            target: classes[0],
+            n: per_class.saturating_mul(classes.len()),
+            k: 0,
+            condition: false,
+        }]);
+    }
+    Ok(classes
+        .iter()
+        .enumerate()
+        .map(|(k, &target)| Group {
+            target,
+            n: per_class,
+            k,
+            condition,
+        })
+        .collect())
+}
+
+/// What [`generate_groups`] spent: network evaluations, seconds, and what reward steering did.
+#[derive(Debug, Default)]
+pub struct Generated {
+    pub nfe: usize,
+    pub seconds: f64,
+    pub steer: Option<SteerStats>,
+}
+
+/// Generate `groups` in order, handing each finished batch with its group to `on_batch`
+/// (decode, write, score: the domain's), and gathering the steering statistics.
+pub fn generate_groups(
+    diffusion: &Diffusion,
+    model: &dyn Denoiser,
+    req: &Request,
+    groups: &[Group],
+    bos: Option<i64>,
+    device: &Device,
+    on_batch: &mut dyn FnMut(&Group, &Samples) -> Result<()>,
+) -> Result<Generated> {
+    let start = std::time::Instant::now();
+    let (mut nfe, mut steer) = (0, None::<SteerStats>);
+    for group in groups {
+        nfe += generate(diffusion, model, req, *group, bos, device, &mut |batch| {
+            if let Some(st) = &batch.steer {
+                steer.get_or_insert_with(Default::default).extend(st);
+            }
+            on_batch(group, &batch)
+        })?;
+    }
+    Ok(Generated {
+        nfe,
+        seconds: start.elapsed().as_secs_f64(),
+        steer,
+    })
+}
+
 /// [`generate`] collected in memory (at most [`crate::sampler::MAX_SAMPLE_TOKENS`] ids):
 /// the token rows and the network evaluations.
 pub fn generate_rows(
@@ -263,6 +368,54 @@ mod tests {
         assert_eq!(group_seed(7, 0), 7);
         assert_eq!(group_seed(7, 3), 7 + 3 * 1_000_003);
         assert_eq!(group_seed(u64::MAX, 1), 1_000_002);
+    }
+
+    fn request(guidance: GuidanceKind) -> Request<'static> {
+        Request::new(
+            guidance,
+            1.0,
+            GuidanceModels::default(),
+            SamplerConfig::default(),
+        )
+    }
+
+    fn groups(
+        g: GuidanceKind,
+        conditional: bool,
+        rule: Unguided,
+    ) -> Result<Vec<(i64, usize, usize, bool)>> {
+        let gs = class_groups(&request(g), conditional, rule, &[3, 5], 4)?;
+        Ok(gs
+            .iter()
+            .map(|g| (g.target, g.n, g.k, g.condition))
+            .collect())
+    }
+
+    /// Unguided: one null-class group of all samples, or each class conditioned in turn;
+    /// D-CFG conditions each class; D-CBG guides the unconditional model (null-class rule) or
+    /// the conditional one (each-class rule).
+    #[test]
+    fn class_groups_follow_the_domain_rule() {
+        use GuidanceKind::*;
+        use Unguided::*;
+        assert_eq!(groups(None, true, NullClass).unwrap(), [(3, 8, 0, false)]);
+        assert_eq!(groups(None, false, NullClass).unwrap(), [(3, 8, 0, false)]);
+        let each = |c| vec![(3, 4, 0, c), (5, 4, 1, c)];
+        assert_eq!(groups(None, true, EachClass).unwrap(), each(true));
+        assert_eq!(groups(Cfg, true, NullClass).unwrap(), each(true));
+        assert_eq!(groups(Cfg, true, EachClass).unwrap(), each(true));
+        assert_eq!(groups(Cbg, true, NullClass).unwrap(), each(false));
+        assert_eq!(groups(Cbg, false, NullClass).unwrap(), each(false));
+        assert_eq!(groups(Cbg, true, EachClass).unwrap(), each(true));
+        assert_eq!(groups(Nos, false, EachClass).unwrap(), each(false));
+        for (g, rule) in [(Cfg, NullClass), (Cfg, EachClass), (None, EachClass)] {
+            let e = groups(g, false, rule).unwrap_err().to_string();
+            assert!(e.contains("class-conditional generator"), "{e}");
+        }
+        let e = class_groups(&request(None), true, NullClass, &[], 4).unwrap_err();
+        assert!(e.to_string().contains("no class"), "{e}");
+        let e = class_groups(&request(Cfg), true, NullClass, &[1], 0).unwrap_err();
+        assert!(e.to_string().contains("at least 1"), "{e}");
     }
 
     #[test]

@@ -7,10 +7,9 @@
 use super::eval::Scorer;
 use super::sample::{GuidanceKind, Request, generate, load_guidance, run_pins};
 use super::sweep::random_row;
-use super::{Genomics, device, load_generator};
+use super::{GenModel, Genomics, device};
 use anyhow::Result;
 use clap::Args;
-use diffusion_core::app::train_run;
 use diffusion_core::cli::demo::DemoModels;
 use diffusion_core::sampler::SamplerConfig;
 use genomics::evaluate::{DiscriminatorConfig, SpeciesScores};
@@ -66,9 +65,7 @@ fn obtain(a: &DemoArgs, name: &str, config: &str, classifier: bool) -> Result<Pa
         set: &a.set,
         backend: a.backend.as_deref(),
     };
-    models.obtain(name, config, Vec::new(), a.train_steps, |run| {
-        Ok(train_run::<Genomics>(run, classifier, &[])?.model)
-    })
+    models.obtain_model::<Genomics>(name, config, Vec::new(), a.train_steps, classifier)
 }
 
 /// One generator's rows: (guidance, γ, noisy classifier).
@@ -128,7 +125,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     table.push(s.table_row("Real (test windows)", "–"));
     println!("{}", table.last().map(String::as_str).unwrap_or_default());
     for (kind, g_path, rows) in plan {
-        let g = load_generator(&g_path, &dev)?;
+        let g = GenModel::load(&g_path, &dev)?;
         for (guidance, gamma, clf) in rows {
             let models = load_guidance(&g, guidance, clf.as_deref(), &[], &dev)?;
             let req = Request {
@@ -140,7 +137,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
                     SamplerConfig::run(a.steps, 64, 0),
                 )
             };
-            let species: Vec<usize> = (0..g.meta.classes.len()).collect();
+            let species: Vec<usize> = (0..g.facts.classes.len()).collect();
             let (samples, _) = generate(&g, &req, &species, a.per_species, &dev)?;
             let label = format!("{} γ={gamma}", guidance.name().to_uppercase());
             write_samples(

@@ -2,7 +2,7 @@
 //! of a manifest, labelled by species, with a held-out test region for the oracle.
 
 use anyhow::{Context, Result};
-use diffusion_core::app::{Domain, ExperimentConfig};
+use diffusion_core::app::{Domain, ExperimentConfig, metadata_field};
 use diffusion_core::domain::TokenSequences;
 use diffusion_core::train::LoadedGenerator;
 use genomics::config::DataConfig;
@@ -15,10 +15,12 @@ pub struct Genomics;
 
 impl Domain for Genomics {
     const NAME: &'static str = "genomics";
+    const BOS: Option<i64> = Some(genomics::tokenizer::BOS);
     type DataConfig = DataConfig;
     type Tokenizer = DnaTokenizer;
     type Data = GenomicsData;
     type Error = anyhow::Error;
+    type Facts = super::Meta;
 
     /// The DNA alphabet is fixed; a resumed checkpoint's vocabulary must be it.
     fn prepare(cfg: &DataConfig, vocabulary: Option<&[String]>) -> Result<GenomicsData> {
@@ -60,14 +62,21 @@ impl Domain for Genomics {
     fn class_names(metadata: &Value) -> Option<Vec<String>> {
         serde_json::from_value(metadata.get("classes")?.clone()).ok()
     }
+    /// The `[data]` section and species of a checkpoint; its vocabulary must be the DNA one.
+    fn facts(vocabulary: &[String], metadata: &Value, path: &Path) -> Result<super::Meta> {
+        DnaTokenizer::from_vocabulary(vocabulary).with_context(|| format!("{}", path.display()))?;
+        Ok(super::Meta {
+            data: metadata_field(metadata, "data", path)?,
+            classes: metadata_field(metadata, "classes", path)?,
+        })
+    }
     /// The windows the checkpoint was cut from, with another manifest when given.
     fn checkpoint_data(
         g: &LoadedGenerator,
         path: &Path,
         data: Option<&Path>,
     ) -> Result<GenomicsData> {
-        let meta = super::read_meta(&g.metadata, &g.vocabulary, path)?;
-        let mut cfg = meta.data;
+        let mut cfg = Self::facts(&g.vocabulary, &g.metadata, path)?.data;
         if let Some(m) = data {
             cfg.manifest = m.to_path_buf();
         }

@@ -3,10 +3,11 @@
 //! reference windows are the validation windows of the oracle's data settings (or of
 //! `--reference MANIFEST` cut the same way).
 
-use super::{Meta, device, load_classifier};
+use super::{Genomics, Meta, device};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
+use diffusion_core::app::DomainClassifier;
 use diffusion_core::classifier::DitClassifier;
 use genomics::data::{bases_by_class, prepare};
 use genomics::evaluate::{DiscriminatorConfig, Reference, SpeciesScores, score};
@@ -54,7 +55,10 @@ pub struct Scorer {
 
 impl Scorer {
     pub fn load(oracle: &Path, reference: Option<&Path>, dev: &Device) -> Result<Self> {
-        let (c, mut meta) = load_classifier(oracle, dev)?;
+        let DomainClassifier {
+            loaded: c,
+            facts: mut meta,
+        } = DomainClassifier::<Genomics>::load(oracle, dev)?;
         tracing::info!("oracle {}", oracle.display());
         if c.objective.config.noise.is_some() {
             bail!(

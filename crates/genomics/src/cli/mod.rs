@@ -6,18 +6,13 @@ mod eval;
 mod sample;
 mod sweep;
 
-use anyhow::{Context, Result, bail};
-use burn::prelude::Device;
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use diffusion_core::app::{AppCommand, TrainCommandArgs};
-use diffusion_core::classifier::Classifier;
-use diffusion_core::cli::require_file;
-use diffusion_core::train::{Loaded, load_objective};
 pub use domain::Genomics;
 use genomics::config::DataConfig;
-use genomics::tokenizer::DnaTokenizer;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use diffusion_core::backend::device;
 
@@ -61,7 +56,7 @@ impl TrainCommandArgs for TrainArgs {
     }
 }
 
-/// What a genomics checkpoint records about its data.
+/// What a genomics checkpoint records about its data (the domain's `Facts`).
 #[derive(Clone, Debug)]
 pub struct Meta {
     pub data: DataConfig,
@@ -72,44 +67,8 @@ pub fn metadata(data: &DataConfig, classes: &[String]) -> Value {
     serde_json::json!({ "domain": "genomics", "data": data, "classes": classes })
 }
 
-pub fn read_meta(meta: &Value, vocab: &[String], path: &Path) -> Result<Meta> {
-    if meta.get("domain").and_then(Value::as_str) != Some("genomics") {
-        bail!(
-            "{}: not a genomics checkpoint (its metadata has no `domain = \"genomics\"`)",
-            path.display()
-        );
-    }
-    DnaTokenizer::from_vocabulary(vocab).with_context(|| format!("{}", path.display()))?;
-    let data = serde_json::from_value(meta.get("data").cloned().unwrap_or_default())
-        .with_context(|| format!("{}: metadata field `data`", path.display()))?;
-    let classes = serde_json::from_value(meta.get("classes").cloned().unwrap_or_default())
-        .with_context(|| format!("{}: metadata field `classes`", path.display()))?;
-    Ok(Meta { data, classes })
-}
-
-pub use diffusion_core::train::LoadedGenerator;
-
-/// A generator checkpoint with its data facts.
-pub struct GenModel {
-    pub loaded: LoadedGenerator,
-    pub meta: Meta,
-}
-
-/// Load a DiT or dilated-convolution generator checkpoint (EMA weights).
-pub fn load_generator(path: &Path, dev: &Device) -> Result<GenModel> {
-    require_file(path, "generator checkpoint")?;
-    let loaded = LoadedGenerator::load(path, dev)?;
-    let meta = read_meta(&loaded.metadata, &loaded.vocabulary, path)?;
-    Ok(GenModel { loaded, meta })
-}
-
-/// A classifier checkpoint (oracle or noisy) with its data facts.
-pub fn load_classifier(path: &Path, dev: &Device) -> Result<(Loaded<Classifier>, Meta)> {
-    require_file(path, "classifier checkpoint")?;
-    let c = load_objective::<Classifier>(path, dev, true)?;
-    let meta = read_meta(&c.metadata, &c.vocabulary, path)?;
-    Ok((c, meta))
-}
+/// A generator checkpoint with its data facts ([`Meta`]).
+pub type GenModel = diffusion_core::app::Generator<Genomics>;
 
 pub fn run(command: Command) -> Result<()> {
     match command {

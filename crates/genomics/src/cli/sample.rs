@@ -5,31 +5,25 @@
 //! occurs, else the best fraction of it matched), or `classifier` (log p of the intended
 //! species under --reward-classifier), or a weighted sum such as `classifier:1,gc:2`.
 
-use super::{GenModel, Genomics, device, load_generator};
+use super::{GenModel, Genomics, device};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::app::guidance_models;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::generate::SampleFlags;
-use diffusion_core::generate::{Group, OwnedGuidanceModels};
+use diffusion_core::generate::{Generated, OwnedGuidanceModels, Unguided, class_groups};
 pub use diffusion_core::generate::{GuidanceKind, Request};
-use diffusion_core::guidance::steer::SteerStats;
 use genomics::GeneratedSample;
 use genomics::fasta::SampleWriter;
 use genomics::tokenizer::{BOS, DnaTokenizer};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 #[derive(Args, Clone, Debug)]
 pub struct SampleArgs {
     /// Generator checkpoint (`model.ckpt` of a run).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Clean species classifier for `--reward classifier`. Steering with the evaluation oracle
-    /// itself makes its F1 optimistic; a separately trained classifier does not.
-    #[arg(long)]
-    pub reward_classifier: Option<PathBuf>,
     /// Species to generate: comma-separated names from the manifest, or `all`.
     #[arg(long, default_value = "all")]
     pub species: String,
@@ -97,9 +91,9 @@ pub fn species_ids(spec: &str, classes: &[String]) -> Result<Vec<usize>> {
         .collect()
 }
 
-/// Generate `per_species` sequences for every requested species, handing each finished one
-/// to `on_sample` (species in the order given, group k seeded by the core's one rule);
-/// returns the number of network evaluations.
+/// Generate `per_species` sequences for every requested species, each conditioned on its
+/// species when the generator is conditional (the core's [`Unguided::EachClass`] rule; group
+/// k seeded by the core's one rule), handing each finished one to `on_sample`.
 pub fn generate_each(
     g: &GenModel,
     req: &Request,
@@ -107,67 +101,28 @@ pub fn generate_each(
     per_species: usize,
     dev: &Device,
     on_sample: &mut dyn FnMut(GeneratedSample) -> Result<()>,
-) -> Result<usize> {
-    generate_each_with(g, req, species, per_species, dev, on_sample, &mut |_| {})
-}
-
-/// [`generate_each`], also handing each batch's reward-steering statistics to `on_steer`.
-pub fn generate_each_with(
-    g: &GenModel,
-    req: &Request,
-    species: &[usize],
-    per_species: usize,
-    dev: &Device,
-    on_sample: &mut dyn FnMut(GeneratedSample) -> Result<()>,
-    on_steer: &mut dyn FnMut(&SteerStats),
-) -> Result<usize> {
-    let conditional = g.loaded.denoiser().is_conditional();
-    match req.guidance {
-        GuidanceKind::None | GuidanceKind::Cfg if !conditional => bail!(
-            "{} needs a species-conditional generator (trained with data.conditional = true); \
-             guide an unconditional one with --guidance cbg or nos",
-            if req.guidance == GuidanceKind::Cfg {
-                "D-CFG"
-            } else {
-                "unguided species-conditioned sampling"
-            }
-        ),
-        _ => {}
-    }
-    let d = &g.loaded.diffusion;
+) -> Result<Generated> {
+    let classes: Vec<i64> = species.iter().map(|&c| c as i64).collect();
+    let groups = class_groups(
+        req,
+        g.is_conditional(),
+        Unguided::EachClass,
+        &classes,
+        per_species,
+    )?;
     let tok = DnaTokenizer;
-    let mut nfe = 0;
-    for (k, &c) in species.iter().enumerate() {
-        let group = Group {
-            target: c as i64,
-            n: per_species,
-            k,
-            condition: conditional,
-        };
-        nfe += diffusion_core::generate::generate(
-            d,
-            g.loaded.denoiser(),
-            req,
-            group,
-            Some(BOS),
-            dev,
-            &mut |batch| {
-                if let Some(st) = &batch.steer {
-                    on_steer(st);
-                }
-                for row in batch.rows() {
-                    on_sample(GeneratedSample {
-                        species: g.meta.classes[c].clone(),
-                        class: c,
-                        seq: tok.decode_bases(row),
-                    })
-                    .map_err(|e| diffusion_core::CoreError::Sink(e.into()))?;
-                }
-                Ok(())
-            },
-        )?;
-    }
-    Ok(nfe)
+    Ok(g.generate(req, &groups, dev, &mut |group, batch| {
+        let c = group.target as usize;
+        for row in batch.rows() {
+            on_sample(GeneratedSample {
+                species: g.facts.classes[c].clone(),
+                class: c,
+                seq: tok.decode_bases(row),
+            })
+            .map_err(|e| diffusion_core::CoreError::Sink(e.into()))?;
+        }
+        Ok(())
+    })?)
 }
 
 /// [`generate_each`] collected in memory: the samples and the network evaluations.
@@ -184,11 +139,11 @@ pub fn generate(
     )
     .context("--per-species")?;
     let mut out = Vec::new();
-    let nfe = generate_each(g, req, species, per_species, dev, &mut |s| {
+    let done = generate_each(g, req, species, per_species, dev, &mut |s| {
         out.push(s);
         Ok(())
     })?;
-    Ok((out, nfe))
+    Ok((out, done.nfe))
 }
 
 /// The pins of a run: `motifs`, plus `[BOS]` at position 0 for a diffusion model (an AR
@@ -214,7 +169,7 @@ pub fn load_guidance(
 
 pub fn run(a: &SampleArgs) -> Result<usize> {
     let dev = device(a.flags.run.backend.as_deref())?;
-    let g = load_generator(&a.checkpoint, &dev)?;
+    let g = GenModel::load(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.flags.run.force)?;
     let models = load_guidance(
         &g,
@@ -224,21 +179,16 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
         &dev,
     )?;
     let seq_len = g.loaded.diffusion.config.seq_len;
-    let species = species_ids(&a.species, &g.meta.classes)?;
-    let reward_clf = match &a.reward_classifier {
-        Some(p) => Some(guidance_models::reward_classifier::<Genomics>(p, &g.loaded, &dev)?.model),
-        None => None,
-    };
-    let reward = match a.flags.steer.method()? {
-        Some(_) => Some(genomics::reward::build_reward(
-            &a.flags.steer.reward_terms()?,
-            reward_clf
-                .as_ref()
-                .map(|c| c as &dyn diffusion_core::guidance::GuidanceClassifier),
-            &dev,
-        )?),
-        None => None,
-    };
+    let species = species_ids(&a.species, &g.facts.classes)?;
+    let reward_clf =
+        guidance_models::load_reward_classifier::<Genomics>(&a.flags.steer, &g.loaded, &dev)?;
+    let reward = a.flags.steer.build_reward(
+        &genomics::reward::REWARD_NAMES,
+        reward_clf.as_ref().map(|c| &c.model as _),
+        "species",
+        &dev,
+        &genomics::reward::domain_reward,
+    )?;
     let req = a.flags.request(
         &models,
         reward.as_deref(),
@@ -252,37 +202,27 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
         "--per-species",
         a.per_species as u128 * species.len() as u128 * (bases + bases / 60 + 66),
     )?;
-    let start = Instant::now();
     let mut file = diffusion_core::atomic_file::AtomicFile::create(&a.out)?;
     let mut writer = SampleWriter::new(&mut file, &a.out);
     let mut count = 0;
-    let mut steer_stats: Option<SteerStats> = None;
-    let nfe = generate_each_with(
-        &g,
-        &req,
-        &species,
-        a.per_species,
-        &dev,
-        &mut |s| {
-            writer.write(&s)?;
-            count += 1;
-            Ok(())
-        },
-        &mut |st| steer_stats.get_or_insert_with(Default::default).extend(st),
-    )?;
+    let done = generate_each(&g, &req, &species, a.per_species, &dev, &mut |s| {
+        writer.write(&s)?;
+        count += 1;
+        Ok(())
+    })?;
     writer.finish()?;
     file.commit()?;
-    let secs = start.elapsed().as_secs_f64();
     println!(
-        "{count} sequences of {} bp ({} species, guidance {} γ = {}) in {:.1} s, {nfe} network evaluations; written to {}",
+        "{count} sequences of {} bp ({} species, guidance {} γ = {}) in {:.1} s, {} network evaluations; written to {}",
         DnaTokenizer::bases_per_sequence(seq_len),
         species.len(),
         a.flags.guide.guidance.name(),
         a.flags.guide.gamma,
-        secs,
+        done.seconds,
+        done.nfe,
         a.out.display()
     );
-    if let Some(st) = &steer_stats {
+    if let Some(st) = &done.steer {
         println!("{}", a.flags.steer.report(st));
     }
     Ok(count)

@@ -2,18 +2,16 @@
 //! does. Writes `<out>/gamma_<γ>.fa`, `sweep.md` (Table C columns), `sweep.csv`, `sweep.json`
 //! and a plot of oracle F1 and 6-mer JS against γ.
 
-use super::device;
 use super::eval::Scorer;
-use super::sample::{GuidanceKind, Request, generate, load_guidance, run_pins};
+use super::sample::{GuidanceKind, Request, generate, run_pins};
+use super::{Genomics, device};
 use anyhow::{Result, bail};
 use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::cli::sweep::SweepGuide;
-use diffusion_core::guidance::exact_chunk;
 use diffusion_core::nos::NosConfig;
 use diffusion_core::plot::{Series, lines};
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::sampler::SamplerConfig;
 use genomics::evaluate::{DiscriminatorConfig, SpeciesScores};
 use genomics::random_baseline::{base_composition, random_sequences};
 use genomics::{GeneratedSample, write_samples};
@@ -163,20 +161,14 @@ fn write_sweep(
 
 pub fn run(a: &SweepArgs) -> Result<()> {
     let dev = device(a.guide.backend.as_deref())?;
-    let g = super::load_generator(&a.guide.checkpoint, &dev)?;
-    let models = load_guidance(
-        &g,
-        a.guide.guidance,
-        a.guide.classifier.as_deref(),
-        &[],
-        &dev,
-    )?;
+    let g = super::GenModel::load(&a.guide.checkpoint, &dev)?;
+    let models = a.guide.load_models::<Genomics>(&g.loaded, &dev)?;
     let scorer = Scorer::load(
         &diffusion_core::paths::resolve_path(&a.oracle),
         a.reference.as_deref(),
         &dev,
     )?;
-    if scorer.meta.classes != g.meta.classes {
+    if scorer.meta.classes != g.facts.classes {
         bail!("the oracle and the generator know different species");
     }
     let gammas = diffusion_core::cli::parse_list(&a.gammas)?;
@@ -208,20 +200,17 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let mut points = Vec::new();
     for &gamma in &gammas {
         let req = Request {
-            exact: a
-                .guide
-                .exact
-                .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
             pins: run_pins(&g, Vec::new()),
-            ..Request::new(
-                a.guide.guidance,
+            ..a.guide.request(
                 gamma,
                 models.models(NosConfig::default()),
-                SamplerConfig::run(a.steps, a.batch_size, a.guide.seed),
+                a.steps,
+                a.batch_size,
+                g.loaded.diffusion.config.seq_len,
             )
         };
         let start = std::time::Instant::now();
-        let species: Vec<usize> = (0..g.meta.classes.len()).collect();
+        let species: Vec<usize> = (0..g.facts.classes.len()).collect();
         let (samples, nfe) = generate(&g, &req, &species, a.per_species, &dev)?;
         let secs = start.elapsed().as_secs_f64();
         write_samples(dir.file(&format!("gamma_{gamma}.fa")), &samples)?;

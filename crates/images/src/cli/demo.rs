@@ -6,11 +6,10 @@
 
 use super::eval::score_images;
 use super::sample::{GuidanceKind, Request, generate, write_images};
-use super::{EvalNet, Images, device, load_eval_net, load_generator};
+use super::{EvalNet, Images, ImagesGenerator, device, load_eval_net, num_classes};
 use anyhow::Result;
 use burn::prelude::Device;
 use clap::Args;
-use diffusion_core::app::train_run;
 use diffusion_core::cli::demo::DemoModels;
 use diffusion_core::sampler::SamplerConfig;
 use images::dataset::{ImageData, prepare};
@@ -99,19 +98,7 @@ fn obtain(
         a.train_steps
     };
     let set = set.iter().map(|s| s.to_string()).collect();
-    models.obtain(name, config, set, Some(steps), |run| {
-        let t = train_run::<Images>(run, classifier, &[])?;
-        let v = &t.validation;
-        let score = match v.accuracy {
-            None => format!("validation {:.4} bits per dimension", v.bpc),
-            Some(acc) => format!("held-out accuracy {acc:.4}"),
-        };
-        println!(
-            "  {name}: {} steps in {:.0} s, {score}",
-            t.steps, t.train_seconds
-        );
-        Ok(t.model)
-    })
+    models.obtain_model::<Images>(name, config, set, Some(steps), classifier)
 }
 
 /// One line of the demo table.
@@ -227,7 +214,7 @@ fn generator_rows(
     dev: &Device,
     table: &mut Vec<String>,
 ) -> Result<String> {
-    let g = load_generator(path, dev)?;
+    let g = ImagesGenerator::load(path, dev)?;
     let described = format!(
         "{kind}: {} of {:.2} M parameters, {} training steps",
         g.backbone(),
@@ -261,11 +248,11 @@ fn generator_rows(
                 Default::default(),
                 SamplerConfig::run(a.steps, 100, 0),
             ),
-            classes: (0..g.num_classes() as i64).collect(),
+            classes: (0..num_classes(&g) as i64).collect(),
             per_class: a.per_class,
         };
         let out = generate(&g, &req, dev)?;
-        let px = g.info.tokenizer.decode_image(&out.tokens);
+        let px = g.facts.tokenizer.decode_image(&out.tokens);
         let slug = format!(
             "{kind}-{}-gamma{gamma}",
             format!("{guidance:?}").to_lowercase()
@@ -273,7 +260,7 @@ fn generator_rows(
         write_images(
             &a.out.join("samples").join(&slug),
             "grid.png",
-            &g.info.tokenizer,
+            &g.facts.tokenizer,
             &px,
             out.intended.as_deref(),
             a.per_class,

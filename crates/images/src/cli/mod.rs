@@ -11,15 +11,11 @@ mod sweep;
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Subcommand;
-use diffusion_core::app::AppCommand;
-use diffusion_core::classifier::Classifier;
-use diffusion_core::cli::require_file;
-use diffusion_core::train::{Loaded, LoadedGenerator, load_objective};
+use diffusion_core::app::{AppCommand, DomainClassifier};
 use images::config::DataConfig;
 use images::dataset::prepare;
 use images::features::ClassifierFeatures;
 use images::tokenizer::PixelTokenizer;
-use serde_json::Value;
 use std::path::Path;
 
 /// The binary's one-line help.
@@ -46,85 +42,22 @@ pub use domain::Images;
 
 pub use diffusion_core::backend::device;
 
-/// What an images checkpoint says about its data.
+/// What an images checkpoint says about its data (the domain's `Facts`).
 pub struct Provenance {
     pub tokenizer: PixelTokenizer,
     pub data: DataConfig,
     pub class_names: Vec<String>,
 }
 
-pub fn provenance(path: &Path, vocabulary: &[String], meta: &Value) -> Result<Provenance> {
-    if meta.get("domain").and_then(Value::as_str) != Some("images") {
-        bail!(
-            "{}: not an images checkpoint (its metadata has no `domain = \"images\"`)",
-            path.display()
-        );
+/// A generator checkpoint (DiT, conv or UNet) with its tokenizer, data settings and classes.
+pub type ImagesGenerator = diffusion_core::app::Generator<Images>;
+
+/// The classes of generator `g`: its network's, or for an unconditional one its data's.
+pub fn num_classes(g: &ImagesGenerator) -> usize {
+    match g.denoiser().num_classes() {
+        0 => g.facts.class_names.len(),
+        c => c,
     }
-    let tokenizer = PixelTokenizer::from_vocabulary(vocabulary)
-        .with_context(|| format!("{}: vocabulary", path.display()))?;
-    let data: DataConfig = match meta.get("data") {
-        Some(v) => serde_json::from_value(v.clone())
-            .with_context(|| format!("{}: metadata field `data`", path.display()))?,
-        None => DataConfig::default(),
-    };
-    let class_names: Vec<String> = match meta.get("class_names") {
-        Some(v) => serde_json::from_value(v.clone())
-            .with_context(|| format!("{}: metadata field `class_names`", path.display()))?,
-        None => Vec::new(),
-    };
-    Ok(Provenance {
-        tokenizer,
-        data,
-        class_names,
-    })
-}
-
-/// A generator checkpoint (DiT or UNet) with its process, tokenizer and data settings.
-pub struct ImagesGenerator {
-    pub loaded: LoadedGenerator,
-    pub info: Provenance,
-}
-
-impl std::ops::Deref for ImagesGenerator {
-    type Target = LoadedGenerator;
-    fn deref(&self) -> &Self::Target {
-        &self.loaded
-    }
-}
-
-impl ImagesGenerator {
-    /// Whether the network takes class labels (D-CFG needs it).
-    pub fn is_conditional(&self) -> bool {
-        self.denoiser().is_conditional()
-    }
-
-    pub fn num_classes(&self) -> usize {
-        match self.denoiser().num_classes() {
-            0 => self.info.class_names.len(),
-            c => c,
-        }
-    }
-}
-
-/// Load a DiT or UNet generator checkpoint (EMA weights).
-pub fn load_generator(path: &Path, dev: &Device) -> Result<ImagesGenerator> {
-    require_file(path, "generator checkpoint")?;
-    let loaded = LoadedGenerator::load(path, dev)?;
-    let info = provenance(path, &loaded.vocabulary, &loaded.metadata)?;
-    Ok(ImagesGenerator { loaded, info })
-}
-
-/// A classifier checkpoint (noisy or clean) with its provenance.
-pub struct ImagesClassifier {
-    pub loaded: Loaded<Classifier>,
-    pub info: Provenance,
-}
-
-pub fn load_classifier(path: &Path, dev: &Device) -> Result<ImagesClassifier> {
-    require_file(path, "classifier checkpoint")?;
-    let loaded = load_objective::<Classifier>(path, dev, true)?;
-    let info = provenance(path, &loaded.vocabulary, &loaded.metadata)?;
-    Ok(ImagesClassifier { loaded, info })
 }
 
 /// An evaluation network from a clean classifier checkpoint, with the real held-out images
@@ -142,14 +75,14 @@ pub struct EvalNet {
 /// real validation images of its data set.
 pub fn load_eval_net(path: &Path, dev: &Device, max_reference: Option<usize>) -> Result<EvalNet> {
     use images::features::FeatureNetwork;
-    let c = load_classifier(path, dev)?;
+    let c = DomainClassifier::<Images>::load(path, dev)?;
     if c.loaded.objective.config.noise.is_some() {
         bail!(
             "{}: a noisy (D-CBG) classifier; evaluation needs a clean one (train-classifier with configs/mnist-eval-classifier.toml)",
             path.display()
         );
     }
-    let data = prepare(&c.info.data, Some(c.info.tokenizer.clone()))
+    let data = prepare(&c.facts.data, Some(c.facts.tokenizer.clone()))
         .with_context(|| format!("reference images of {}", path.display()))?;
     let mut val = data.val;
     if let Some(m) = max_reference
@@ -171,7 +104,7 @@ pub fn load_eval_net(path: &Path, dev: &Device, max_reference: Option<usize>) ->
         reference: images::frechet::Gaussian::fit(&ev.features)?,
         reference_size: ev.features.len(),
         net,
-        info: c.info,
+        info: c.facts,
         real_accuracy,
     })
 }

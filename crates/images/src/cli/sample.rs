@@ -6,17 +6,15 @@
 //! `--reward classifier`: log p(class | image) under --reward-classifier.
 
 use super::eval::score_images;
-use super::{Images, ImagesGenerator, device, load_eval_net, load_generator};
+use super::{Images, ImagesGenerator, device, load_eval_net, num_classes};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::app::guidance_models;
-use diffusion_core::classifier::Classifier;
 pub use diffusion_core::generate::GuidanceKind;
 use diffusion_core::generate::SampleFlags;
-use diffusion_core::generate::{self, Group};
+use diffusion_core::generate::{Unguided, class_groups};
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::train::Loaded;
 use images::grid::{CellShape, save_grid};
 use images::idx::write_idx;
 use images::inpaint::inpainting_pins;
@@ -26,27 +24,11 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// The name of a guidance rule in tables.
-pub fn guidance_label(kind: GuidanceKind, exact: bool) -> &'static str {
-    match kind {
-        GuidanceKind::None => "unguided",
-        GuidanceKind::Cfg => "D-CFG",
-        GuidanceKind::Cbg if exact => "D-CBG (exact)",
-        GuidanceKind::Cbg => "D-CBG (first order)",
-        GuidanceKind::Fudge => "FUDGE",
-        GuidanceKind::Nos => "NOS",
-    }
-}
-
 #[derive(Args, Clone, Debug)]
 pub struct SampleArgs {
     /// Generator checkpoint (`model.ckpt` or a run's `checkpoints/last.ckpt`).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Clean classifier for `--reward classifier`. Steering with the evaluation classifier
-    /// itself makes its accuracy optimistic; a separately trained one does not.
-    #[arg(long)]
-    pub reward_classifier: Option<PathBuf>,
     /// Only this class (default: every class, one grid row each).
     #[arg(long)]
     pub class: Option<i64>,
@@ -94,88 +76,32 @@ pub struct Generated {
     pub seconds: f64,
 }
 
-/// The class groups of a request (`n` = all images): one unguided group, or one group per
-/// class with the core's seeding rule when guidance or reward steering aims at classes.
-fn class_groups(g: &ImagesGenerator, req: &Request, n: usize) -> Result<Vec<Group>> {
-    let core = &req.core;
-    let steered = core.steer.is_some();
-    // Reward steering without guidance steers the unconditional model towards each class in
-    // turn (the reward is log p(class | image)), so it needs one group per class.
-    Ok(match core.guidance {
-        GuidanceKind::None if steered => req
-            .classes
-            .iter()
-            .enumerate()
-            .map(|(k, &class)| Group {
-                target: class,
-                n: req.per_class,
-                k,
-                condition: false,
-            })
-            .collect(),
-        GuidanceKind::None => vec![Group {
-            target: 0,
-            n,
-            k: 0,
-            condition: false,
-        }],
-        GuidanceKind::Cfg | GuidanceKind::Cbg | GuidanceKind::Nos => {
-            if core.guidance == GuidanceKind::Cfg && !g.is_conditional() {
-                bail!(
-                    "D-CFG needs a class-conditional generator (trained with data.conditional = true)"
-                );
-            }
-            req.classes
-                .iter()
-                .enumerate()
-                .map(|(k, &class)| Group {
-                    target: class,
-                    n: req.per_class,
-                    k,
-                    condition: core.guidance == GuidanceKind::Cfg,
-                })
-                .collect()
-        }
-        GuidanceKind::Fudge => bail!(
-            "--guidance fudge: not available for images (FUDGE guides an autoregressive generator)"
-        ),
-    })
-}
-
 /// Sample per `req` through the core's generate layer, one group per class with the core's
 /// seeding rule (group k of `req.classes` draws from `seed + k·1,000,003`). Unguided sampling is
 /// one group of `per_class × classes` images (a conditional model samples its null class), unless
 /// reward steering aims each class group at its class.
 pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Generated> {
     let start = Instant::now();
-    let n_classes = g.num_classes() as i64;
+    let n_classes = num_classes(g) as i64;
     if let Some(bad) = req.classes.iter().find(|&&c| c < 0 || c >= n_classes) {
         bail!("--class {bad}: the model has classes 0..{}", n_classes - 1);
-    }
-    if req.per_class == 0 || req.classes.is_empty() {
-        bail!("nothing to sample: -n must be positive");
     }
     let core = &req.core;
     let n = req.per_class.saturating_mul(req.classes.len());
     diffusion_core::sampler::check_sample_count(n, g.diffusion.config.seq_len).context("-n")?;
-    let steered = core.steer.is_some();
-    let groups = class_groups(g, req, n)?;
-    let (mut tokens, mut nfe) = (Vec::with_capacity(n * g.diffusion.config.seq_len), 0);
-    for group in groups {
-        nfe += generate::generate(
-            &g.diffusion,
-            g.denoiser(),
-            core,
-            group,
-            None,
-            dev,
-            &mut |s| {
-                tokens.extend_from_slice(&s.tokens);
-                Ok(())
-            },
-        )?;
-    }
-    let intended = (core.guidance != GuidanceKind::None || steered).then(|| {
+    let groups = class_groups(
+        core,
+        g.is_conditional(),
+        Unguided::NullClass,
+        &req.classes,
+        req.per_class,
+    )?;
+    let mut tokens = Vec::with_capacity(n * g.diffusion.config.seq_len);
+    let done = g.generate(core, &groups, dev, &mut |_, s| {
+        tokens.extend_from_slice(&s.tokens);
+        Ok(())
+    })?;
+    let intended = (core.guidance != GuidanceKind::None || core.steer.is_some()).then(|| {
         req.classes
             .iter()
             .flat_map(|&c| std::iter::repeat_n(c, req.per_class))
@@ -184,20 +110,9 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
     Ok(Generated {
         tokens,
         intended,
-        nfe,
+        nfe: done.nfe,
         seconds: start.elapsed().as_secs_f64(),
     })
-}
-
-/// A classifier that can guide `g` (its noise, length, tokens and classes).
-pub fn guiding_classifier(
-    p: &Path,
-    g: &ImagesGenerator,
-    dev: &Device,
-) -> Result<Loaded<Classifier>> {
-    Ok(guidance_models::guiding_classifier::<Images>(
-        p, &g.loaded, dev,
-    )?)
 }
 
 /// Tokens → 8-bit channel-major images.
@@ -262,36 +177,11 @@ pub fn write_metrics(out: &Path, run: Value, metrics: Option<&SampleMetrics>) ->
     Ok(())
 }
 
-/// The reward of `--steer`: images know one, `classifier` (log p of the intended class under
-/// the `--reward-classifier`).
-fn steering_reward<'a>(
-    a: &SampleArgs,
-    clf: Option<&'a Loaded<Classifier>>,
-    dev: &Device,
-) -> Result<Option<Box<dyn diffusion_core::guidance::steer::Reward + 'a>>> {
-    if a.flags.steer.method()?.is_none() {
-        return Ok(None);
-    }
-    let terms = a.flags.steer.reward_terms()?;
-    if terms.len() != 1 || terms[0].0 != "classifier" {
-        bail!("--reward: images know one reward, `classifier`");
-    }
-    let c = clf.context("--reward classifier needs --reward-classifier")?;
-    Ok(Some(Box::new(
-        diffusion_core::guidance::steer::ClassifierReward {
-            classifier: &c.model,
-            device: dev.clone(),
-            chunk: 64,
-            label: "log p(class)".into(),
-        },
-    )))
-}
-
 pub fn run(a: &SampleArgs) -> Result<()> {
     let dev = device(a.flags.run.backend.as_deref())?;
-    let g = load_generator(&a.checkpoint, &dev)?;
+    let g = ImagesGenerator::load(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.flags.run.force)?;
-    let tok = g.info.tokenizer.clone();
+    let tok = g.facts.tokenizer.clone();
     let models = guidance_models::load_guidance_flags::<Images>(&a.flags.guide, &g.loaded, &dev)?;
     let pins = match (&a.inpaint, &a.inpaint_mask) {
         (Some(img), Some(mask)) => inpainting_pins(&tok, img, mask)?,
@@ -299,15 +189,17 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     };
     let classes: Vec<i64> = match a.class {
         Some(c) => vec![c],
-        None => (0..g.num_classes() as i64).collect(),
+        None => (0..num_classes(&g) as i64).collect(),
     };
-    let reward_clf = match &a.reward_classifier {
-        Some(p) => Some(guidance_models::reward_classifier::<Images>(
-            p, &g.loaded, &dev,
-        )?),
-        None => None,
-    };
-    let reward = steering_reward(a, reward_clf.as_ref(), &dev)?;
+    let reward_clf =
+        guidance_models::load_reward_classifier::<Images>(&a.flags.steer, &g.loaded, &dev)?;
+    let reward = a.flags.steer.build_reward(
+        &[],
+        reward_clf.as_ref().map(|c| &c.model as _),
+        "class",
+        &dev,
+        &|_| Ok(None),
+    )?;
     let req = Request {
         core: a.flags.request(
             &models,
@@ -344,7 +236,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
             "backbone": g.backbone(),
             "generator_step": g.step,
             "generator_parameters": g.num_params(),
-            "guidance": guidance_label(a.flags.guide.guidance, a.flags.guide.exact),
+            "guidance": a.flags.guide.guidance.label(a.flags.guide.exact),
             "gamma": a.flags.guide.gamma,
             "steps": a.flags.run.steps,
             "classes": req.classes,
@@ -368,17 +260,21 @@ fn print_summary(
     gen_out: &Generated,
     n: usize,
 ) {
-    let tok = &g.info.tokenizer;
+    let tok = &g.facts.tokenizer;
     if let Some(m) = metrics {
         println!("{}", SampleMetrics::table_header());
         println!(
             "{}",
             m.table_row(&match a.flags.guide.guidance {
-                GuidanceKind::None =>
-                    guidance_label(a.flags.guide.guidance, a.flags.guide.exact).to_string(),
+                GuidanceKind::None => a
+                    .flags
+                    .guide
+                    .guidance
+                    .label(a.flags.guide.exact)
+                    .to_string(),
                 kind => format!(
                     "{} γ={}",
-                    guidance_label(kind, a.flags.guide.exact),
+                    kind.label(a.flags.guide.exact),
                     a.flags.guide.gamma
                 ),
             })

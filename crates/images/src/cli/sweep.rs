@@ -3,19 +3,15 @@
 //! `sweep.md`, a grid per setting and plots of FID, IS and accuracy over γ (one line per T).
 
 use super::eval::score_images;
-use super::sample::{
-    GuidanceKind, Request, generate, guidance_label, guiding_classifier, write_images,
-};
-use super::{device, load_eval_net, load_generator};
-use anyhow::{Context, Result, bail};
+use super::sample::{Request, generate, write_images};
+use super::{Images, ImagesGenerator, device, load_eval_net, num_classes};
+use anyhow::{Context, Result};
 use clap::Args;
 use diffusion_core::cli::parse_list;
 use diffusion_core::cli::sweep::SweepGuide;
-use diffusion_core::generate::GuidanceModels;
-use diffusion_core::guidance::exact_chunk;
+use diffusion_core::nos::NosConfig;
 use diffusion_core::plot::{Series, lines};
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::sampler::SamplerConfig;
 use images::features::FeatureNetwork;
 use images::sample_metrics::SampleMetrics;
 use std::path::{Path, PathBuf};
@@ -54,15 +50,10 @@ pub struct SweepRow {
 }
 
 pub fn run(a: &SweepArgs) -> Result<()> {
-    if a.guide.guidance == GuidanceKind::None {
-        bail!("a sweep varies γ: use --guidance cfg or cbg");
-    }
+    a.guide.require_guidance()?;
     let dev = device(a.guide.backend.as_deref())?;
-    let g = load_generator(&a.guide.checkpoint, &dev)?;
-    let clf = match &a.guide.classifier {
-        Some(p) => Some(guiding_classifier(p, &g, &dev)?),
-        None => None,
-    };
+    let g = ImagesGenerator::load(&a.guide.checkpoint, &dev)?;
+    let models = a.guide.load_models::<Images>(&g.loaded, &dev)?;
     let eval = load_eval_net(&a.eval_classifier, &dev, Some(a.reference_max))?;
     let gammas = parse_list(&a.gammas)?;
     let steps: Vec<usize> = parse_list(&a.steps)?
@@ -73,30 +64,20 @@ pub fn run(a: &SweepArgs) -> Result<()> {
                 .with_context(|| format!("--steps: `{s}` is not a positive whole number"))
         })
         .collect::<Result<_>>()?;
-    let tok = &g.info.tokenizer;
+    let tok = &g.facts.tokenizer;
     let mut rows = Vec::new();
     println!("{}", SampleMetrics::table_header());
     for &t in &steps {
         for &gamma in &gammas {
-            let models = GuidanceModels {
-                classifier: clf.as_ref().map(|c| &c.model),
-                ..Default::default()
-            };
-            let sampler = SamplerConfig::run(t, a.batch_size, a.guide.seed);
             let req = Request {
-                core: diffusion_core::generate::Request {
-                    exact: a
-                        .guide
-                        .exact
-                        .then(|| exact_chunk(g.diffusion.config.seq_len)),
-                    ..diffusion_core::generate::Request::new(
-                        a.guide.guidance,
-                        gamma,
-                        models,
-                        sampler,
-                    )
-                },
-                classes: (0..g.num_classes() as i64).collect(),
+                core: a.guide.request(
+                    gamma,
+                    models.models(NosConfig::default()),
+                    t,
+                    a.batch_size,
+                    g.diffusion.config.seq_len,
+                ),
+                classes: (0..num_classes(&g) as i64).collect(),
                 per_class: a.per_class,
             };
             let out = generate(&g, &req, &dev)?;
@@ -127,7 +108,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     write_sweep(
         &a.out,
         &rows,
-        guidance_label(a.guide.guidance, a.guide.exact),
+        a.guide.guidance.label(a.guide.exact),
         eval.net.name(),
     )
 }

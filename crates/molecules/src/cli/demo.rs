@@ -11,7 +11,6 @@ use super::{Molecules, device};
 use anyhow::Result;
 use burn::prelude::Device;
 use clap::Args;
-use diffusion_core::app::train_run;
 use diffusion_core::atomic_file::write_atomic;
 use diffusion_core::cli::demo::DemoModels;
 use diffusion_core::generate::GuidanceModels;
@@ -71,10 +70,7 @@ fn obtain(
         set: &[],
         backend: a.backend.as_deref(),
     };
-    models.obtain(name, config, set, a.train_steps, |run| {
-        let t = train_run::<Molecules>(run, classifier, &[])?;
-        Ok(t.model)
-    })
+    models.obtain_model::<Molecules>(name, config, set, a.train_steps, classifier)
 }
 
 /// One row of the demo table: a generator, its guidance, and optionally a noisy classifier
@@ -157,7 +153,10 @@ fn run_row(a: &DemoArgs, row: &Row, known: &HashSet<String>, dev: &Device) -> Re
         ..Default::default()
     };
     let reward = match row.best_of {
-        Some((_, name)) => Some(build_reward(&[(name.to_string(), 1.0)], &g.tokenizer)?),
+        Some((_, name)) => Some(build_reward(
+            &[(name.to_string(), 1.0)],
+            &g.facts.tokenizer,
+        )?),
         None => None,
     };
     let mut req = Request::new(
@@ -174,13 +173,13 @@ fn run_row(a: &DemoArgs, row: &Row, known: &HashSet<String>, dev: &Device) -> Re
         });
     }
     let (tokens, _) = generate(&g, &req, 1, a.num_samples, dev)?;
-    let (text, smiles) = decode(&g.tokenizer, &tokens);
+    let (text, smiles) = decode(&g.facts.tokenizer, &tokens);
     let m = molecules::metrics::score(&smiles, known);
     super::sample::write_outputs(
         &a.out
             .join("samples")
             .join(row.name.replace([' ', '='], "_")),
-        g.tokenizer.representation,
+        g.facts.tokenizer.representation,
         &text,
         &smiles,
         &m,

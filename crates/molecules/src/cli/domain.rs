@@ -1,12 +1,13 @@
 //! Molecules as a [`Domain`] of the core's application layer: QM9-style SMILES or SELFIES,
 //! optionally labelled by a property above its percentile (two classes).
 
-use anyhow::{Result, bail};
-use diffusion_core::app::{Domain, ExperimentConfig};
+use super::sample::MolFacts;
+use anyhow::{Context, Result, bail};
+use diffusion_core::app::{Domain, ExperimentConfig, metadata_field};
 use diffusion_core::classifier::ClassifierConfig;
 use diffusion_core::domain::{SequenceDataset, TokenSequences, Tokenizer};
 use diffusion_core::train::{LoadedGenerator, ValStats};
-use molecules::config::DataConfig;
+use molecules::config::{DataConfig, Representation};
 use molecules::data::{MolData, prepare};
 use molecules::mol_tokenizer::MolTokenizer;
 use serde_json::{Value, json};
@@ -20,8 +21,10 @@ impl Domain for Molecules {
     type Tokenizer = MolTokenizer;
     type Data = MolData;
     type Error = anyhow::Error;
+    type Facts = super::sample::MolFacts;
     /// The batch of the README's held-out PPL tables.
     const EVAL_BATCH: usize = 256;
+    const BOS: Option<i64> = Some(diffusion_core::domain::SymbolVocab::BOS);
 
     fn prepare(cfg: &DataConfig, vocabulary: Option<&[String]>) -> Result<MolData> {
         let tok = vocabulary
@@ -73,9 +76,29 @@ impl Domain for Molecules {
         }
         Ok(())
     }
+    /// The tokenizer of the checkpoint's representation and vocabulary, its label and data file.
+    fn facts(vocabulary: &[String], metadata: &Value, path: &Path) -> Result<MolFacts> {
+        let Some(rep) = metadata.get("representation") else {
+            bail!(
+                "{}: not a molecules checkpoint (no `representation` in its metadata)",
+                path.display()
+            );
+        };
+        let rep: Representation = serde_json::from_value(rep.clone())
+            .with_context(|| format!("{}: metadata field `representation`", path.display()))?;
+        Ok(MolFacts {
+            tokenizer: MolTokenizer::from_vocabulary(rep, vocabulary)?,
+            label: metadata_field(metadata, "label", path)?,
+            data_path: metadata_field(metadata, "data_path", path)?,
+        })
+    }
     /// The file, representation, label and length the checkpoint was trained with.
     fn checkpoint_data(g: &LoadedGenerator, path: &Path, data: Option<&Path>) -> Result<MolData> {
-        let (tok, label, trained_on) = super::sample::checkpoint_facts(g, path)?;
+        let MolFacts {
+            tokenizer: tok,
+            label,
+            data_path: trained_on,
+        } = Self::facts(&g.vocabulary, &g.metadata, path)?;
         let cfg = DataConfig {
             path: data
                 .map(Path::to_path_buf)

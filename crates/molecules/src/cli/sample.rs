@@ -6,19 +6,17 @@
 //! or a weighted sum such as `qed:1,valid:0.5`.
 
 use super::{Molecules, device};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::app::guidance_models;
-use diffusion_core::app::validate::load_generator as load_generator_of;
 use diffusion_core::atomic_file::AtomicFile;
 use diffusion_core::classifier::Classifier;
-use diffusion_core::generate::Group;
-use diffusion_core::generate::SampleFlags;
+use diffusion_core::generate::{Generated, Group, SampleFlags, Unguided, class_groups};
 pub use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::guidance::steer::SteerStats;
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::train::{Loaded, LoadedGenerator};
+use diffusion_core::train::Loaded;
 use molecules::config::Representation;
 use molecules::data::{LabelInfo, known_smiles, prefix_pins, resolve_path};
 use molecules::metrics::{Qm9Metrics, Qm9Scorer};
@@ -28,7 +26,6 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 #[derive(Args, Clone, Debug)]
 pub struct SampleArgs {
@@ -57,49 +54,21 @@ pub struct SampleArgs {
     pub flags: SampleFlags<32, 256>,
 }
 
-/// A generator with what is needed to decode and score its samples.
-pub struct Generator {
-    pub loaded: LoadedGenerator,
+/// What a molecules checkpoint records about its data (the domain's `Facts`): the tokenizer of
+/// its representation and vocabulary, the property label it was conditioned on, and the file it
+/// was trained on.
+pub struct MolFacts {
     pub tokenizer: MolTokenizer,
     pub label: Option<LabelInfo>,
     pub data_path: Option<PathBuf>,
 }
 
-/// What a molecules checkpoint records about its data: the tokenizer of its representation
-/// and vocabulary, the property label it was conditioned on, and the file it was trained on.
-pub fn checkpoint_facts(
-    g: &LoadedGenerator,
-    path: &Path,
-) -> Result<(MolTokenizer, Option<LabelInfo>, Option<PathBuf>)> {
-    let meta = |key: &str| g.metadata.get(key).cloned().unwrap_or_default();
-    let field = |key: &str| format!("{}: metadata field `{key}`", path.display());
-    if g.metadata.get("representation").is_none() {
-        bail!(
-            "{}: not a molecules checkpoint (no `representation` in its metadata)",
-            path.display()
-        );
-    }
-    let rep: Representation =
-        serde_json::from_value(meta("representation")).with_context(|| field("representation"))?;
-    let label = serde_json::from_value(meta("label")).with_context(|| field("label"))?;
-    let data_path =
-        serde_json::from_value(meta("data_path")).with_context(|| field("data_path"))?;
-    Ok((
-        MolTokenizer::from_vocabulary(rep, &g.vocabulary)?,
-        label,
-        data_path,
-    ))
-}
+/// A generator with what is needed to decode and score its samples.
+pub type Generator = diffusion_core::app::Generator<Molecules>;
 
+/// Load a generator checkpoint of the molecules domain.
 pub fn load_generator(path: &Path, dev: &Device) -> Result<Generator> {
-    let loaded = load_generator_of::<Molecules>(path, dev)?;
-    let (tokenizer, label, data_path) = checkpoint_facts(&loaded, path)?;
-    Ok(Generator {
-        loaded,
-        tokenizer,
-        label,
-        data_path,
-    })
+    Generator::load(path, dev)
 }
 
 /// A classifier to guide generator `g` (D-CBG, or FUDGE for AR): same vocabulary and length,
@@ -126,19 +95,31 @@ pub fn decode(tok: &MolTokenizer, rows: &[Vec<i64>]) -> (Vec<String>, Vec<String
     (text, smiles)
 }
 
-/// The group of `n` molecules aimed at class `target`: a D-CFG run conditions the generator on
-/// it; every other run samples the generator unconditionally (guided towards `target`).
-pub fn group(g: &Generator, req: &Request, target: i64, n: usize) -> Result<Group> {
-    let condition = req.guidance == GuidanceKind::Cfg;
-    if condition && !g.loaded.denoiser().is_conditional() {
-        bail!("D-CFG needs a class-conditional generator (trained with data.label set)");
-    }
-    Ok(Group {
-        target,
+/// The class group of `n` molecules aimed at class `target` (the core's null-class rule: a
+/// D-CFG run conditions the generator on it, every other run samples it unconditionally).
+pub fn groups(g: &Generator, req: &Request, target: i64, n: usize) -> Result<Vec<Group>> {
+    let conditional = g.is_conditional();
+    Ok(class_groups(
+        req,
+        conditional,
+        Unguided::NullClass,
+        &[target],
         n,
-        k: 0,
-        condition,
-    })
+    )?)
+}
+
+/// Generate `groups`, handing each finished batch of token rows to `on_rows`.
+fn generate_each(
+    g: &Generator,
+    req: &Request,
+    groups: &[Group],
+    dev: &Device,
+    on_rows: &mut dyn FnMut(Vec<Vec<i64>>) -> Result<()>,
+) -> Result<Generated> {
+    Ok(g.generate(req, groups, dev, &mut |_, batch| {
+        on_rows(batch.rows().map(<[i64]>::to_vec).collect())
+            .map_err(|e| diffusion_core::CoreError::Sink(e.into()))
+    })?)
 }
 
 /// Sample `n` molecules aimed at `target`; returns the token rows and the number of network
@@ -150,16 +131,14 @@ pub fn generate(
     n: usize,
     dev: &Device,
 ) -> Result<(Vec<Vec<i64>>, usize)> {
-    let group = group(g, req, target, n)?;
-    diffusion_core::generate::generate_rows(
-        &g.loaded.diffusion,
-        g.loaded.denoiser(),
-        req,
-        group,
-        Some(diffusion_core::domain::SymbolVocab::BOS),
-        dev,
-    )
-    .context("-n")
+    diffusion_core::sampler::check_sample_count(n, g.loaded.diffusion.config.seq_len)
+        .context("-n")?;
+    let mut rows = Vec::with_capacity(n);
+    let done = generate_each(g, req, &groups(g, req, target, n)?, dev, &mut |r| {
+        rows.extend(r);
+        Ok(())
+    })?;
+    Ok((rows, done.nfe))
 }
 
 /// The steering statistics of a run as a metrics.json entry.
@@ -208,27 +187,19 @@ fn write_metrics(dir: &RunDir, metrics: &Qm9Metrics, extra: Value) -> Result<()>
     Ok(())
 }
 
-/// What [`stream_samples`] returns.
-struct Streamed {
-    metrics: Qm9Metrics,
-    nfe: usize,
-    seconds: f64,
-    steer: Option<SteerStats>,
-}
-
-/// Generate `group`, decoding each batch, appending it to `samples.smi` (and `samples.selfies`)
+/// Generate `groups`, decoding each batch, appending it to `samples.smi` (and `samples.selfies`)
 /// and scoring it before it is dropped, so memory stays bounded; the files appear when done.
 fn stream_samples(
     a: &SampleArgs,
     g: &Generator,
     req: &Request,
-    group: Group,
+    groups: &[Group],
     known: &HashSet<String>,
     dev: &Device,
-) -> Result<Streamed> {
+) -> Result<(Qm9Metrics, Generated)> {
     let seq_len = g.loaded.diffusion.config.seq_len;
     // At least one byte per token and line (SELFIES: a second file of at least as much).
-    let files = if g.tokenizer.representation == Representation::Selfies {
+    let files = if g.facts.tokenizer.representation == Representation::Selfies {
         2
     } else {
         1
@@ -243,52 +214,31 @@ fn stream_samples(
         path: a.out.clone(),
     };
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let rep = g.tokenizer.representation;
+    let rep = g.facts.tokenizer.representation;
     let mut smi = AtomicFile::create(&dir.path.join("samples.smi"))?;
     let mut selfies = match rep {
         Representation::Selfies => Some(AtomicFile::create(&dir.path.join("samples.selfies"))?),
         _ => None,
     };
     let mut scorer = Qm9Scorer::new(known);
-    let mut steer_stats: Option<SteerStats> = None;
-    let start = Instant::now();
-    let nfe = diffusion_core::generate::generate(
-        &g.loaded.diffusion,
-        g.loaded.denoiser(),
-        req,
-        group,
-        Some(diffusion_core::domain::SymbolVocab::BOS),
-        dev,
-        &mut |batch| {
-            if let Some(st) = &batch.steer {
-                steer_stats.get_or_insert_with(Default::default).extend(st);
+    let done = generate_each(g, req, groups, dev, &mut |rows| {
+        let (text, smiles) = decode(&g.facts.tokenizer, &rows);
+        for s in &smiles {
+            writeln!(smi, "{s}").with_context(|| format!("writing {}", a.out.display()))?;
+            scorer.push(s);
+        }
+        if let Some(f) = selfies.as_mut() {
+            for t in &text {
+                writeln!(f, "{t}").with_context(|| format!("writing {}", a.out.display()))?;
             }
-            let rows: Vec<Vec<i64>> = batch.rows().map(<[i64]>::to_vec).collect();
-            let (text, smiles) = decode(&g.tokenizer, &rows);
-            let io = |e: std::io::Error| diffusion_core::CoreError::io(&a.out, e);
-            for s in &smiles {
-                writeln!(smi, "{s}").map_err(io)?;
-                scorer.push(s);
-            }
-            if let Some(f) = selfies.as_mut() {
-                for t in &text {
-                    writeln!(f, "{t}").map_err(io)?;
-                }
-            }
-            Ok(())
-        },
-    )?;
-    let secs = start.elapsed().as_secs_f64();
+        }
+        Ok(())
+    })?;
     smi.commit()?;
     if let Some(f) = selfies {
         f.commit()?;
     }
-    Ok(Streamed {
-        metrics: scorer.finish(),
-        nfe,
-        seconds: secs,
-        steer: steer_stats,
-    })
+    Ok((scorer.finish(), done))
 }
 
 pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
@@ -299,28 +249,30 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
         guidance_models::load_guidance_flags::<Molecules>(&a.flags.guide, &g.loaded, &dev)?;
     let seq_len = g.loaded.diffusion.config.seq_len;
     let pins = match &a.prefix {
-        Some(p) => prefix_pins(&g.tokenizer, p, seq_len)?,
+        Some(p) => prefix_pins(&g.facts.tokenizer, p, seq_len)?,
         None => Vec::new(),
     };
-    let reward = match a.flags.steer.method()? {
-        Some(_) => Some(molecules::reward::build_reward(
-            &a.flags.steer.reward_terms()?,
-            &g.tokenizer,
-        )?),
-        None => None,
-    };
+    let reward_clf =
+        guidance_models::load_reward_classifier::<Molecules>(&a.flags.steer, &g.loaded, &dev)?;
+    let reward = a.flags.steer.build_reward(
+        &molecules::reward::REWARD_NAMES,
+        reward_clf.as_ref().map(|c| &c.model as _),
+        "class",
+        &dev,
+        &|name| molecules::reward::domain_reward(name, &g.facts.tokenizer),
+    )?;
     let req = a
         .flags
         .request(&guidance, reward.as_deref(), seq_len, pins)?;
     let reference = a
         .reference
         .clone()
-        .or_else(|| g.data_path.clone())
+        .or_else(|| g.facts.data_path.clone())
         .context("no --reference data set and the checkpoint names none")?;
     let known = known_set(&reference)?;
-    let group = group(&g, &req, a.target, a.num_samples)?;
-    let out = stream_samples(a, &g, &req, group, &known, &dev)?;
-    let (m, nfe, secs, steer_stats) = (out.metrics, out.nfe, out.seconds, out.steer);
+    let groups = groups(&g, &req, a.target, a.num_samples)?;
+    let (m, done) = stream_samples(a, &g, &req, &groups, &known, &dev)?;
+    let (nfe, secs, steer_stats) = (done.nfe, done.seconds, done.steer);
     let dir = RunDir {
         path: a.out.clone(),
     };

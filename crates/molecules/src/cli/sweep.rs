@@ -1,17 +1,13 @@
 //! `sweep`: the same generator sampled at several guidance strengths γ. Writes `sweep.csv`,
 //! `sweep.md` and a Pareto plot of novelty against the guided property.
 
-use super::device;
-use super::sample::{
-    GuidanceKind, Request, decode, generate, known_set, load_classifier, load_generator,
-};
+use super::sample::{decode, generate, known_set, load_generator};
+use super::{Molecules, device};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use diffusion_core::cli::sweep::SweepGuide;
-use diffusion_core::generate::GuidanceModels;
-use diffusion_core::guidance::exact_chunk;
+use diffusion_core::nos::NosConfig;
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::sampler::SamplerConfig;
 use molecules::config::Property;
 use molecules::metrics::{Qm9Metrics, score};
 use std::path::PathBuf;
@@ -46,62 +42,49 @@ pub type SweepRow = (f64, Qm9Metrics);
 pub fn run(a: &SweepArgs) -> Result<()> {
     let dev = device(a.guide.backend.as_deref())?;
     let g = load_generator(&a.guide.checkpoint, &dev)?;
-    let clf = match &a.guide.classifier {
-        Some(p) => Some(load_classifier(p, &dev, &g)?),
-        None => None,
-    };
+    a.guide.require_guidance()?;
+    let models = a.guide.load_models::<Molecules>(&g.loaded, &dev)?;
     let property = match a.property {
         Some(p) => p,
         None => {
-            let from_clf = clf.as_ref().and_then(|c| {
-                c.metadata
+            let from_clf = a.guide.classifier.as_deref().and_then(|p| {
+                diffusion_core::checkpoint::CheckpointFile::read_header(p)
+                    .ok()?
+                    .get("metadata")?
                     .get("label")
                     .and_then(|l| l.get("property"))
                     .and_then(|p| serde_json::from_value::<Property>(p.clone()).ok())
             });
             from_clf
-                .or(g.label.as_ref().map(|l| l.property))
+                .or(g.facts.label.as_ref().map(|l| l.property))
                 .context("say which property to plot with --property")?
         }
     };
-    if a.guide.guidance == GuidanceKind::None {
-        bail!("a sweep varies γ: use --guidance cfg or cbg");
-    }
     let gammas = super::parse_list(&a.gammas)?;
     let reference = a
         .reference
         .clone()
-        .or_else(|| g.data_path.clone())
+        .or_else(|| g.facts.data_path.clone())
         .context("no --reference data set and the checkpoint names none")?;
     let known = known_set(&reference)?;
     let mut rows: Vec<SweepRow> = Vec::new();
     println!("{}", Qm9Metrics::table_header());
     for &gamma in &gammas {
-        let models = GuidanceModels {
-            classifier: clf.as_ref().map(|c| &c.model),
-            ..Default::default()
-        };
-        let sampler = SamplerConfig::run(a.steps, a.batch_size, a.guide.seed);
-        let req = Request {
-            exact: a
-                .guide
-                .exact
-                .then(|| exact_chunk(g.loaded.diffusion.config.seq_len)),
-            ..Request::new(a.guide.guidance, gamma, models, sampler)
-        };
+        let req = a.guide.request(
+            gamma,
+            models.models(NosConfig::default()),
+            a.steps,
+            a.batch_size,
+            g.loaded.diffusion.config.seq_len,
+        );
         let (tokens, _) = generate(&g, &req, a.target, a.num_samples, &dev)?;
-        let (_, smiles) = decode(&g.tokenizer, &tokens);
+        let (_, smiles) = decode(&g.facts.tokenizer, &tokens);
         let m = score(&smiles, &known);
         println!("{}", m.table_row(&format!("γ = {gamma}")));
         rows.push((gamma, m));
     }
-    let label = match a.guide.guidance {
-        GuidanceKind::Cfg => "D-CFG".to_string(),
-        GuidanceKind::Cbg if a.guide.exact => "D-CBG (exact)".into(),
-        GuidanceKind::Cbg => "D-CBG (first order)".into(),
-        other => format!("{other:?}"),
-    };
-    write_sweep(&a.out, &rows, property, &label)
+    let label = a.guide.guidance.label(a.guide.exact);
+    write_sweep(&a.out, &rows, property, label)
 }
 
 /// `sweep.csv`, `sweep.md` and `pareto.svg` / `pareto.png` for a sweep.

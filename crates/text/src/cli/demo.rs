@@ -7,7 +7,7 @@
 //! (shrunk by overrides) for a few hundred steps, and reports them the same way.
 
 use super::sample::generate;
-use super::{Text, TrainArgs, device, load_model, train};
+use super::{Text, TextModel, TrainArgs, device, train};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use diffusion_core::app::Domain;
@@ -103,13 +103,14 @@ fn kinds(a: &DemoArgs) -> Result<Vec<&str>> {
 /// `--data`), reusing the prepared split when the data settings repeat.
 fn validate(path: &Path, a: &DemoArgs, cache: &mut Option<(DataConfig, TextData)>) -> Result<Row> {
     let dev = device(a.backend.as_deref())?;
-    let m = load_model(path, &dev)?;
-    let mut cfg = m.data.clone();
+    let m = TextModel::load(path, &dev)?;
+    let mut cfg = m.facts.data.clone();
+    cfg.seq_len = m.diffusion.config.seq_len;
     if let Some(p) = &a.data {
         cfg.path = p.clone();
     }
     if cache.as_ref().map(|(c, _)| c) != Some(&cfg) {
-        let data = prepare(&cfg, Some(m.tokenizer.clone()))
+        let data = prepare(&cfg, Some(m.facts.tokenizer.clone()))
             .with_context(|| format!("{}: validation data", path.display()))?;
         *cache = Some((cfg, data));
     }

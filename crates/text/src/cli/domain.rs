@@ -1,8 +1,8 @@
 //! Text as a [`Domain`] of the core's application layer: the text8 alphabet, contiguous
 //! validation split, no labels.
 
-use anyhow::{Result, bail};
-use diffusion_core::app::{Domain, ExperimentConfig};
+use anyhow::{Context, Result, bail};
+use diffusion_core::app::{Domain, ExperimentConfig, metadata_field};
 use diffusion_core::domain::{CharTokenizer, TokenSequences};
 use diffusion_core::train::{LoadedGenerator, ValStats};
 use serde_json::{Value, json};
@@ -21,6 +21,7 @@ impl Domain for Text {
     type Tokenizer = CharTokenizer;
     type Data = TextData;
     type Error = anyhow::Error;
+    type Facts = super::TextFacts;
 
     fn prepare(cfg: &DataConfig, vocabulary: Option<&[String]>) -> Result<TextData> {
         let tok = vocabulary.map(from_vocabulary).transpose()?;
@@ -53,13 +54,21 @@ impl Domain for Text {
     fn describe(data: &TextData) -> String {
         data.report.summary()
     }
+    fn facts(vocabulary: &[String], metadata: &Value, path: &Path) -> Result<super::TextFacts> {
+        Ok(super::TextFacts {
+            tokenizer: from_vocabulary(vocabulary)
+                .with_context(|| format!("{}: vocabulary", path.display()))?,
+            data: metadata_field(metadata, "data", path)?,
+        })
+    }
     fn checkpoint_data(g: &LoadedGenerator, path: &Path, data: Option<&Path>) -> Result<TextData> {
-        let m = super::model_facts(g, path)?;
-        let mut cfg = m.1;
+        let facts = Self::facts(&g.vocabulary, &g.metadata, path)?;
+        let mut cfg = facts.data;
+        cfg.seq_len = g.diffusion.config.seq_len;
         if let Some(p) = data {
             cfg.path = p.to_path_buf();
         }
-        Ok(prepare(&cfg, Some(m.0))?)
+        Ok(prepare(&cfg, Some(facts.tokenizer))?)
     }
     /// The paper's full-scale number, for comparison.
     fn validation_note(g: &LoadedGenerator, _: &TextData, _: &ValStats) -> Option<String> {

@@ -5,13 +5,10 @@ mod demo;
 mod domain;
 mod sample;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 use diffusion_core::app::AppCommand;
-use diffusion_core::app::validate::load_generator;
 use diffusion_core::domain::CharTokenizer;
-use diffusion_core::train::LoadedGenerator;
-use std::path::Path;
 use text::config::DataConfig;
 
 /// The binary's one-line help.
@@ -33,36 +30,15 @@ pub use domain::Text;
 
 pub use diffusion_core::backend::device;
 
-/// A generator checkpoint with its tokenizer and the data settings it was trained with.
-pub struct TextModel {
-    pub loaded: LoadedGenerator,
+/// What a text checkpoint records about its data (the domain's `Facts`).
+pub struct TextFacts {
     pub tokenizer: CharTokenizer,
+    /// The `[data]` section it was trained with (`seq_len`: the network's is authoritative).
     pub data: DataConfig,
 }
 
-/// The tokenizer and data settings a text checkpoint records.
-pub fn model_facts(g: &LoadedGenerator, path: &Path) -> Result<(CharTokenizer, DataConfig)> {
-    let tokenizer = text::tokenizer::from_vocabulary(&g.vocabulary)
-        .with_context(|| format!("{}: vocabulary", path.display()))?;
-    let mut data: DataConfig = match g.metadata.get("data") {
-        Some(v) => serde_json::from_value(v.clone())
-            .with_context(|| format!("{}: metadata field `data`", path.display()))?,
-        None => DataConfig::default(),
-    };
-    data.seq_len = g.diffusion.config.seq_len;
-    Ok((tokenizer, data))
-}
-
-/// Load `model.ckpt` (or a run's `checkpoints/last.ckpt`), any backbone, for inference.
-pub fn load_model(path: &Path, dev: &burn::prelude::Device) -> Result<TextModel> {
-    let loaded = load_generator::<Text>(path, dev)?;
-    let (tokenizer, data) = model_facts(&loaded, path)?;
-    Ok(TextModel {
-        loaded,
-        tokenizer,
-        data,
-    })
-}
+/// A generator checkpoint with its tokenizer and the data settings it was trained with.
+pub type TextModel = diffusion_core::app::Generator<Text>;
 
 pub fn run(command: Command) -> Result<()> {
     match command {

@@ -1,7 +1,7 @@
 //! `sample`: generate text from a checkpoint and write one sample per line. AR models start
 //! from a space (a word boundary), since text8 chunks have no BOS.
 
-use super::{device, load_model};
+use super::device;
 use anyhow::{Context, Result};
 use clap::Args;
 use diffusion_core::diffusion::ModelKind;
@@ -58,8 +58,8 @@ pub fn generate_each(
     on_line: &mut dyn FnMut(String) -> Result<()>,
 ) -> Result<()> {
     let dev = device(backend)?;
-    let m = load_model(checkpoint, &dev)?;
-    let space = m.tokenizer.vocab.id(" ");
+    let m = super::TextModel::load(checkpoint, &dev)?;
+    let space = m.facts.tokenizer.vocab.id(" ");
     let config = SamplerConfig {
         bos_id: (m.loaded.diffusion.kind() == ModelKind::Ar).then_some(space),
         ..config
@@ -67,7 +67,7 @@ pub fn generate_each(
     let sampler = Sampler::new(&m.loaded.diffusion, m.loaded.denoiser(), config, &dev)?;
     sampler.sample_stream(n, Labels::None, progress, &mut |_, _| {}, &mut |batch| {
         for r in batch.rows() {
-            on_line(decode(&m.tokenizer, r).trim().to_string())
+            on_line(decode(&m.facts.tokenizer, r).trim().to_string())
                 .map_err(|e| diffusion_core::CoreError::Sink(e.into()))?;
         }
         Ok(())

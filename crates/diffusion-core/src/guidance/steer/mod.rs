@@ -87,6 +87,56 @@ impl Reward for ClassifierReward<'_> {
     }
 }
 
+/// A domain's named rewards: the reward a `--reward` name stands for, or `None` for a name the
+/// domain does not know.
+pub type DomainRewards<'f, 'a> = &'f dyn Fn(&str) -> Result<Option<Box<dyn Reward + 'a>>>;
+
+/// The reward of `--reward` terms (name, weight): each name is the domain's (`domain` turns it
+/// into a reward, or `None` for a name it does not know; `names` lists them for the error),
+/// except `classifier`, which is log p(target | x) under `classifier` (`--reward-classifier`),
+/// labelled `log p(<class_word>)`. One term of weight 1 is that reward; several, their sum.
+pub fn build_reward<'a>(
+    terms: &[(String, f64)],
+    names: &[&str],
+    classifier: Option<(&'a dyn crate::guidance::GuidanceClassifier, &str)>,
+    device: &burn::prelude::Device,
+    domain: DomainRewards<'_, 'a>,
+) -> Result<Box<dyn Reward + 'a>> {
+    let one = |name: &str| -> Result<Box<dyn Reward + 'a>> {
+        if name == "classifier" {
+            let (classifier, class_word) = classifier.ok_or_else(|| {
+                CoreError::config(
+                    "--reward",
+                    "`classifier` needs --reward-classifier (a clean classifier of the classes)",
+                )
+            })?;
+            return Ok(Box::new(ClassifierReward {
+                classifier,
+                device: device.clone(),
+                chunk: 64,
+                label: format!("log p({class_word})"),
+            }));
+        }
+        domain(name)?.ok_or_else(|| {
+            let known: Vec<&str> = names.iter().copied().chain(["classifier"]).collect();
+            CoreError::config(
+                "--reward",
+                format!("unknown reward `{name}` (known: {})", known.join(", ")),
+            )
+        })
+    };
+    match terms {
+        [] => Err(CoreError::config("--reward", "no reward named")),
+        [(name, w)] if *w == 1.0 => one(name),
+        _ => Ok(Box::new(WeightedSum {
+            terms: terms
+                .iter()
+                .map(|(name, w)| Ok((*w, one(name)?)))
+                .collect::<Result<_>>()?,
+        })),
+    }
+}
+
 /// Parse a reward spec `NAME[:WEIGHT][,NAME[:WEIGHT]...]` (weights default to 1) into its
 /// terms; the domain turns each name into a [`Reward`].
 pub fn parse_reward_spec(spec: &str) -> Result<Vec<(String, f64)>> {
