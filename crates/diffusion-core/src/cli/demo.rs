@@ -6,7 +6,57 @@ use super::RunArgs;
 use crate::app::{Domain, train_run};
 use crate::error::{CoreError, Result};
 use crate::paths::resolve_path;
+use clap::Args;
 use std::path::{Path, PathBuf};
+
+/// The flags every domain's `demo` shares about its models: where the shipped checkpoints are,
+/// whether to train anyway, overrides for what it trains, and the backend.
+#[derive(Args, Clone, Debug, Default)]
+pub struct DemoModelArgs {
+    /// Folder of the shipped checkpoints `<name>.ckpt` (default: `checkpoints/<domain>`).
+    #[arg(long)]
+    pub checkpoints: Option<PathBuf>,
+    /// Train every model now, even where a shipped checkpoint or an earlier demo run has one.
+    #[arg(long)]
+    pub retrain: bool,
+    /// Overrides for every model trained now (after the demo's own), e.g.
+    /// `--set model.hidden_size=64`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[arg(long)]
+    pub backend: Option<String>,
+}
+
+impl DemoModelArgs {
+    /// The folder of the shipped checkpoints of domain `D`.
+    pub fn checkpoints<D: Domain>(&self) -> PathBuf {
+        self.checkpoints
+            .clone()
+            .unwrap_or_else(|| Path::new("checkpoints").join(D::NAME))
+    }
+
+    /// Model `name` of domain `D` for a demo writing into `out`: see
+    /// [`DemoModels::obtain_model`].
+    pub fn obtain<D: Domain>(
+        &self,
+        out: &Path,
+        name: &str,
+        config: &str,
+        set: Vec<String>,
+        steps: Option<usize>,
+        classifier: bool,
+    ) -> std::result::Result<PathBuf, D::Error> {
+        let checkpoints = self.checkpoints::<D>();
+        let models = DemoModels {
+            checkpoints: &checkpoints,
+            out,
+            retrain: self.retrain,
+            set: &self.set,
+            backend: self.backend.as_deref(),
+        };
+        models.obtain_model::<D>(name, config, set, steps, classifier)
+    }
+}
 
 /// The demo's model folders and flags.
 #[derive(Clone, Debug)]

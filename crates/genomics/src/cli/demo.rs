@@ -10,7 +10,7 @@ use super::sweep::random_row;
 use super::{GenModel, Genomics, device};
 use anyhow::Result;
 use clap::Args;
-use diffusion_core::cli::demo::DemoModels;
+use diffusion_core::cli::demo::DemoModelArgs;
 use diffusion_core::sampler::SamplerConfig;
 use genomics::evaluate::{DiscriminatorConfig, SpeciesScores};
 use genomics::write_samples;
@@ -22,18 +22,9 @@ pub struct DemoArgs {
     /// Where runs, FASTA files and the table go.
     #[arg(long, default_value = "runs/genomics-demo")]
     pub out: PathBuf,
-    /// Shipped checkpoints (`<name>.ckpt`); missing ones are trained.
-    #[arg(long, default_value = "checkpoints/genomics")]
-    pub checkpoints: PathBuf,
-    /// Train every model now even if a shipped checkpoint exists.
-    #[arg(long)]
-    pub retrain: bool,
     /// Training steps per model (default: the configs' `train.steps`).
     #[arg(long)]
     pub train_steps: Option<usize>,
-    /// Extra config overrides for every model trained (e.g. `data.max_train_per_class=64`).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
     /// Sequences per species and row (the README's table uses 32; 8 keeps the demo to minutes).
     #[arg(long, default_value_t = 8)]
     pub per_species: usize,
@@ -52,20 +43,15 @@ pub struct DemoArgs {
     /// Skip the discriminator AUROC column.
     #[arg(long)]
     pub no_discriminator: bool,
-    #[arg(long)]
-    pub backend: Option<String>,
+    /// Shipped checkpoints, --retrain, --set and the backend.
+    #[command(flatten)]
+    pub models: DemoModelArgs,
 }
 
 /// A shipped checkpoint, the demo's own earlier run, or a fresh training run.
 fn obtain(a: &DemoArgs, name: &str, config: &str, classifier: bool) -> Result<PathBuf> {
-    let models = DemoModels {
-        checkpoints: &a.checkpoints,
-        out: &a.out,
-        retrain: a.retrain,
-        set: &a.set,
-        backend: a.backend.as_deref(),
-    };
-    models.obtain_model::<Genomics>(name, config, Vec::new(), a.train_steps, classifier)
+    a.models
+        .obtain::<Genomics>(&a.out, name, config, Vec::new(), a.train_steps, classifier)
 }
 
 /// One generator's rows: (guidance, γ, noisy classifier).
@@ -107,7 +93,7 @@ fn plan_rows<'k>(a: &'k DemoArgs, gammas: &[f64]) -> Result<Vec<(&'k str, PathBu
 
 pub fn run(a: &DemoArgs) -> Result<()> {
     let start = Instant::now();
-    let dev = device(a.backend.as_deref())?;
+    let dev = device(a.models.backend.as_deref())?;
     std::fs::create_dir_all(&a.out)?;
     let oracle = obtain(a, "species-oracle", "configs/species-oracle.toml", true)?;
     let scorer = Scorer::load(&oracle, None, &dev)?;

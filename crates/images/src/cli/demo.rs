@@ -10,7 +10,7 @@ use super::{EvalNet, Images, ImagesGenerator, device, load_eval_net, num_classes
 use anyhow::Result;
 use burn::prelude::Device;
 use clap::Args;
-use diffusion_core::cli::demo::DemoModels;
+use diffusion_core::cli::demo::DemoModelArgs;
 use diffusion_core::sampler::SamplerConfig;
 use images::dataset::{ImageData, prepare};
 use images::features::FeatureNetwork;
@@ -23,9 +23,6 @@ pub struct DemoArgs {
     /// Where runs, grids and the table go.
     #[arg(long, default_value = "runs/images-demo")]
     pub out: PathBuf,
-    /// Shipped checkpoints (`eval-classifier.ckpt`, `<kind>.ckpt`), used when present.
-    #[arg(long, default_value = "checkpoints/images")]
-    pub checkpoints: PathBuf,
     /// Backbone of generators trained now (shipped ones are what they are).
     #[arg(long, value_enum, default_value = "unet")]
     pub backbone: Backbone,
@@ -47,14 +44,9 @@ pub struct DemoArgs {
     /// Generators to train.
     #[arg(long, default_value = "mdlm,udlm")]
     pub kinds: String,
-    /// Extra overrides for every model, e.g. `--set model.hidden_size=96`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Train every model now, even if a shipped checkpoint or an earlier demo run holds one.
-    #[arg(long)]
-    pub retrain: bool,
-    #[arg(long)]
-    pub backend: Option<String>,
+    /// Shipped checkpoints, --retrain, --set and the backend.
+    #[command(flatten)]
+    pub models: DemoModelArgs,
 }
 
 /// The generator network trained when no checkpoint is found.
@@ -85,20 +77,14 @@ fn obtain(
     set: &[&str],
     classifier: bool,
 ) -> Result<PathBuf> {
-    let models = DemoModels {
-        checkpoints: &a.checkpoints,
-        out: &a.out,
-        retrain: a.retrain,
-        set: &a.set,
-        backend: a.backend.as_deref(),
-    };
     let steps = if classifier {
         a.classifier_steps
     } else {
         a.train_steps
     };
     let set = set.iter().map(|s| s.to_string()).collect();
-    models.obtain_model::<Images>(name, config, set, Some(steps), classifier)
+    a.models
+        .obtain::<Images>(&a.out, name, config, set, Some(steps), classifier)
 }
 
 /// One line of the demo table.
@@ -117,7 +103,7 @@ fn row(name: &str, bpd: Option<f64>, m: &SampleMetrics, seconds: f64) -> String 
 
 pub fn run(a: &DemoArgs) -> Result<()> {
     let start = Instant::now();
-    let dev = device(a.backend.as_deref())?;
+    let dev = device(a.models.backend.as_deref())?;
     let (eval_path, generators) = obtain_all(a)?;
     let eval = load_eval_net(&eval_path, &dev, None)?;
     let mut table = vec![

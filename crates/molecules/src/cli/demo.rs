@@ -12,7 +12,7 @@ use anyhow::Result;
 use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::atomic_file::write_atomic;
-use diffusion_core::cli::demo::DemoModels;
+use diffusion_core::cli::demo::DemoModelArgs;
 use diffusion_core::generate::GuidanceModels;
 use diffusion_core::guidance::steer::{SmcConfig, SteerMethod, X0Estimate};
 use diffusion_core::sample::args::SteerRequest;
@@ -28,12 +28,6 @@ pub struct DemoArgs {
     /// Where runs, samples and the table go.
     #[arg(long, default_value = "runs/demo")]
     pub out: PathBuf,
-    /// Shipped checkpoints (`<name>.ckpt`); missing ones are trained.
-    #[arg(long, default_value = "checkpoints/molecules")]
-    pub checkpoints: PathBuf,
-    /// Train every model now even if a shipped checkpoint exists.
-    #[arg(long)]
-    pub retrain: bool,
     /// Training steps per model (default: the configs' `train.steps`).
     #[arg(long)]
     pub train_steps: Option<usize>,
@@ -49,8 +43,9 @@ pub struct DemoArgs {
     /// Models to run (UDLM first: the more valid of the two).
     #[arg(long, default_value = "udlm,mdlm")]
     pub kinds: String,
-    #[arg(long)]
-    pub backend: Option<String>,
+    /// Shipped checkpoints, --retrain, --set and the backend.
+    #[command(flatten)]
+    pub models: DemoModelArgs,
 }
 
 const PROPERTIES: [&str; 2] = ["qed", "ring_count"];
@@ -63,14 +58,8 @@ fn obtain(
     set: Vec<String>,
     classifier: bool,
 ) -> Result<PathBuf> {
-    let models = DemoModels {
-        checkpoints: &a.checkpoints,
-        out: &a.out,
-        retrain: a.retrain,
-        set: &[],
-        backend: a.backend.as_deref(),
-    };
-    models.obtain_model::<Molecules>(name, config, set, a.train_steps, classifier)
+    a.models
+        .obtain::<Molecules>(&a.out, name, config, set, a.train_steps, classifier)
 }
 
 /// One row of the demo table: a generator, its guidance, and optionally a noisy classifier
@@ -194,7 +183,7 @@ fn run_row(a: &DemoArgs, row: &Row, known: &HashSet<String>, dev: &Device) -> Re
 
 pub fn run(a: &DemoArgs) -> Result<()> {
     let start = Instant::now();
-    let dev = device(a.backend.as_deref())?;
+    let dev = device(a.models.backend.as_deref())?;
     let known = known_set(Path::new("datasets/molecules/qm9.csv.gz"))?;
     let mut table = vec![Qm9Metrics::table_header()];
     let mut csv = format!("row,{}\n", Qm9Metrics::csv_header());
