@@ -376,3 +376,56 @@ fn psi_samplers() {
         .unwrap();
     assert!(e.to_string().contains("sampling.psi"), "{e}");
 }
+
+/// Nucleus sampling: as p → 0 every draw from x_θ (AR: from the next-token distribution) is
+/// its argmax, so an AR model decodes greedily (every row the same) and one MDLM step from the
+/// all-mask prior writes the same argmax sequence in every row, where plain draws differ;
+/// p = 1 changes nothing and p outside (0, 1] is refused.
+#[test]
+fn nucleus_sampling_truncates_the_clean_token_distribution() {
+    let device = default_device();
+    let all_same = |t: &[i64]| t.chunks(SEQ_LEN).all(|r| r == &t[..SEQ_LEN]);
+    let (_, ar) = trained(ModelKind::Ar, 20);
+    let ad = ar.diffusion();
+    let greedy = SamplerConfig {
+        top_p: Some(1e-9),
+        ..sampler_config(16, None)
+    };
+    let s = Sampler::new(&ad, &ar.ema.model, greedy, &device).unwrap();
+    assert!(all_same(&s.sample(16, None, false).unwrap().tokens));
+    let plain = Sampler::new(&ad, &ar.ema.model, sampler_config(16, None), &device).unwrap();
+    assert!(!all_same(&plain.sample(16, None, false).unwrap().tokens));
+
+    let (_, m) = trained(ModelKind::Mdlm, 20);
+    let md = m.diffusion();
+    let one_step = |top_p| SamplerConfig {
+        top_p,
+        final_denoise: true,
+        ..sampler_config(1, Some(false))
+    };
+    let sample = |cfg| {
+        Sampler::new(&md, &m.ema.model, cfg, &device)
+            .unwrap()
+            .sample(16, None, false)
+            .unwrap()
+            .tokens
+    };
+    assert!(all_same(&sample(one_step(Some(1e-9)))));
+    assert!(!all_same(&sample(one_step(None))));
+    let (full, none) = (
+        sample(SamplerConfig {
+            top_p: Some(1.0),
+            ..sampler_config(8, None)
+        }),
+        sample(sampler_config(8, None)),
+    );
+    assert_eq!(full, none);
+    for bad in [0.0, 1.5, f64::NAN] {
+        let cfg = SamplerConfig {
+            top_p: Some(bad),
+            ..sampler_config(8, None)
+        };
+        let e = Sampler::new(&md, &m.ema.model, cfg, &device).err().unwrap();
+        assert!(e.to_string().contains("top_p"), "{e}");
+    }
+}

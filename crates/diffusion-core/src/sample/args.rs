@@ -153,6 +153,10 @@ pub struct RefineArgs {
     /// exponential draws, which lowers the diversity of samples over many steps).
     #[arg(long)]
     pub float64: bool,
+    /// Nucleus sampling: draw from the smallest top set of x_θ (AR: of the next-token
+    /// distribution) with probability ≥ P, in (0, 1]; fewer unlikely tokens, less diversity.
+    #[arg(long, value_name = "P")]
+    pub top_p: Option<f64>,
 }
 
 /// `START,END` of `--psi-window`: two fractions with 0 ≤ START ≤ END ≤ 1.
@@ -186,6 +190,7 @@ impl RefineArgs {
             final_denoise: self.final_denoise || config.final_denoise,
             use_float64: self.float64 || config.use_float64,
             psi,
+            top_p: self.top_p.or(config.top_p),
             ..config
         }
     }
@@ -195,6 +200,9 @@ impl RefineArgs {
         let mut parts = Vec::new();
         if self.corrector_steps > 0 {
             parts.push(format!("corrector×{}", self.corrector_steps));
+        }
+        if let Some(p) = self.top_p {
+            parts.push(format!("top-p {p}"));
         }
         if let Some(eta) = self.remask_cap {
             parts.push(format!("remdm-cap η={eta}"));

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod categorical;
 pub mod generate;
+pub mod nucleus;
 pub mod psi;
 pub mod sampler;
 pub mod step;

@@ -4,6 +4,7 @@ use super::Sampler;
 use crate::error::{CoreError, Result};
 use crate::guidance::{FudgeTerm, cfg_combine};
 use crate::rng::Rng;
+use crate::sample::nucleus::nucleus;
 use crate::tensor_util::{ids_tensor, to_vec_f32};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
@@ -61,7 +62,13 @@ impl Sampler<'_> {
                 _ => next_lp(&prefix, b, labels.clone()),
             };
             let next = match &self.guidance.fudge {
-                None => self.draw(rng, &to_vec_f32(lp.exp().reshape([b, n])), n),
+                None => {
+                    let mut probs = to_vec_f32(lp.exp().reshape([b, n]));
+                    if let Some(p) = self.config.top_p {
+                        nucleus(&mut probs, n, p);
+                    }
+                    self.draw(rng, &probs, n)
+                }
                 Some(f) => self.fudge_step(rng, f, &prefix, &to_vec_f32(lp.reshape([b, n])), b, i),
             };
             for r in 0..b {

@@ -74,6 +74,9 @@ pub struct SamplerConfig {
     /// the re-noised prediction of the clean token, at no extra network cost.
     #[serde(default)]
     pub psi: Option<PsiConfig>,
+    /// Nucleus (top-p) sampling (off by default): x_θ (AR: the next-token distribution) is
+    /// truncated to its smallest top set of probability ≥ p and renormalised before each draw.
+    pub top_p: Option<f64>,
 }
 
 impl Default for SamplerConfig {
@@ -90,6 +93,7 @@ impl Default for SamplerConfig {
             remask_cap: None,
             corrector_steps: 0,
             psi: None,
+            top_p: None,
         }
     }
 }
@@ -177,6 +181,11 @@ impl<'a> Sampler<'a> {
                 "sampling.remask_cap",
                 "ReMDM remasking needs an MDLM model and η_cap in [0, 1]",
             ));
+        }
+        if let Some(p) = config.top_p
+            && !(p > 0.0 && p <= 1.0)
+        {
+            return Err(CoreError::config("sampling.top_p", "must be in (0, 1]"));
         }
         if config.corrector_steps > 0 && diffusion.kind() != ModelKind::Udlm {
             return Err(CoreError::config(

@@ -12,11 +12,12 @@ use crate::nos::{NosConfig, NosHead};
 use crate::posterior::remdm_posterior;
 use crate::psi::psi_posterior;
 use crate::rng::Rng;
+use crate::sample::nucleus::nucleus;
 use crate::schedule::NoiseSchedule;
 use crate::step::{
     carry_over, corrector_renoise, editable_positions, fill_masked, guided_log_step, reverse_times,
 };
-use crate::tensor_util::{ids_tensor, to_vec_f32, to_vec_i64, vec_tensor};
+use crate::tensor_util::{float_tensor, ids_tensor, to_vec_f32, to_vec_i64, vec_tensor};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
@@ -111,9 +112,9 @@ impl Sampler<'_> {
             }
             _ => None,
         };
-        // log p(z_s | z_t) from log x_θ.
-        let log_post = |lx: Tensor<3>| match &remask {
-            Some((a_t, a_s, sigma)) => safe_log(remdm_posterior(
+        // log p(z_s | z_t) from log x_θ (its top-p nucleus under nucleus sampling).
+        let log_post = |lx: Tensor<3>| match (&remask, self.nucleus_log(lx)) {
+            (Some((a_t, a_s, sigma)), lx) => safe_log(remdm_posterior(
                 lx.exp(),
                 z_t.clone(),
                 cfg.mask_id as usize,
@@ -121,7 +122,7 @@ impl Sampler<'_> {
                 a_s.clone(),
                 sigma.clone(),
             )),
-            None => match s {
+            (None, lx) => match s {
                 Some(s) => self.diffusion.log_reverse_step(lx, z_t.clone(), t, s),
                 None => safe_log(self.diffusion.clean_posterior(lx, z_t.clone(), t)),
             },
@@ -137,6 +138,18 @@ impl Sampler<'_> {
             Some(u) => cfg_combine(log_post(log_x), log_post(u), gamma),
             None => log_post(log_x),
         }
+    }
+
+    /// log x_θ [B, L, N] truncated to its top-p nucleus and renormalised when `top_p` is set.
+    fn nucleus_log(&self, lx: Tensor<3>) -> Tensor<3> {
+        let Some(p) = self.config.top_p else {
+            return lx;
+        };
+        let dims = lx.dims();
+        let mut probs = to_vec_f32(lx.exp());
+        nucleus(&mut probs, dims[2], p);
+        let logs = probs.into_iter().map(f32::ln).collect();
+        float_tensor(logs, dims, &self.device)
     }
 
     /// Reverse diffusion for one batch of `b_out` sequences (spec §5.2): from the prior, each
