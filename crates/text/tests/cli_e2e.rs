@@ -186,6 +186,42 @@ fn train_validate_sample_resume_and_reject_unknown_keys() {
                 .chars()
                 .all(|c| c == '\n' || text::tokenizer::ALPHABET.contains(c))
         );
+        // --prefix: every sample starts with the prompt; a character outside the alphabet and
+        // a prompt longer than a sample are refused.
+        ok(&[
+            "sample",
+            "--checkpoint",
+            &ckpt,
+            "-n",
+            "3",
+            "--steps",
+            "4",
+            "--out",
+            &s,
+            "--quiet",
+            "--force",
+            "--prefix",
+            "the cat ",
+        ]);
+        let lines = std::fs::read_to_string(&samples).unwrap();
+        assert!(
+            lines.lines().all(|l| l.starts_with("the cat")),
+            "{kind}: {lines:?}"
+        );
+        for (prefix, want) in [("The", "'T'"), (&"a".repeat(40)[..], "40 characters")] {
+            let out = text(&[
+                "sample",
+                "--checkpoint",
+                &ckpt,
+                "--out",
+                &s,
+                "--force",
+                "--prefix",
+                prefix,
+            ]);
+            let e = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success() && e.contains(want), "{e}");
+        }
     }
 
     // A second run into the same folder is refused; --resume continues it from its own config.

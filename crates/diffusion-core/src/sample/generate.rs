@@ -209,7 +209,8 @@ pub struct Group {
 
 /// Generate one class group, handing each finished batch of token rows ([n_b, L]) to
 /// `on_batch` in order; returns the network evaluations spent. The generator's `[BOS]`
-/// handling for AR models is set here (`bos`, when the vocabulary has one).
+/// handling for AR models is set here (`bos`, when the vocabulary has one; otherwise the
+/// request's `sampler.bos_id`, e.g. text's space).
 pub fn generate(
     diffusion: &Diffusion,
     model: &dyn Denoiser,
@@ -222,7 +223,7 @@ pub fn generate(
     let mut config = req.sampler.clone();
     config.seed = group_seed(req.sampler.seed, group.k);
     if diffusion.kind() == ModelKind::Ar {
-        config.bos_id = bos;
+        config.bos_id = bos.or(config.bos_id);
     }
     let labels = if group.condition {
         Labels::All(group.target)

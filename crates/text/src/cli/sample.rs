@@ -1,11 +1,13 @@
-//! `sample`: generate text from a checkpoint and write one sample per line. AR models start
-//! from a space (a word boundary), since text8 chunks have no BOS.
+//! `sample`: generate text from a checkpoint and write one sample per line, optionally from a
+//! pinned prefix (a prompt). AR models start from a space (a word boundary), since text8 chunks
+//! have no BOS.
 
-use super::device;
-use anyhow::{Context, Result};
+use super::{TextModel, device};
+use anyhow::{Context, Result, bail};
 use clap::Args;
-use diffusion_core::diffusion::ModelKind;
-use diffusion_core::sampler::{Labels, Sampler, SamplerConfig};
+use diffusion_core::domain::{CharTokenizer, SymbolVocab};
+use diffusion_core::generate::{GuidanceKind, Request, Unguided, class_groups};
+use diffusion_core::sampler::SamplerConfig;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use text::tokenizer::decode;
@@ -18,6 +20,10 @@ pub struct SampleArgs {
     /// Number of samples (lines).
     #[arg(short = 'n', long, default_value_t = 16)]
     pub num_samples: usize,
+    /// Start every sample with this text (prompted generation: the sampler keeps it fixed and
+    /// writes the rest); characters of the model's alphabet.
+    #[arg(long)]
+    pub prefix: Option<String>,
     /// Output text file (one sample per line).
     #[arg(long, default_value = "runs/text-samples.txt")]
     pub out: PathBuf,
@@ -40,34 +46,73 @@ pub fn generate(
 ) -> Result<Vec<String>> {
     diffusion_core::sampler::check_sample_count(n, 1).context("-n")?;
     let mut lines = Vec::with_capacity(n);
-    generate_each(checkpoint, n, config, backend, progress, &mut |line| {
-        lines.push(line);
-        Ok(())
-    })?;
+    generate_each(
+        checkpoint,
+        n,
+        config,
+        None,
+        backend,
+        progress,
+        &mut |line| {
+            lines.push(line);
+            Ok(())
+        },
+    )?;
     Ok(lines)
 }
 
-/// `n` samples of `checkpoint`, each handed to `on_line` as soon as its batch is done, so
-/// memory stays bounded by one batch.
+/// Pins holding `prefix` at the first positions of every sample: each character must be in the
+/// model's alphabet and the prefix no longer than a sample.
+pub fn prefix_pins(tok: &CharTokenizer, prefix: &str, seq_len: usize) -> Result<Vec<(usize, i64)>> {
+    let n = prefix.chars().count();
+    if n > seq_len {
+        bail!("--prefix: {n} characters, but samples hold {seq_len}");
+    }
+    let mut buf = [0u8; 4];
+    prefix
+        .chars()
+        .enumerate()
+        .map(|(i, c)| match tok.vocab.id(c.encode_utf8(&mut buf)) {
+            SymbolVocab::UNK => {
+                bail!("--prefix: {c:?} is not in the model's alphabet (a-z and space for text8)")
+            }
+            id => Ok((i, id)),
+        })
+        .collect()
+}
+
+/// `n` samples of `checkpoint` (starting with `prefix` when given), each handed to `on_line`
+/// as soon as its batch is done, so memory stays bounded by one batch. AR models start from a
+/// space, since text8 chunks have no BOS.
 pub fn generate_each(
     checkpoint: &Path,
     n: usize,
     config: SamplerConfig,
+    prefix: Option<&str>,
     backend: Option<&str>,
     progress: bool,
     on_line: &mut dyn FnMut(String) -> Result<()>,
 ) -> Result<()> {
     let dev = device(backend)?;
-    let m = super::TextModel::load(checkpoint, &dev)?;
-    let space = m.facts.tokenizer.vocab.id(" ");
-    let config = SamplerConfig {
-        bos_id: (m.loaded.diffusion.kind() == ModelKind::Ar).then_some(space),
+    let m = TextModel::load(checkpoint, &dev)?;
+    let tok = &m.facts.tokenizer;
+    let sampler = SamplerConfig {
+        bos_id: Some(tok.vocab.id(" ")),
         ..config
     };
-    let sampler = Sampler::new(&m.loaded.diffusion, m.loaded.denoiser(), config, &dev)?;
-    sampler.sample_stream(n, Labels::None, progress, &mut |_, _| {}, &mut |batch| {
+    let pins = match prefix {
+        Some(p) => prefix_pins(tok, p, m.diffusion.config.seq_len)?,
+        None => Vec::new(),
+    };
+    let req = Request {
+        pins,
+        progress,
+        ..Request::new(GuidanceKind::None, 1.0, Default::default(), sampler)
+    };
+    let groups = class_groups(&req, false, Unguided::NullClass, &[0], n)?;
+    m.generate(&req, &groups, &dev, &mut |_, batch| {
         for r in batch.rows() {
-            on_line(decode(&m.facts.tokenizer, r).trim().to_string())
+            on_line(decode(tok, r).trim().to_string())
                 .map_err(|e| diffusion_core::CoreError::Sink(e.into()))?;
         }
         Ok(())
@@ -87,6 +132,7 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         &a.checkpoint,
         a.num_samples,
         config,
+        a.prefix.as_deref(),
         a.run.backend.as_deref(),
         !a.run.quiet,
         &mut |line| {
