@@ -1,4 +1,4 @@
-//! Nucleus (top-p) truncation (Holtzman et al., 2020): keep, per row, the smallest set of the
+//! Nucleus (top-p) truncation (spec §5.5; Holtzman et al., 2020): keep, per row, the smallest set of the
 //! most probable tokens whose probability reaches p, and renormalise. The samplers apply it to
 //! the denoiser's clean-token distribution x_θ (MDLM / UDLM) or the next-token distribution
 //! (AR) before drawing, trading diversity for fewer low-probability (often invalid) tokens.
