@@ -1,11 +1,11 @@
 //! The arguments every domain's `sweep` shares: the generator, the guidance swept over γ (with
-//! its classifier or NOS head and exact D-CBG), the seed and the backend, and the request of
-//! one row. Each domain adds its γ list, sample counts, T and what it scores.
+//! its classifier or NOS head and exact D-CBG), the seed, the backend and the sampler
+//! refinements, and the request of one row. Each domain adds its γ list, sample counts, T and what it scores.
 
 use crate::app::{Domain, guidance_models};
 use crate::generate::{GuidanceModels, OwnedGuidanceModels, Request};
 use crate::guidance::exact_chunk;
-use crate::sample::args::GuidanceKind;
+use crate::sample::args::{GuidanceKind, RefineArgs};
 use crate::sampler::SamplerConfig;
 use crate::train::LoadedGenerator;
 use crate::{CoreError, Result};
@@ -32,6 +32,9 @@ pub struct SweepGuide {
     pub seed: u64,
     #[arg(long)]
     pub backend: Option<String>,
+    /// Sampler refinements for every row (corrector, remasking, Ψ, top-p, final denoise).
+    #[command(flatten)]
+    pub refine: RefineArgs,
 }
 
 impl SweepGuide {
@@ -71,7 +74,8 @@ impl SweepGuide {
                 self.guidance,
                 gamma,
                 models,
-                SamplerConfig::run(steps, batch_size, self.seed),
+                self.refine
+                    .apply(SamplerConfig::run(steps, batch_size, self.seed)),
             )
         }
     }

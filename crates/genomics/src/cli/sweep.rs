@@ -140,7 +140,7 @@ fn write_sweep(
         "sweep.json",
         &json!({
             "checkpoint": a.guide.checkpoint, "oracle": a.oracle, "per_species": a.per_species,
-            "steps": a.steps, "seed": a.guide.seed, "rows": rows, "oracle_held_out": scorer.held_out,
+            "steps": a.steps, "seed": a.guide.seed, "sampler": a.guide.refine.describe(), "rows": rows, "oracle_held_out": scorer.held_out,
         }),
     )?;
     if points.len() > 1 {
