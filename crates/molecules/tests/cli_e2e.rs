@@ -809,3 +809,43 @@ fn bad_input_gaps_are_refused_with_clear_errors() {
     assert!(e.contains("uniform") && e.contains("absorbing"), "{e}");
     std::fs::remove_dir_all(&d).ok();
 }
+
+/// `demo` on the shipped checkpoints writes its table (one row per setting), and `--retrain`
+/// trains every model it needs into `<out>/train/` with the demo's `--set` overrides.
+#[test]
+fn demo_uses_shipped_models_and_retrains_on_request() {
+    let d = tmp("demo");
+    let out = d.join("shipped").display().to_string();
+    let base = ["demo", "-n", "16", "--steps", "4", "--kinds", "udlm"];
+    let mut a = base.to_vec();
+    a.extend(["--out", &out]);
+    let text = ok(&a);
+    assert!(text.contains("using shipped"), "{text}");
+    let csv = std::fs::read_to_string(d.join("shipped/table.csv")).unwrap();
+    // Header, unguided, D-CBG and D-CFG for two properties, best-of-4.
+    assert_eq!(csv.lines().count(), 7, "{csv}");
+    assert!(!d.join("shipped/train").exists());
+
+    let out = d.join("retrained").display().to_string();
+    let mut a = base.to_vec();
+    a.extend([
+        "--out",
+        &out,
+        "--retrain",
+        "--train-steps",
+        "2",
+        "--set",
+        "train.batch_size=8",
+        "--set",
+        "train.val_every=0",
+    ]);
+    let text = ok(&a);
+    assert!(text.contains("udlm: 2 steps"), "{text}");
+    let config = std::fs::read_to_string(d.join("retrained/train/udlm/config.toml")).unwrap();
+    assert!(config.contains("batch_size = 8"), "{config}");
+    assert!(
+        d.join("retrained/train/udlm-classifier-qed/model.ckpt")
+            .is_file()
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
