@@ -461,3 +461,35 @@ fn train_sample_guide_and_score_end_to_end() {
     assert!(e.contains("noisy"), "{e}");
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+/// `demo` on the shipped checkpoints: the table has the Random and Real rows and, per model,
+/// D-CFG at each γ and D-CBG; nothing is trained.
+#[test]
+fn demo_runs_on_the_shipped_models() {
+    let out = std::env::temp_dir().join(format!("genomics-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let o = out.display().to_string();
+    let text = ok(&[
+        "demo",
+        "--per-species",
+        "1",
+        "--steps",
+        "4",
+        "--kinds",
+        "mdlm",
+        "--no-discriminator",
+        "--out",
+        &o,
+    ]);
+    assert!(text.contains("using shipped"), "{text}");
+    let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| ")).collect();
+    // Header, Random, Real, D-CFG γ = 1 and 3, D-CBG.
+    assert_eq!(rows.len(), 6, "{table}");
+    assert!(
+        rows.iter().any(|r| r.starts_with("| MDLM | CBG")),
+        "{table}"
+    );
+    assert!(!out.join("train").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}

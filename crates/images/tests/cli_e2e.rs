@@ -609,3 +609,22 @@ fn unet_train_resume_sample_cfg_sweep_report() {
     assert!(err.contains("[unet]"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `demo` on the shipped checkpoints: the table has the real-images row and, per model, the
+/// unguided and guided rows; the grids are written and nothing is trained.
+#[test]
+fn demo_runs_on_the_shipped_models() {
+    let out = std::env::temp_dir().join(format!("images-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let o = out.display().to_string();
+    let text = ok(&[
+        "demo", "-n", "1", "--steps", "4", "--kinds", "udlm", "--out", &o,
+    ]);
+    assert!(text.contains("using shipped"), "{text}");
+    let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+    assert!(table.contains("| real training images"), "{table}");
+    assert!(table.contains("| udlm unguided"), "{table}");
+    assert!(out.join("grid-udlm.png").is_file());
+    assert!(!out.join("train").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}
