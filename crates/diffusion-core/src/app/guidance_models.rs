@@ -10,6 +10,7 @@ use crate::cli::require_file;
 use crate::diffusion::ModelKind;
 use crate::error::CoreError;
 use crate::generate::{GuidanceArgs, GuidanceKind, OwnedGuidanceModels, SteerArgs};
+use crate::guidance::steer::{DomainRewards, Reward};
 use crate::train::{Loaded, LoadedGenerator, load_objective};
 use burn::prelude::Device;
 use std::path::{Path, PathBuf};
@@ -137,4 +138,42 @@ pub fn load_guidance_flags<D: Domain>(
         g,
         dev,
     )
+}
+
+/// The models a `sample` run names besides its generator, each checked against it: the
+/// guidance models of `--guidance` / `--classifier` / `--also-cbg` and the clean classifier of
+/// `--reward-classifier`.
+pub struct SampleModels {
+    pub guidance: OwnedGuidanceModels,
+    pub reward_classifier: Option<Loaded<Classifier>>,
+}
+
+impl SampleModels {
+    /// Load what `guide` and `steer` name for generator `g` of domain `D`.
+    pub fn load<D: Domain>(
+        guide: &GuidanceArgs,
+        steer: &SteerArgs,
+        g: &LoadedGenerator,
+        dev: &Device,
+    ) -> Result<Self, D::Error> {
+        Ok(Self {
+            guidance: load_guidance_flags::<D>(guide, g, dev)?,
+            reward_classifier: load_reward_classifier::<D>(steer, g, dev)?,
+        })
+    }
+
+    /// The reward of `steer` (None without --steer): the domain's named rewards (`domain`,
+    /// knowing `names`) and `classifier` under the loaded --reward-classifier, labelled
+    /// `log p(<class_word>)`.
+    pub fn reward<'a>(
+        &'a self,
+        steer: &SteerArgs,
+        names: &[&str],
+        class_word: &str,
+        dev: &Device,
+        domain: DomainRewards<'_, 'a>,
+    ) -> crate::Result<Option<Box<dyn Reward + 'a>>> {
+        let classifier = self.reward_classifier.as_ref().map(|c| &c.model as _);
+        steer.build_reward(names, classifier, class_word, dev, domain)
+    }
 }

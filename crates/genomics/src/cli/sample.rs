@@ -9,7 +9,7 @@ use super::{GenModel, Genomics, device};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
-use diffusion_core::app::guidance_models;
+use diffusion_core::app::guidance_models::{self, SampleModels};
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::generate::SampleFlags;
 use diffusion_core::generate::{Generated, OwnedGuidanceModels, Unguided, class_groups};
@@ -171,26 +171,18 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
     let dev = device(a.flags.run.backend.as_deref())?;
     let g = GenModel::load(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.flags.run.force)?;
-    let models = load_guidance(
-        &g,
-        a.flags.guide.guidance,
-        a.flags.guide.classifier.as_deref(),
-        &a.flags.guide.extra_terms()?,
-        &dev,
-    )?;
+    let models = SampleModels::load::<Genomics>(&a.flags.guide, &a.flags.steer, &g, &dev)?;
     let seq_len = g.loaded.diffusion.config.seq_len;
     let species = species_ids(&a.species, &g.facts.classes)?;
-    let reward_clf =
-        guidance_models::load_reward_classifier::<Genomics>(&a.flags.steer, &g.loaded, &dev)?;
-    let reward = a.flags.steer.build_reward(
+    let reward = models.reward(
+        &a.flags.steer,
         &genomics::reward::REWARD_NAMES,
-        reward_clf.as_ref().map(|c| &c.model as _),
         "species",
         &dev,
         &genomics::reward::domain_reward,
     )?;
     let req = a.flags.request(
-        &models,
+        &models.guidance,
         reward.as_deref(),
         seq_len,
         run_pins(&g, motif_pins(&a.motifs, seq_len)?),

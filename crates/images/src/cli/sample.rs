@@ -10,7 +10,7 @@ use super::{Images, ImagesGenerator, device, load_eval_net, num_classes};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
-use diffusion_core::app::guidance_models;
+use diffusion_core::app::guidance_models::SampleModels;
 pub use diffusion_core::generate::GuidanceKind;
 use diffusion_core::generate::SampleFlags;
 use diffusion_core::generate::{Unguided, class_groups};
@@ -182,7 +182,8 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     let g = ImagesGenerator::load(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.flags.run.force)?;
     let tok = g.facts.tokenizer.clone();
-    let models = guidance_models::load_guidance_flags::<Images>(&a.flags.guide, &g.loaded, &dev)?;
+    let models = SampleModels::load::<Images>(&a.flags.guide, &a.flags.steer, &g, &dev)?;
+    let reward = models.reward(&a.flags.steer, &[], "class", &dev, &|_| Ok(None))?;
     let pins = match (&a.inpaint, &a.inpaint_mask) {
         (Some(img), Some(mask)) => inpainting_pins(&tok, img, mask)?,
         _ => Vec::new(),
@@ -191,18 +192,9 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         Some(c) => vec![c],
         None => (0..num_classes(&g) as i64).collect(),
     };
-    let reward_clf =
-        guidance_models::load_reward_classifier::<Images>(&a.flags.steer, &g.loaded, &dev)?;
-    let reward = a.flags.steer.build_reward(
-        &[],
-        reward_clf.as_ref().map(|c| &c.model as _),
-        "class",
-        &dev,
-        &|_| Ok(None),
-    )?;
     let req = Request {
         core: a.flags.request(
-            &models,
+            &models.guidance,
             reward.as_deref(),
             g.diffusion.config.seq_len,
             pins.clone(),

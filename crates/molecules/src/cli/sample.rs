@@ -9,7 +9,7 @@ use super::{Molecules, device};
 use anyhow::{Context, Result};
 use burn::prelude::Device;
 use clap::Args;
-use diffusion_core::app::guidance_models;
+use diffusion_core::app::guidance_models::{self, SampleModels};
 use diffusion_core::atomic_file::AtomicFile;
 use diffusion_core::classifier::Classifier;
 use diffusion_core::generate::{Generated, Group, SampleFlags, Unguided, class_groups};
@@ -245,25 +245,22 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
     let dev = device(a.flags.run.backend.as_deref())?;
     let g = load_generator(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.flags.run.force)?;
-    let guidance =
-        guidance_models::load_guidance_flags::<Molecules>(&a.flags.guide, &g.loaded, &dev)?;
+    let models = SampleModels::load::<Molecules>(&a.flags.guide, &a.flags.steer, &g, &dev)?;
+    let reward = models.reward(
+        &a.flags.steer,
+        &molecules::reward::REWARD_NAMES,
+        "class",
+        &dev,
+        &|name| molecules::reward::domain_reward(name, &g.facts.tokenizer),
+    )?;
     let seq_len = g.loaded.diffusion.config.seq_len;
     let pins = match &a.prefix {
         Some(p) => prefix_pins(&g.facts.tokenizer, p, seq_len)?,
         None => Vec::new(),
     };
-    let reward_clf =
-        guidance_models::load_reward_classifier::<Molecules>(&a.flags.steer, &g.loaded, &dev)?;
-    let reward = a.flags.steer.build_reward(
-        &molecules::reward::REWARD_NAMES,
-        reward_clf.as_ref().map(|c| &c.model as _),
-        "class",
-        &dev,
-        &|name| molecules::reward::domain_reward(name, &g.facts.tokenizer),
-    )?;
     let req = a
         .flags
-        .request(&guidance, reward.as_deref(), seq_len, pins)?;
+        .request(&models.guidance, reward.as_deref(), seq_len, pins)?;
     let reference = a
         .reference
         .clone()
