@@ -10,7 +10,7 @@ use crate::cli::require_file;
 use crate::diffusion::ModelKind;
 use crate::error::CoreError;
 use crate::generate::{GuidanceArgs, GuidanceKind, OwnedGuidanceModels, SteerArgs};
-use crate::guidance::steer::{DomainRewards, Reward};
+use crate::guidance::steer::{DomainRewards, Reward, build_reward};
 use crate::train::{Loaded, LoadedGenerator, load_objective};
 use burn::prelude::Device;
 use std::path::{Path, PathBuf};
@@ -51,19 +51,6 @@ pub fn reward_classifier<D: Domain>(
         ));
     }
     Ok(c)
-}
-
-/// The `--reward-classifier` of the steering flags, checked by [`reward_classifier`].
-pub fn load_reward_classifier<D: Domain>(
-    steer: &SteerArgs,
-    g: &LoadedGenerator,
-    dev: &Device,
-) -> Result<Option<Loaded<Classifier>>, CoreError> {
-    steer
-        .reward_classifier
-        .as_deref()
-        .map(|p| reward_classifier::<D>(p, g, dev))
-        .transpose()
 }
 
 /// A classifier checkpoint of domain `D` with `g`'s vocabulary, length and classes.
@@ -158,7 +145,11 @@ impl SampleModels {
     ) -> Result<Self, D::Error> {
         Ok(Self {
             guidance: load_guidance_flags::<D>(guide, g, dev)?,
-            reward_classifier: load_reward_classifier::<D>(steer, g, dev)?,
+            reward_classifier: steer
+                .reward_classifier
+                .as_deref()
+                .map(|p| reward_classifier::<D>(p, g, dev))
+                .transpose()?,
         })
     }
 
@@ -173,7 +164,17 @@ impl SampleModels {
         dev: &Device,
         domain: DomainRewards<'_, 'a>,
     ) -> crate::Result<Option<Box<dyn Reward + 'a>>> {
+        if steer.method()?.is_none() {
+            return Ok(None);
+        }
         let classifier = self.reward_classifier.as_ref().map(|c| &c.model as _);
-        steer.build_reward(names, classifier, class_word, dev, domain)
+        build_reward(
+            &steer.reward_terms()?,
+            names,
+            classifier.map(|c| (c, class_word)),
+            dev,
+            domain,
+        )
+        .map(Some)
     }
 }

@@ -28,15 +28,10 @@ pub struct DemoModelArgs {
 }
 
 impl DemoModelArgs {
-    /// The folder of the shipped checkpoints of domain `D`.
-    pub fn checkpoints<D: Domain>(&self) -> PathBuf {
-        self.checkpoints
-            .clone()
-            .unwrap_or_else(|| Path::new("checkpoints").join(D::NAME))
-    }
-
-    /// Model `name` of domain `D` for a demo writing into `out`: see
-    /// [`DemoModels::obtain_model`].
+    /// Model `name` of domain `D` for a demo writing into `out` ([`DemoModels::find`]: the
+    /// shipped `<checkpoints>/<name>.ckpt`, default `checkpoints/<domain>`, else an earlier demo
+    /// run's), or trained now by the application layer's run (a generator, or a classifier when
+    /// `classifier`) with a line saying how it went.
     pub fn obtain<D: Domain>(
         &self,
         out: &Path,
@@ -46,7 +41,10 @@ impl DemoModelArgs {
         steps: Option<usize>,
         classifier: bool,
     ) -> std::result::Result<PathBuf, D::Error> {
-        let checkpoints = self.checkpoints::<D>();
+        let checkpoints = self
+            .checkpoints
+            .clone()
+            .unwrap_or_else(|| Path::new("checkpoints").join(D::NAME));
         let models = DemoModels {
             checkpoints: &checkpoints,
             out,
@@ -54,7 +52,19 @@ impl DemoModelArgs {
             set: &self.set,
             backend: self.backend.as_deref(),
         };
-        models.obtain_model::<D>(name, config, set, steps, classifier)
+        models.obtain(name, config, set, steps, |run| {
+            let t = train_run::<D>(run, classifier, &[])?;
+            let v = &t.validation;
+            let score = match v.accuracy {
+                None => format!("validation {:.4} bits per {}", v.bpc, D::TOKEN),
+                Some(acc) => format!("held-out accuracy {acc:.4}"),
+            };
+            println!(
+                "  {name}: {} steps in {:.0} s, {score}",
+                t.steps, t.train_seconds
+            );
+            Ok(t.model)
+        })
     }
 }
 
@@ -146,33 +156,6 @@ impl DemoModels<'_> {
                 train(self.run_args(config, set, run, steps))
             }
         }
-    }
-}
-
-impl DemoModels<'_> {
-    /// [`Self::obtain`] for a model of domain `D`: trained now (a generator, or a classifier
-    /// when `classifier`) by the application layer's run, with a line saying how it went.
-    pub fn obtain_model<D: Domain>(
-        &self,
-        name: &str,
-        config: &str,
-        set: Vec<String>,
-        steps: Option<usize>,
-        classifier: bool,
-    ) -> std::result::Result<PathBuf, D::Error> {
-        self.obtain(name, config, set, steps, |run| {
-            let t = train_run::<D>(run, classifier, &[])?;
-            let v = &t.validation;
-            let score = match v.accuracy {
-                None => format!("validation {:.4} bits per {}", v.bpc, D::TOKEN),
-                Some(acc) => format!("held-out accuracy {acc:.4}"),
-            };
-            println!(
-                "  {name}: {} steps in {:.0} s, {score}",
-                t.steps, t.train_seconds
-            );
-            Ok(t.model)
-        })
     }
 }
 

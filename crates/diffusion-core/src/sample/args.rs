@@ -323,30 +323,6 @@ impl SteerArgs {
         }
     }
 
-    /// The reward of --reward (None without --steer): the domain's named rewards (`domain`, see
-    /// [`crate::guidance::steer::build_reward`]) and `classifier` under the loaded
-    /// --reward-classifier, labelled `log p(<class_word>)`.
-    pub fn build_reward<'a>(
-        &self,
-        names: &[&str],
-        classifier: Option<&'a dyn crate::guidance::GuidanceClassifier>,
-        class_word: &str,
-        device: &burn::prelude::Device,
-        domain: crate::guidance::steer::DomainRewards<'_, 'a>,
-    ) -> Result<Option<Box<dyn Reward + 'a>>> {
-        if self.method()?.is_none() {
-            return Ok(None);
-        }
-        crate::guidance::steer::build_reward(
-            &self.reward_terms()?,
-            names,
-            classifier.map(|c| (c, class_word)),
-            device,
-            domain,
-        )
-        .map(Some)
-    }
-
     /// The steering of a [`Request`], with the domain's `reward` (built from
     /// [`SteerArgs::reward_terms`]; needed when --steer is set).
     pub fn request<'a>(&self, reward: Option<&'a dyn Reward>) -> Result<Option<SteerRequest<'a>>> {

@@ -341,25 +341,6 @@ pub fn generate_groups(
     })
 }
 
-/// [`generate`] collected in memory (at most [`crate::sampler::MAX_SAMPLE_TOKENS`] ids):
-/// the token rows and the network evaluations.
-pub fn generate_rows(
-    diffusion: &Diffusion,
-    model: &dyn Denoiser,
-    req: &Request,
-    group: Group,
-    bos: Option<i64>,
-    device: &Device,
-) -> Result<(Vec<Vec<i64>>, usize)> {
-    crate::sampler::check_sample_count(group.n, diffusion.config.seq_len)?;
-    let mut rows = Vec::with_capacity(group.n);
-    let nfe = generate(diffusion, model, req, group, bos, device, &mut |s| {
-        rows.extend(s.rows().map(<[i64]>::to_vec));
-        Ok(())
-    })?;
-    Ok((rows, nfe))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,11 +5,12 @@
 //! prints the §9.4 table with the oracle's own held-out accuracy.
 
 use super::eval::Scorer;
-use super::sample::{GuidanceKind, Request, generate, load_guidance, run_pins};
+use super::sample::{GuidanceKind, Request, generate, run_pins};
 use super::sweep::random_row;
 use super::{GenModel, Genomics, device};
 use anyhow::Result;
 use clap::Args;
+use diffusion_core::app::guidance_models;
 use diffusion_core::cli::demo::DemoModelArgs;
 use diffusion_core::sampler::SamplerConfig;
 use genomics::evaluate::{DiscriminatorConfig, SpeciesScores};
@@ -113,7 +114,13 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     for (kind, g_path, rows) in plan {
         let g = GenModel::load(&g_path, &dev)?;
         for (guidance, gamma, clf) in rows {
-            let models = load_guidance(&g, guidance, clf.as_deref(), &[], &dev)?;
+            let models = guidance_models::load_guidance::<Genomics>(
+                guidance,
+                clf.as_deref(),
+                &[],
+                &g,
+                &dev,
+            )?;
             let req = Request {
                 pins: run_pins(&g, Vec::new()),
                 ..Request::new(

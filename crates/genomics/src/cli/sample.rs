@@ -9,15 +9,15 @@ use super::{GenModel, Genomics, device};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
-use diffusion_core::app::guidance_models::{self, SampleModels};
+use diffusion_core::app::guidance_models::SampleModels;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::generate::SampleFlags;
-use diffusion_core::generate::{Generated, OwnedGuidanceModels, Unguided, class_groups};
+use diffusion_core::generate::{Generated, Unguided, class_groups};
 pub use diffusion_core::generate::{GuidanceKind, Request};
 use genomics::GeneratedSample;
 use genomics::fasta::SampleWriter;
 use genomics::tokenizer::{BOS, DnaTokenizer};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args, Clone, Debug)]
 pub struct SampleArgs {
@@ -154,17 +154,6 @@ pub fn run_pins(g: &GenModel, motifs: Vec<(usize, i64)>) -> Vec<(usize, i64)> {
         pins.push((0, BOS));
     }
     pins
-}
-
-/// The guidance models a run names, checked against generator `g` (noise, length, species).
-pub fn load_guidance(
-    g: &GenModel,
-    kind: GuidanceKind,
-    path: Option<&Path>,
-    extra: &[(PathBuf, i64, f64)],
-    dev: &Device,
-) -> Result<OwnedGuidanceModels> {
-    guidance_models::load_guidance::<Genomics>(kind, path, extra, &g.loaded, dev)
 }
 
 pub fn run(a: &SampleArgs) -> Result<usize> {

@@ -22,7 +22,6 @@ use images::sample_metrics::SampleMetrics;
 use images::tokenizer::PixelTokenizer;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 #[derive(Args, Clone, Debug)]
 pub struct SampleArgs {
@@ -81,7 +80,6 @@ pub struct Generated {
 /// one group of `per_class × classes` images (a conditional model samples its null class), unless
 /// reward steering aims each class group at its class.
 pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Generated> {
-    let start = Instant::now();
     let n_classes = num_classes(g) as i64;
     if let Some(bad) = req.classes.iter().find(|&&c| c < 0 || c >= n_classes) {
         bail!("--class {bad}: the model has classes 0..{}", n_classes - 1);
@@ -111,7 +109,7 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
         tokens,
         intended,
         nfe: done.nfe,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: done.seconds,
     })
 }
 

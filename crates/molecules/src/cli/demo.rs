@@ -4,13 +4,12 @@
 //! now with `configs/qm9-*.toml` — then samples each way, adds best-of-4 steering towards more
 //! rings, and prints the metrics table.
 
-use super::sample::{
-    GuidanceKind, Request, decode, generate, known_set, load_classifier, load_generator,
-};
+use super::sample::{Generator, GuidanceKind, Request, decode, generate, known_set};
 use super::{Molecules, device};
 use anyhow::Result;
 use burn::prelude::Device;
 use clap::Args;
+use diffusion_core::app::guidance_models::guiding_classifier;
 use diffusion_core::atomic_file::write_atomic;
 use diffusion_core::cli::demo::DemoModelArgs;
 use diffusion_core::generate::GuidanceModels;
@@ -132,9 +131,9 @@ fn plan_rows(a: &DemoArgs) -> Result<Vec<Row>> {
 
 /// Sample one row, write its samples and metrics under `runs/demo/samples/`, return its metrics.
 fn run_row(a: &DemoArgs, row: &Row, known: &HashSet<String>, dev: &Device) -> Result<Qm9Metrics> {
-    let g = load_generator(&row.generator, dev)?;
+    let g = Generator::load(&row.generator, dev)?;
     let clf = match &row.classifier {
-        Some(p) => Some(load_classifier(p, dev, &g)?),
+        Some(p) => Some(guiding_classifier::<Molecules>(p, &g, dev)?),
         None => None,
     };
     let models = GuidanceModels {

@@ -5,7 +5,6 @@
 //! data set and checked against the config's `vocab_size`.
 
 use super::device;
-use super::sample::load_generator;
 use anyhow::{Result, bail};
 use clap::Args;
 use diffusion_core::diffusion::{DiffusionConfig, ModelKind};
@@ -91,7 +90,7 @@ pub fn import(a: &ImportArgs) -> Result<()> {
 
 pub fn export(a: &ExportArgs) -> Result<()> {
     let dev = device(None)?;
-    let g = load_generator(&a.checkpoint, &dev)?;
+    let g = super::sample::Generator::load(&a.checkpoint, &dev)?;
     let d = &g.loaded.diffusion.config;
     if d.kind == ModelKind::Ar {
         bail!(

@@ -9,14 +9,12 @@ use super::{Molecules, device};
 use anyhow::{Context, Result};
 use burn::prelude::Device;
 use clap::Args;
-use diffusion_core::app::guidance_models::{self, SampleModels};
+use diffusion_core::app::guidance_models::SampleModels;
 use diffusion_core::atomic_file::AtomicFile;
-use diffusion_core::classifier::Classifier;
 use diffusion_core::generate::{Generated, Group, SampleFlags, Unguided, class_groups};
 pub use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::guidance::steer::SteerStats;
 use diffusion_core::run_dir::RunDir;
-use diffusion_core::train::Loaded;
 use molecules::config::Representation;
 use molecules::data::{LabelInfo, known_smiles, prefix_pins, resolve_path};
 use molecules::metrics::{Qm9Metrics, Qm9Scorer};
@@ -65,19 +63,6 @@ pub struct MolFacts {
 
 /// A generator with what is needed to decode and score its samples.
 pub type Generator = diffusion_core::app::Generator<Molecules>;
-
-/// Load a generator checkpoint of the molecules domain.
-pub fn load_generator(path: &Path, dev: &Device) -> Result<Generator> {
-    Generator::load(path, dev)
-}
-
-/// A classifier to guide generator `g` (D-CBG, or FUDGE for AR): same vocabulary and length,
-/// and for D-CBG the generator's noise.
-pub fn load_classifier(path: &Path, dev: &Device, g: &Generator) -> Result<Loaded<Classifier>> {
-    Ok(guidance_models::guiding_classifier::<Molecules>(
-        path, &g.loaded, dev,
-    )?)
-}
 
 /// The canonical SMILES of a reference data set (for novelty).
 pub fn known_set(path: &Path) -> Result<HashSet<String>> {
@@ -243,7 +228,7 @@ fn stream_samples(
 
 pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
     let dev = device(a.flags.run.backend.as_deref())?;
-    let g = load_generator(&a.checkpoint, &dev)?;
+    let g = Generator::load(&a.checkpoint, &dev)?;
     diffusion_core::cli::check_output(&a.out, "--out", a.flags.run.force)?;
     let models = SampleModels::load::<Molecules>(&a.flags.guide, &a.flags.steer, &g, &dev)?;
     let reward = models.reward(

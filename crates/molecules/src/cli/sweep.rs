@@ -1,7 +1,7 @@
 //! `sweep`: the same generator sampled at several guidance strengths γ. Writes `sweep.csv`,
 //! `sweep.md` and a Pareto plot of novelty against the guided property.
 
-use super::sample::{decode, generate, known_set, load_generator};
+use super::sample::{Generator, decode, generate, known_set};
 use super::{Molecules, device};
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -41,7 +41,7 @@ pub type SweepRow = (f64, Qm9Metrics);
 
 pub fn run(a: &SweepArgs) -> Result<()> {
     let dev = device(a.guide.backend.as_deref())?;
-    let g = load_generator(&a.guide.checkpoint, &dev)?;
+    let g = Generator::load(&a.guide.checkpoint, &dev)?;
     a.guide.require_guidance()?;
     let models = a.guide.load_models::<Molecules>(&g.loaded, &dev)?;
     let property = match a.property {
