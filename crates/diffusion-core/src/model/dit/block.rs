@@ -3,6 +3,7 @@
 use super::attention::self_attention;
 use super::fused_adaln::adaln_fused;
 use super::fused_gelu::gelu_tanh_fused;
+use super::fused_linear::linear_fused;
 use super::fused_rotary_attention::{MAX_LEN, rotary_attention_fused};
 use super::fused_rotary_attention_grad::rotary_attention_trainable;
 use super::rotary::Rotary;
@@ -34,9 +35,18 @@ impl BiasFreeLayerNorm {
 /// than the broadcast 3-D form).
 pub fn linear3(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
     let [b, l, h] = x.dims();
-    let y = layer.forward(x.reshape([b * l, h]));
+    let y = linear(layer, x.reshape([b * l, h]));
     let o = y.dims()[1];
     y.reshape([b, l, o])
+}
+
+/// A linear layer on [M, K]: on `flex` (f32) the fused node of [`super::fused_linear`], whose
+/// output is bit-for-bit burn's and whose backward allocates less; elsewhere burn's `Linear`.
+pub fn linear(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
+    if x.dtype() == burn::tensor::DType::F32 && is_flex_device(&x.device()) {
+        return linear_fused(layer, x);
+    }
+    layer.forward(x)
 }
 
 /// GELU with the tanh approximation (the reference's `GELU(approximate="tanh")`). On the CPU
@@ -141,7 +151,7 @@ impl DitBlock {
     pub fn forward(&self, x: Tensor<3>, c: &Tensor<2>, rotary: &Rotary) -> Tensor<3> {
         let [b, l, h] = x.dims();
         let mods = self.adaln_modulation.as_ref().map(|m| {
-            let mods = m.forward(c.clone()); // [B, 6H]
+            let mods = linear(m, c.clone()); // [B, 6H]
             mods.reshape([b, 1, 6 * h]).chunk(6, 2)
         });
 

@@ -2,7 +2,7 @@
 //! DiT here, the genomics dilated CNN, the images UNet): the class embedding with the null class
 //! of D-CFG, the DiT-style conditioning vector, and the adaLN output layer.
 
-use super::block::{BiasFreeLayerNorm, linear3, modulate};
+use super::block::{BiasFreeLayerNorm, linear, linear3, modulate};
 use super::timestep::TimestepEmbedder;
 use burn::nn::{Embedding, Linear};
 use burn::prelude::*;
@@ -51,12 +51,12 @@ pub fn adaln_conditioning(
 pub fn adaln_output(
     norm: &BiasFreeLayerNorm,
     adaln: &Linear,
-    linear: &Linear,
+    output: &Linear,
     x: Tensor<3>,
     c: Tensor<2>,
 ) -> Tensor<3> {
     let [b, _, h] = x.dims();
-    let mods = adaln.forward(c).reshape([b, 1, 2 * h]).chunk(2, 2);
+    let mods = linear(adaln, c).reshape([b, 1, 2 * h]).chunk(2, 2);
     let x = modulate(norm.forward(x), mods[0].clone(), mods[1].clone());
-    linear3(linear, x)
+    linear3(output, x)
 }

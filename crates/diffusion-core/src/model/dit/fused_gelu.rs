@@ -57,7 +57,14 @@ impl FusedGelu for burn::backend::Flex {
         if x.dtype() != burn::tensor::DType::F32 {
             return gelu_tanh_ops::<Self>(x);
         }
-        let mut data = x.into_data(); // no copy when x is contiguous and not shared
+        if !(x.is_unique() && x.is_contiguous() && x.layout().start_offset() == 0) {
+            // Shared (autodiff keeps x for the backward pass) or a view: read it, write a new
+            // buffer (`into_data` would copy it twice: once out of the Arc, once to realign).
+            let x = super::host::contiguous(x);
+            let shape = x.layout().shape().to_vec();
+            return super::host::tensor(kernels::gelu_copy(super::host::values(&x)), shape);
+        }
+        let mut data = x.into_data(); // no copy: contiguous and not shared
         let values = data.as_mut_slice::<f32>().expect("f32 data");
         kernels::par_map(values, kernels::gelu_slice);
         burn::backend::flex::FlexTensor::from_data(data)
@@ -329,6 +336,27 @@ mod kernels {
 
     pub(super) fn gelu_grad_slice(gs: &mut [f32], xs: &[f32]) {
         gelu_grad_with(isa(), gs, xs)
+    }
+
+    /// GELU-tanh of `xs` into a new vector, chunks in parallel (each copied, then mapped in
+    /// place while in cache).
+    pub(super) fn gelu_copy(xs: &[f32]) -> Vec<f32> {
+        let n = xs.len();
+        let mut out: Vec<f32> = Vec::with_capacity(n);
+        out.spare_capacity_mut()[..n]
+            .par_chunks_mut(CHUNK)
+            .zip(xs.par_chunks(CHUNK))
+            .for_each(|(o, x)| {
+                for (d, s) in o.iter_mut().zip(x) {
+                    d.write(*s);
+                }
+                // SAFETY: every element of `o` was written just above.
+                let o = unsafe { &mut *(o as *mut [std::mem::MaybeUninit<f32>] as *mut [f32]) };
+                gelu_slice(o);
+            });
+        // SAFETY: the chunks cover all n elements, each written above.
+        unsafe { out.set_len(n) };
+        out
     }
 
     /// `f` over chunks of `values`, in parallel on the rayon pool.

@@ -11,6 +11,7 @@ pub mod conditioning;
 pub mod fused_adaln;
 pub mod fused_attention;
 pub mod fused_gelu;
+pub mod fused_linear;
 pub mod fused_rotary_attention;
 pub mod fused_rotary_attention_grad;
 #[cfg(feature = "flex")]
