@@ -43,13 +43,8 @@ pub fn dropout<const D: usize>(x: Tensor<D>, p: f64) -> Tensor<D> {
     let n: usize = dims.iter().product();
     let keep = (1.0 - p) as f32;
     let scale = 1.0 / keep;
-    let mask = DROPOUT_RNG.with(|r| {
-        r.borrow_mut().as_mut().map(|rng| {
-            (0..n)
-                .map(|_| if rng.uniform_f32() < keep { scale } else { 0.0 })
-                .collect::<Vec<f32>>()
-        })
-    });
+    let base = DROPOUT_RNG.with(|r| r.borrow_mut().as_mut().map(Rng::next_u64));
+    let mask = base.map(|base| mask(n, keep, scale, base));
     match mask {
         Some(m) => {
             let device = x.device();
@@ -57,6 +52,28 @@ pub fn dropout<const D: usize>(x: Tensor<D>, p: f64) -> Tensor<D> {
         }
         None => x,
     }
+}
+
+/// Elements per block of the mask: each block draws from its own stream, so blocks fill in
+/// parallel and the mask depends on (base, n) only, not on the thread count.
+const BLOCK: usize = 8192;
+
+/// `n` values, each `scale` with probability `keep` and 0 otherwise: block j from the stream
+/// seeded by (base, j), two 24-bit uniforms per 64-bit draw.
+fn mask(n: usize, keep: f32, scale: f32, base: u64) -> Vec<f32> {
+    use rayon::prelude::*;
+    let threshold = (keep as f64 * (1u64 << 24) as f64) as u64; // u < keep ⇔ bits < threshold
+    let mut m = vec![0f32; n];
+    m.par_chunks_mut(BLOCK).enumerate().for_each(|(j, block)| {
+        let mut rng = Rng::seed_from_u64(base ^ (j as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        for pair in block.chunks_mut(2) {
+            let r = rng.next_u64();
+            for (v, bits) in pair.iter_mut().zip([r >> 40, (r >> 8) & 0xFF_FFFF]) {
+                *v = if bits < threshold { scale } else { 0.0 };
+            }
+        }
+    });
+    m
 }
 
 #[cfg(test)]
@@ -79,5 +96,28 @@ mod tests {
         let zeros = y.iter().filter(|&&v| v == 0.0).count();
         assert!((4500..5500).contains(&zeros), "{zeros}");
         assert!(y.iter().all(|&v| v == 0.0 || v == 2.0));
+    }
+
+    /// The mask keeps each element with probability `keep` (both halves of a draw, across
+    /// blocks), is a function of the seed, and differs between seeds.
+    #[test]
+    fn mask_keeps_the_right_share_and_is_reproducible() {
+        let n = 5 * BLOCK + 3;
+        for keep in [0.1f32, 0.5, 0.9] {
+            let m = mask(n, keep, 1.0 / keep, 11);
+            let kept = m.iter().filter(|&&v| v > 0.0).count() as f64 / n as f64;
+            assert!((kept - keep as f64).abs() < 0.01, "keep {keep}: {kept}");
+            for half in 0..2 {
+                let share = m.iter().skip(half).step_by(2).filter(|&&v| v > 0.0).count() as f64
+                    / (n / 2) as f64;
+                assert!(
+                    (share - keep as f64).abs() < 0.015,
+                    "keep {keep} half {half}: {share}"
+                );
+            }
+        }
+        assert_eq!(mask(n, 0.5, 2.0, 7), mask(n, 0.5, 2.0, 7));
+        assert_ne!(mask(n, 0.5, 2.0, 7), mask(n, 0.5, 2.0, 8));
+        assert!(mask(100, 1.0, 1.0, 3).iter().all(|&v| v == 1.0));
     }
 }
