@@ -3,7 +3,7 @@
 
 use super::lr::LrSchedule;
 use crate::error::{CoreError, Result};
-use burn::optim::{AdamWConfig, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 
 fn d_lr() -> f64 {
@@ -122,12 +122,12 @@ impl TrainConfig {
     }
 
     pub(super) fn optimizer(&self) -> ModuleOptimizer {
-        AdamWConfig::new()
-            .with_beta_1(self.beta1 as f32)
-            .with_beta_2(self.beta2 as f32)
-            .with_epsilon(self.adam_eps as f32)
-            .with_weight_decay(self.weight_decay as f32)
-            .init()
+        super::adamw::FusedAdamW::init(super::adamw::Hyper {
+            beta_1: self.beta1 as f32,
+            beta_2: self.beta2 as f32,
+            epsilon: self.adam_eps as f32,
+            weight_decay: self.weight_decay as f32,
+        })
     }
 }
 
