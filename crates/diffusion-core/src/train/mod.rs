@@ -13,6 +13,7 @@
 //! collective layer of ours. Micro-batch j of step k draws its data and noise from (seed, k, j)
 //! whatever device runs it, so 2 devices × 1 micro-batch trains exactly like 1 device × 2.
 
+/// AdamW with burn's state and arithmetic, one pass per parameter on `flex`.
 pub mod adamw;
 pub mod clip;
 mod config;
