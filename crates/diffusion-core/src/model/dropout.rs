@@ -63,16 +63,22 @@ const BLOCK: usize = 8192;
 fn mask(n: usize, keep: f32, scale: f32, base: u64) -> Vec<f32> {
     use rayon::prelude::*;
     let threshold = (keep as f64 * (1u64 << 24) as f64) as u64; // u < keep ⇔ bits < threshold
-    let mut m = vec![0f32; n];
-    m.par_chunks_mut(BLOCK).enumerate().for_each(|(j, block)| {
-        let mut rng = Rng::seed_from_u64(base ^ (j as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        for pair in block.chunks_mut(2) {
-            let r = rng.next_u64();
-            for (v, bits) in pair.iter_mut().zip([r >> 40, (r >> 8) & 0xFF_FFFF]) {
-                *v = if bits < threshold { scale } else { 0.0 };
+    // Written straight into new capacity (no zeroing pass first).
+    let mut m: Vec<f32> = Vec::with_capacity(n);
+    m.spare_capacity_mut()[..n]
+        .par_chunks_mut(BLOCK)
+        .enumerate()
+        .for_each(|(j, block)| {
+            let mut rng = Rng::seed_from_u64(base ^ (j as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            for pair in block.chunks_mut(2) {
+                let r = rng.next_u64();
+                for (v, bits) in pair.iter_mut().zip([r >> 40, (r >> 8) & 0xFF_FFFF]) {
+                    v.write(if bits < threshold { scale } else { 0.0 });
+                }
             }
-        }
-    });
+        });
+    // SAFETY: the blocks cover all n elements, every one written above.
+    unsafe { m.set_len(n) };
     m
 }
 

@@ -226,19 +226,34 @@ mod kernel {
         s: Scalars,
     ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
         let n = theta.len();
-        let (mut t_out, mut m_out, mut v_out) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
-        t_out
+        // Written straight into new capacity: zeroing three parameter-sized buffers first would
+        // cost a memset per parameter and step.
+        let (mut t_out, mut m_out, mut v_out): (Vec<f32>, Vec<f32>, Vec<f32>) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        t_out.spare_capacity_mut()[..n]
             .par_chunks_mut(CHUNK)
-            .zip(m_out.par_chunks_mut(CHUNK))
-            .zip(v_out.par_chunks_mut(CHUNK))
+            .zip(m_out.spare_capacity_mut()[..n].par_chunks_mut(CHUNK))
+            .zip(v_out.spare_capacity_mut()[..n].par_chunks_mut(CHUNK))
             .enumerate()
             .for_each(|(c, ((to, mo), vo))| {
                 let start = c * CHUNK;
                 for i in 0..to.len() {
                     let k = start + i;
-                    (to[i], mo[i], vo[i]) = element(theta[k], grad[k], m[k], v[k], &s);
+                    let (t, m, v) = element(theta[k], grad[k], m[k], v[k], &s);
+                    to[i].write(t);
+                    mo[i].write(m);
+                    vo[i].write(v);
                 }
             });
+        // SAFETY: the chunks cover all n elements of each buffer, every one written above.
+        unsafe {
+            t_out.set_len(n);
+            m_out.set_len(n);
+            v_out.set_len(n);
+        }
         (t_out, m_out, v_out)
     }
 }
