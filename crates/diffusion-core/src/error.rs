@@ -15,6 +15,17 @@ pub enum CoreError {
         // Not a `#[source]`: the message already holds it, and `{:#}` would print it twice.
         error: std::io::Error,
     },
+    /// Malformed content of an input file at a known line (1-based).
+    #[error("{path}:{line}: {reason}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    /// An input file whose content is not what its format promises, without a line to name
+    /// (an empty file, bad magic, wrong dimensions, a bad TOML document).
+    #[error("{path}: {reason}")]
+    Input { path: PathBuf, reason: String },
     /// A checkpoint is missing, corrupt or was written for another model.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint { path: PathBuf, reason: String },
@@ -48,6 +59,19 @@ impl CoreError {
         CoreError::Io {
             path: path.into(),
             error,
+        }
+    }
+    pub fn parse(path: impl Into<PathBuf>, line: usize, reason: impl Into<String>) -> Self {
+        CoreError::Parse {
+            path: path.into(),
+            line,
+            reason: reason.into(),
+        }
+    }
+    pub fn input(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        CoreError::Input {
+            path: path.into(),
+            reason: reason.into(),
         }
     }
     pub fn checkpoint(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {

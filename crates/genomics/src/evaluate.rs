@@ -8,6 +8,7 @@ use crate::metrics::{ClassificationReport, auroc, classification_report, species
 use crate::rng::Xoshiro256StarStar;
 use crate::tokenizer::DnaTokenizer;
 use burn::prelude::*;
+use diffusion_core::CoreError;
 use diffusion_core::classifier::{Classifier, ClassifierConfig, DitClassifier, Pooling};
 use diffusion_core::dit::DitConfig;
 use diffusion_core::domain::{TokenSequences, Tokenizer};
@@ -107,9 +108,10 @@ pub fn discriminator_auroc(
     device: &Device,
 ) -> Result<(f64, usize)> {
     if generated.is_empty() || real.is_empty() {
-        return Err(GenomicsError::Metric(
+        return Err(CoreError::Metric(
             "the discriminator needs generated and real sequences".into(),
-        ));
+        )
+        .into());
     }
     // A seeded 90/10 split, stratified (10 % of each side, at least one) so that the held-out
     // part always has both labels and the AUROC is defined even for small sample sets.
@@ -121,10 +123,11 @@ pub fn discriminator_auroc(
         rng.shuffle(&mut rows);
         let held = (rows.len() / 10).max(1);
         if rows.len() < held + 1 {
-            return Err(GenomicsError::Metric(format!(
+            return Err(CoreError::Metric(format!(
                 "{} sequences are too few for a 90/10 discriminator split",
                 rows.len()
-            )));
+            ))
+            .into());
         }
         let rest = rows.split_off(held);
         test.extend(rows.into_iter().map(|r| (r, y)));
@@ -229,17 +232,18 @@ pub fn score(
 ) -> Result<SpeciesScores> {
     let classes = reference.val.len();
     if seqs.len() != intended.len() || seqs.is_empty() {
-        return Err(GenomicsError::Metric(format!(
+        return Err(CoreError::Metric(format!(
             "{} sequences and {} intended classes",
             seqs.len(),
             intended.len()
-        )));
+        ))
+        .into());
     }
     let mut by_class: Vec<Vec<Vec<u8>>> = vec![Vec::new(); classes];
     for (s, &c) in seqs.iter().zip(intended) {
         by_class
             .get_mut(c)
-            .ok_or_else(|| GenomicsError::Metric(format!("class {c} out of range")))?
+            .ok_or_else(|| CoreError::Metric(format!("class {c} out of range")))?
             .push(s.clone());
     }
     // Species without samples (a run for one species) leave the weighted mean; the others

@@ -6,6 +6,7 @@
 //! sequence) and every letter other than A, C, G, T becomes `N`, so that the tokenizer sees the
 //! five symbols A C G T N only; both changes are counted in [`FastaStats`].
 
+use diffusion_core::CoreError;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::ops::AddAssign;
@@ -78,16 +79,16 @@ pub fn read_fasta(path: impl AsRef<Path>) -> Result<FastaFile> {
     let headers = prescan(open(path)?, path)?;
 
     let mut reader = open(path)?;
-    skip_leading_whitespace(&mut reader).map_err(|e| GenomicsError::io(path, e))?;
+    skip_leading_whitespace(&mut reader).map_err(|e| CoreError::io(path, e))?;
     let mut stats = FastaStats::default();
     let mut records = Vec::with_capacity(headers.len());
     for (index, record) in fasta::Reader::from_bufread(reader).records().enumerate() {
-        let record = record.map_err(|e| GenomicsError::io(path, e))?;
+        let record = record.map_err(|e| CoreError::io(path, e))?;
         let line = *headers
             .get(index)
             .ok_or_else(|| changed_while_reading(path))?;
         let seq = normalise(record.seq(), &mut stats)
-            .ok_or_else(|| GenomicsError::parse(path, line, "record changed while reading"))?;
+            .ok_or_else(|| CoreError::parse(path, line, "record changed while reading"))?;
         stats.records += 1;
         records.push(FastaRecord {
             id: record.id().to_owned(),
@@ -110,14 +111,14 @@ pub fn read_fasta(path: impl AsRef<Path>) -> Result<FastaFile> {
 }
 
 fn changed_while_reading(path: &Path) -> GenomicsError {
-    GenomicsError::invalid(path, "file changed while it was being read")
+    CoreError::input(path, "file changed while it was being read").into()
 }
 
 /// Opens `path`, decompressing on the fly when it starts with the gzip magic bytes.
 fn open(path: &Path) -> Result<Box<dyn BufRead>> {
-    let file = File::open(path).map_err(|e| GenomicsError::io(path, e))?;
+    let file = File::open(path).map_err(|e| CoreError::io(path, e))?;
     let mut reader = BufReader::with_capacity(BUFFER_BYTES, file);
-    let head = reader.fill_buf().map_err(|e| GenomicsError::io(path, e))?;
+    let head = reader.fill_buf().map_err(|e| CoreError::io(path, e))?;
     if head.starts_with(&GZIP_MAGIC) {
         Ok(Box::new(BufReader::with_capacity(
             BUFFER_BYTES,
@@ -155,7 +156,7 @@ fn prescan(mut reader: impl BufRead, path: &Path) -> Result<Vec<usize>> {
         line.clear();
         let read = reader
             .read_until(b'\n', &mut line)
-            .map_err(|e| GenomicsError::io(path, e))?;
+            .map_err(|e| CoreError::io(path, e))?;
         if read == 0 {
             break;
         }
@@ -167,30 +168,31 @@ fn prescan(mut reader: impl BufRead, path: &Path) -> Result<Vec<usize>> {
             {
                 return Err(empty_record(path, at, &id));
             }
-            let header = std::str::from_utf8(header).map_err(|_| {
-                GenomicsError::parse(path, line_no, "header line is not valid UTF-8")
-            })?;
+            let header = std::str::from_utf8(header)
+                .map_err(|_| CoreError::parse(path, line_no, "header line is not valid UTF-8"))?;
             let id = header.split(char::is_whitespace).next().unwrap_or("");
             if id.is_empty() {
-                return Err(GenomicsError::parse(
+                return Err(CoreError::parse(
                     path,
                     line_no,
                     "header has no sequence name after '>'",
-                ));
+                )
+                .into());
             }
             headers.push(line_no);
             current = Some((line_no, id.to_owned()));
             bases_in_current = 0;
         } else if !text.is_empty() {
             if current.is_none() {
-                return Err(GenomicsError::parse(
+                return Err(CoreError::parse(
                     path,
                     line_no,
                     "sequence data before the first '>' header",
-                ));
+                )
+                .into());
             }
             if let Some(column) = text.iter().position(|b| !b.is_ascii_alphabetic()) {
-                return Err(GenomicsError::parse(
+                return Err(CoreError::parse(
                     path,
                     line_no,
                     format!(
@@ -198,23 +200,25 @@ fn prescan(mut reader: impl BufRead, path: &Path) -> Result<Vec<usize>> {
                         describe_byte(text[column]),
                         column + 1
                     ),
-                ));
+                )
+                .into());
             }
             bases_in_current += text.len() as u64;
         }
     }
     match current {
-        None => Err(GenomicsError::invalid(
+        None => Err(CoreError::input(
             path,
             "no FASTA records (the file is empty or has only blank lines)",
-        )),
+        )
+        .into()),
         Some((at, id)) if bases_in_current == 0 => Err(empty_record(path, at, &id)),
         Some(_) => Ok(headers),
     }
 }
 
 fn empty_record(path: &Path, line: usize, id: &str) -> GenomicsError {
-    GenomicsError::parse(path, line, format!("record '{id}' has no sequence"))
+    CoreError::parse(path, line, format!("record '{id}' has no sequence")).into()
 }
 
 fn describe_byte(byte: u8) -> String {
@@ -284,16 +288,14 @@ impl<W: Write> SampleWriter<W> {
     pub fn write(&mut self, sample: &GeneratedSample) -> Result<()> {
         let id = format!("sample_{}", self.next_index);
         if sample.seq.is_empty() {
-            return Err(GenomicsError::invalid(
-                &self.path,
-                format!("{id}: empty sequence"),
-            ));
+            return Err(CoreError::input(&self.path, format!("{id}: empty sequence")).into());
         }
         if let Some(&byte) = sample.seq.iter().find(|b| !b.is_ascii_alphabetic()) {
-            return Err(GenomicsError::invalid(
+            return Err(CoreError::input(
                 &self.path,
                 format!("{id}: {} is not a base letter", describe_byte(byte)),
-            ));
+            )
+            .into());
         }
         let species: String = sample
             .species
@@ -309,16 +311,17 @@ impl<W: Write> SampleWriter<W> {
         let desc = format!("species={species} class={}", sample.class);
         self.writer
             .write(&id, Some(&desc), &sample.seq)
-            .map_err(|e| GenomicsError::io(&self.path, e))?;
+            .map_err(|e| CoreError::io(&self.path, e))?;
         self.next_index += 1;
         Ok(())
     }
 
     /// Flushes the buffered output; call before dropping to see write errors.
     pub fn finish(mut self) -> Result<()> {
-        self.writer
+        Ok(self
+            .writer
             .flush()
-            .map_err(|e| GenomicsError::io(&self.path, e))
+            .map_err(|e| CoreError::io(&self.path, e))?)
     }
 }
 
@@ -326,14 +329,13 @@ impl<W: Write> SampleWriter<W> {
 /// Written atomically (temporary file, fsync, rename): an interrupted write leaves the old file.
 pub fn write_samples(path: impl AsRef<Path>, samples: &[GeneratedSample]) -> Result<()> {
     let path = path.as_ref();
-    let core = |e: diffusion_core::CoreError| GenomicsError::invalid(path, e.to_string());
-    let mut out = diffusion_core::atomic_file::AtomicFile::create(path).map_err(core)?;
+    let mut out = diffusion_core::atomic_file::AtomicFile::create(path)?;
     let mut writer = SampleWriter::new(&mut out, path);
     for sample in samples {
         writer.write(sample)?;
     }
     writer.finish()?;
-    out.commit().map_err(core)
+    Ok(out.commit()?)
 }
 
 /// The value of `key=value` in a FASTA description, if present.
@@ -352,11 +354,11 @@ pub fn read_samples(path: impl AsRef<Path>) -> Result<Vec<GeneratedSample>> {
             let field = |key: &str| header_field(record.desc.as_deref().unwrap_or(""), key);
             let class = field("class")
                 .ok_or_else(|| {
-                    GenomicsError::parse(&file.path, record.line, "header has no 'class=<id>'")
+                    CoreError::parse(&file.path, record.line, "header has no 'class=<id>'")
                 })?
                 .parse::<usize>()
                 .map_err(|e| {
-                    GenomicsError::parse(&file.path, record.line, format!("bad class id: {e}"))
+                    CoreError::parse(&file.path, record.line, format!("bad class id: {e}"))
                 })?;
             Ok(GeneratedSample {
                 species: field("species").unwrap_or("").to_owned(),
@@ -385,7 +387,8 @@ pub fn samples_for(file: FastaFile, classes: &[String]) -> Result<Vec<GeneratedS
         .into_iter()
         .map(|record| {
             let field = |key: &str| header_field(record.desc.as_deref().unwrap_or(""), key);
-            let bad = |why: String| GenomicsError::parse(&file.path, record.line, why);
+            let bad =
+                |why: String| GenomicsError::from(CoreError::parse(&file.path, record.line, why));
             let by_name = match field("species") {
                 Some(name) => {
                     Some(classes.iter().position(|c| c == name).ok_or_else(|| {

@@ -16,12 +16,13 @@
 //! appearance. Relative paths are relative to the manifest's directory; blank lines and lines
 //! starting with `#` are ignored.
 
+use diffusion_core::CoreError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{GenomicsError, Result};
+use crate::error::Result;
 
 /// One class: a species and the FASTA files of its genome.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +59,7 @@ impl Manifest {
     /// Reads a TOML or TSV manifest (see the module documentation).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| GenomicsError::io(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| CoreError::io(path, e))?;
         let is_toml = path
             .extension()
             .is_some_and(|ext| ext.eq_ignore_ascii_case("toml"));
@@ -72,17 +73,18 @@ impl Manifest {
     /// Parses TOML text; `path` names the file in errors and anchors relative paths.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
         let parsed: TomlManifest = toml::from_str(text).map_err(|e| match e.span() {
-            Some(span) => GenomicsError::parse(path, line_of(text, span.start), e.message()),
-            None => GenomicsError::invalid(path, e.message()),
+            Some(span) => CoreError::parse(path, line_of(text, span.start), e.message()),
+            None => CoreError::input(path, e.message()),
         })?;
         let base = base_dir(path);
         let mut builder = Builder::new(path);
         for species in parsed.species {
             if species.files.is_empty() {
-                return Err(GenomicsError::invalid(
+                return Err(CoreError::input(
                     path,
                     format!("species '{}' has no files", species.name),
-                ));
+                )
+                .into());
             }
             let files = species.files.iter().map(|f| base.join(f)).collect();
             builder.add(species.name, files, BTreeMap::new(), None)?;
@@ -99,7 +101,7 @@ impl Manifest {
             .map(|(i, line)| (i + 1, line.trim_end_matches('\r')))
             .filter(|(_, line)| !line.trim().is_empty() && !line.starts_with('#'));
         let Some((first_no, first)) = rows.next() else {
-            return Err(GenomicsError::invalid(path, "no species listed"));
+            return Err(CoreError::input(path, "no species listed").into());
         };
         let first_fields: Vec<&str> = first.split('\t').map(str::trim).collect();
         let mut builder = Builder::new(path);
@@ -108,7 +110,7 @@ impl Manifest {
                 for (line_no, line) in rows {
                     let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
                     if fields.len() != first_fields.len() {
-                        return Err(GenomicsError::parse(
+                        return Err(CoreError::parse(
                             path,
                             line_no,
                             format!(
@@ -116,13 +118,14 @@ impl Manifest {
                                 fields.len(),
                                 first_fields.len()
                             ),
-                        ));
+                        )
+                        .into());
                     }
                     let class_id = columns
                         .class_id
                         .map(|c| {
                             fields[c].parse::<usize>().map_err(|e| {
-                                GenomicsError::parse(
+                                CoreError::parse(
                                     path,
                                     line_no,
                                     format!("class_id '{}': {e}", fields[c]),
@@ -146,14 +149,15 @@ impl Manifest {
                 for (line_no, line) in std::iter::once((first_no, first)).chain(rows) {
                     let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
                     let [name, file] = fields[..] else {
-                        return Err(GenomicsError::parse(
+                        return Err(CoreError::parse(
                             path,
                             line_no,
                             format!(
                                 "expected 'name<TAB>path', found {} tab-separated fields",
                                 fields.len()
                             ),
-                        ));
+                        )
+                        .into());
                     };
                     let name = non_empty(name, "name", path, line_no)?;
                     let file = non_empty(file, "path", path, line_no)?;
@@ -226,13 +230,12 @@ impl<'a> Builder<'a> {
         class_id: Option<usize>,
     ) -> Result<()> {
         if name.trim().is_empty() {
-            return Err(GenomicsError::invalid(self.path, "species with empty name"));
+            return Err(CoreError::input(self.path, "species with empty name").into());
         }
         if self.species.iter().any(|s| s.name == name) {
-            return Err(GenomicsError::invalid(
-                self.path,
-                format!("species '{name}' is listed twice"),
-            ));
+            return Err(
+                CoreError::input(self.path, format!("species '{name}' is listed twice")).into(),
+            );
         }
         self.species.push(SpeciesEntry { name, files, extra });
         self.class_ids.push(class_id);
@@ -251,11 +254,12 @@ impl<'a> Builder<'a> {
         match self.species.iter().position(|s| s.name == name) {
             Some(i) => {
                 if self.class_ids[i] != class_id {
-                    return Err(GenomicsError::parse(
+                    return Err(CoreError::parse(
                         self.path,
                         line,
                         format!("species '{name}' appears again with another class_id"),
-                    ));
+                    )
+                    .into());
                 }
                 self.species[i].files.push(file);
                 Ok(())
@@ -272,14 +276,14 @@ impl<'a> Builder<'a> {
             class_ids,
         } = self;
         if species.is_empty() {
-            return Err(GenomicsError::invalid(path, "no species listed"));
+            return Err(CoreError::input(path, "no species listed").into());
         }
         let count = species.len();
         let species = if class_ids.iter().all(Option::is_some) {
             let mut slots: Vec<Option<SpeciesEntry>> = vec![None; count];
             for (entry, id) in species.into_iter().zip(class_ids.into_iter().flatten()) {
                 let slot = slots.get_mut(id).ok_or_else(|| {
-                    GenomicsError::invalid(
+                    CoreError::input(
                         path,
                         format!(
                             "class_id {id} of '{}' is out of range: {count} species need ids 0..={}",
@@ -289,13 +293,14 @@ impl<'a> Builder<'a> {
                     )
                 })?;
                 if let Some(other) = slot.as_ref() {
-                    return Err(GenomicsError::invalid(
+                    return Err(CoreError::input(
                         path,
                         format!(
                             "class_id {id} is used by '{}' and '{}'",
                             other.name, entry.name
                         ),
-                    ));
+                    )
+                    .into());
                 }
                 *slot = Some(entry);
             }
@@ -312,7 +317,7 @@ impl<'a> Builder<'a> {
 
 fn non_empty<'t>(value: &'t str, what: &str, path: &Path, line: usize) -> Result<&'t str> {
     if value.is_empty() {
-        Err(GenomicsError::parse(path, line, format!("empty {what}")))
+        Err(CoreError::parse(path, line, format!("empty {what}")).into())
     } else {
         Ok(value)
     }

@@ -2,7 +2,8 @@
 //! distance per species weighted by validation frequencies, discriminator AUROC, and the oracle's
 //! accuracy, macro F1 and MCC (scikit-learn semantics, degenerate cases included).
 
-use crate::error::{GenomicsError, Result};
+use crate::error::Result;
+use diffusion_core::CoreError;
 
 /// Largest k accepted: 4^12 counts take 128 MiB as `u64`.
 pub const MAX_K: usize = 12;
@@ -23,9 +24,9 @@ fn base_code(base: u8) -> Option<usize> {
 /// same as leaving them out.
 pub fn kmer_counts<S: AsRef<[u8]>>(seqs: &[S], k: usize) -> Result<Vec<u64>> {
     if k == 0 || k > MAX_K {
-        return Err(GenomicsError::Metric(format!(
-            "k = {k}; k-mer size must be in 1..={MAX_K}"
-        )));
+        return Err(
+            CoreError::Metric(format!("k = {k}; k-mer size must be in 1..={MAX_K}")).into(),
+        );
     }
     let mask = (1usize << (2 * k)) - 1;
     let mut counts = vec![0u64; mask + 1];
@@ -52,10 +53,9 @@ pub fn kmer_frequencies<S: AsRef<[u8]>>(seqs: &[S], k: usize) -> Result<Vec<f64>
     let counts = kmer_counts(seqs, k)?;
     let total: u64 = counts.iter().sum();
     if total == 0 {
-        return Err(GenomicsError::Metric(format!(
-            "no ACGT {k}-mer in {} sequence(s)",
-            seqs.len()
-        )));
+        return Err(
+            CoreError::Metric(format!("no ACGT {k}-mer in {} sequence(s)", seqs.len())).into(),
+        );
     }
     Ok(counts.iter().map(|&c| c as f64 / total as f64).collect())
 }
@@ -70,25 +70,25 @@ fn rel_entr(x: f64, y: f64) -> f64 {
 /// sqrt((KL(p‖m) + KL(q‖m)) / 2), in [0, sqrt(ln 2)].
 pub fn jensen_shannon_distance(p: &[f64], q: &[f64]) -> Result<f64> {
     if p.len() != q.len() || p.is_empty() {
-        return Err(GenomicsError::Metric(format!(
+        return Err(CoreError::Metric(format!(
             "Jensen-Shannon needs two non-empty vectors of one length (got {} and {})",
             p.len(),
             q.len()
-        )));
+        ))
+        .into());
     }
     let total = |v: &[f64]| -> Result<f64> {
         if v.iter().any(|x| !x.is_finite() || *x < 0.0) {
-            return Err(GenomicsError::Metric(
+            return Err(CoreError::Metric(
                 "Jensen-Shannon needs finite, non-negative weights".into(),
-            ));
+            )
+            .into());
         }
         let sum: f64 = v.iter().sum();
         if sum > 0.0 {
             Ok(sum)
         } else {
-            Err(GenomicsError::Metric(
-                "Jensen-Shannon of an all-zero vector".into(),
-            ))
+            Err(CoreError::Metric("Jensen-Shannon of an all-zero vector".into()).into())
         }
     };
     let (p_sum, q_sum) = (total(p)?, total(q)?);
@@ -140,15 +140,16 @@ pub fn species_kmer_js<R: AsRef<[u8]>, G: AsRef<[u8]>>(
     k: usize,
 ) -> Result<SpeciesKmerJs> {
     if real.len() != generated.len() {
-        return Err(GenomicsError::Metric(format!(
+        return Err(CoreError::Metric(format!(
             "{} species of validation sequences but {} of generated ones",
             real.len(),
             generated.len()
-        )));
+        ))
+        .into());
     }
     let total: usize = real.iter().map(Vec::len).sum();
     if total == 0 {
-        return Err(GenomicsError::Metric("no validation sequences".into()));
+        return Err(CoreError::Metric("no validation sequences".into()).into());
     }
     let weights: Vec<f64> = real.iter().map(|r| r.len() as f64 / total as f64).collect();
     let mut per_species = Vec::with_capacity(real.len());
@@ -166,7 +167,7 @@ pub fn species_kmer_js<R: AsRef<[u8]>, G: AsRef<[u8]>>(
             std::f64::consts::LN_2.sqrt()
         } else {
             kmer_js_distance(r, g, k)
-                .map_err(|e| GenomicsError::Metric(format!("class {class}: {k}-mer JS: {e}")))?
+                .map_err(|e| CoreError::Metric(format!("class {class}: {k}-mer JS: {e}")))?
         };
         weighted += weights[class] * distance;
         per_species.push(Some(distance));

@@ -4,6 +4,7 @@
 
 use crate::error::{GenomicsError, Result};
 use crate::rng::Xoshiro256StarStar;
+use diffusion_core::CoreError;
 
 /// Bases in composition order.
 pub const BASES: [u8; 4] = *b"ACGT";
@@ -20,9 +21,7 @@ pub fn base_composition<S: AsRef<[u8]>>(seqs: &[S]) -> Result<[f64; 4]> {
     }
     let total: u64 = counts.iter().sum();
     if total == 0 {
-        return Err(GenomicsError::Metric(
-            "no A/C/G/T base to take a composition from".into(),
-        ));
+        return Err(CoreError::Metric("no A/C/G/T base to take a composition from".into()).into());
     }
     Ok(counts.map(|c| c as f64 / total as f64))
 }

@@ -1,5 +1,6 @@
 //! FASTA reading (plain, gzip, multi-record, soft-masked, IUPAC, malformed) and sample writing.
 
+use diffusion_core::CoreError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -105,7 +106,7 @@ fn read_error(test: &str, text: &[u8]) -> (GenomicsError, String) {
 
 fn assert_line(err: &GenomicsError, expected: usize) {
     match err {
-        GenomicsError::Parse { line, .. } => assert_eq!(*line, expected, "{err}"),
+        GenomicsError::Core(CoreError::Parse { line, .. }) => assert_eq!(*line, expected, "{err}"),
         other => panic!("expected a parse error at line {expected}, got {other}"),
     }
 }
@@ -163,7 +164,10 @@ fn header_without_name_is_rejected() {
 fn empty_file_is_an_error() {
     for (test, text) in [("empty", &b""[..]), ("blank", &b"\n  \n\n"[..])] {
         let (err, message) = read_error(test, text);
-        assert!(matches!(err, GenomicsError::Invalid { .. }), "{err}");
+        assert!(
+            matches!(err, GenomicsError::Core(CoreError::Input { .. })),
+            "{err}"
+        );
         assert!(message.contains("no FASTA records"), "{message}");
     }
 }
@@ -173,11 +177,11 @@ fn missing_file_is_an_io_error_naming_it() {
     let dir = temp_dir("missing");
     let path = dir.join("nope.fa");
     match read_fasta(&path) {
-        Err(e @ GenomicsError::Io { .. }) => {
+        Err(e @ GenomicsError::Core(CoreError::Io { .. })) => {
             // The reason is printed once, also through an error chain (`{:#}`).
             let text = e.to_string();
             assert!(std::error::Error::source(&e).is_none(), "{text}");
-            let GenomicsError::Io { path: p, error } = e else {
+            let GenomicsError::Core(CoreError::Io { path: p, error }) = e else {
                 unreachable!()
             };
             assert_eq!(p, path);
@@ -194,7 +198,10 @@ fn corrupt_gzip_is_an_io_error() {
     let mut bytes = gzip(MIXED);
     bytes.truncate(bytes.len() / 2);
     let err = read_fasta(write(&dir, "cut.fa.gz", &bytes)).expect_err("truncated gzip");
-    assert!(matches!(err, GenomicsError::Io { .. }), "{err}");
+    assert!(
+        matches!(err, GenomicsError::Core(CoreError::Io { .. })),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Species manifests: TOML, headerless TSV, the shipped TSV table, and their errors.
 
+use diffusion_core::CoreError;
 use std::path::{Path, PathBuf};
 
 use genomics::{GenomicsError, Manifest};
@@ -57,7 +58,7 @@ fn unknown_toml_key_names_key_file_and_line() {
     assert!(message.contains("colour"), "{message}");
     assert!(message.contains(&path.display().to_string()), "{message}");
     assert!(
-        matches!(err, GenomicsError::Parse { line: 4, .. }),
+        matches!(err, GenomicsError::Core(CoreError::Parse { line: 4, .. })),
         "{message}"
     );
 
@@ -109,10 +110,16 @@ fn tsv_errors_name_the_line() {
     let dir = temp_dir("tsv-bad");
     let path = write(&dir, "bad.tsv", "fly\tdm.fa\nworm ce.fa\n");
     let err = Manifest::load(&path).expect_err("one field");
-    assert!(matches!(err, GenomicsError::Parse { line: 2, .. }), "{err}");
+    assert!(
+        matches!(err, GenomicsError::Core(CoreError::Parse { line: 2, .. })),
+        "{err}"
+    );
     let path = write(&dir, "short.tsv", "class_id\tlabel\tfile\n0\tfly\n");
     let err = Manifest::load(&path).expect_err("missing column");
-    assert!(matches!(err, GenomicsError::Parse { line: 2, .. }), "{err}");
+    assert!(
+        matches!(err, GenomicsError::Core(CoreError::Parse { line: 2, .. })),
+        "{err}"
+    );
     let path = write(
         &dir,
         "ids.tsv",

@@ -6,6 +6,7 @@
 
 use crate::error::{ImageError, Result};
 use crate::image_set::ImageSet;
+use diffusion_core::CoreError;
 use std::path::{Path, PathBuf};
 
 const HEADER: &str = "index,label,class,source_file,offset,length";
@@ -38,13 +39,14 @@ pub fn parse_index(text: &str, path: &Path) -> Result<Vec<PackEntry>> {
     match lines.next() {
         Some(h) if h.trim() == HEADER => {}
         other => {
-            return Err(ImageError::format(
+            return Err(CoreError::input(
                 path,
                 format!(
                     "line 1: expected the header `{HEADER}`, found `{}`",
                     other.unwrap_or("")
                 ),
-            ));
+            )
+            .into());
         }
     }
     let mut out = Vec::new();
@@ -55,14 +57,15 @@ pub fn parse_index(text: &str, path: &Path) -> Result<Vec<PackEntry>> {
         }
         let f: Vec<&str> = line.trim().split(',').collect();
         if f.len() != 6 {
-            return Err(ImageError::format(
+            return Err(CoreError::input(
                 path,
                 format!("line {lineno}: {} fields, expected 6", f.len()),
-            ));
+            )
+            .into());
         }
         let num = |k: usize, name: &str| {
             f[k].parse::<usize>().map_err(|_| {
-                ImageError::format(
+                CoreError::input(
                     path,
                     format!(
                         "line {lineno}: {name} `{}` is not a non-negative integer",
@@ -81,7 +84,7 @@ pub fn parse_index(text: &str, path: &Path) -> Result<Vec<PackEntry>> {
         });
     }
     if out.is_empty() {
-        return Err(ImageError::format(path, "the index lists no images"));
+        return Err(CoreError::input(path, "the index lists no images").into());
     }
     Ok(out)
 }
@@ -95,13 +98,14 @@ fn class_names(entries: &[PackEntry], path: &Path) -> Result<Vec<String>> {
         match slot {
             None => *slot = Some(e.class.clone()),
             Some(n) if *n != e.class => {
-                return Err(ImageError::format(
+                return Err(CoreError::input(
                     path,
                     format!(
                         "label {} is called both `{n}` and `{}` (index {})",
                         e.label, e.class, e.index
                     ),
-                ));
+                )
+                .into());
             }
             _ => {}
         }
@@ -109,7 +113,9 @@ fn class_names(entries: &[PackEntry], path: &Path) -> Result<Vec<String>> {
     names
         .into_iter()
         .enumerate()
-        .map(|(k, n)| n.ok_or_else(|| ImageError::format(path, format!("no image has label {k}"))))
+        .map(|(k, n)| {
+            n.ok_or_else(|| CoreError::input(path, format!("no image has label {k}")).into())
+        })
         .collect()
 }
 
@@ -119,15 +125,15 @@ impl CifarPack {
         let pack_path = dir.join(format!("cifar10_{split}.jpgpack"));
         let index_path = dir.join(format!("cifar10_{split}_index.csv"));
         let text =
-            std::fs::read_to_string(&index_path).map_err(|e| ImageError::io(&index_path, e))?;
+            std::fs::read_to_string(&index_path).map_err(|e| CoreError::io(&index_path, e))?;
         let entries = parse_index(&text, &index_path)?;
-        let bytes = std::fs::read(&pack_path).map_err(|e| ImageError::io(&pack_path, e))?;
+        let bytes = std::fs::read(&pack_path).map_err(|e| CoreError::io(&pack_path, e))?;
         for e in &entries {
             if e.offset
                 .checked_add(e.length)
                 .is_none_or(|end| end > bytes.len())
             {
-                return Err(ImageError::format(
+                return Err(CoreError::input(
                     &pack_path,
                     format!(
                         "image {} (`{}`) at bytes {}..{} lies beyond the end of the pack ({} bytes); the pack is truncated or does not match {}",
@@ -138,7 +144,7 @@ impl CifarPack {
                         bytes.len(),
                         index_path.display()
                     ),
-                ));
+                ).into());
             }
         }
         let class_names = class_names(&entries, &index_path)?;
@@ -201,16 +207,17 @@ impl CifarPack {
 /// The reference decodes shipped with the pack (`cifar10_test_ref100_decoded.bin`): records of
 /// 1 label byte + 3072 bytes (R, G, B planes, row-major), i.e. already channel-major.
 pub fn read_reference_decodes(path: &Path) -> Result<Vec<(i64, Vec<u8>)>> {
-    let bytes = std::fs::read(path).map_err(|e| ImageError::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| CoreError::io(path, e))?;
     let rec = 1 + 3 * SIDE * SIDE;
     if bytes.is_empty() || !bytes.len().is_multiple_of(rec) {
-        return Err(ImageError::format(
+        return Err(CoreError::input(
             path,
             format!(
                 "{} bytes is not a whole number of {rec}-byte records",
                 bytes.len()
             ),
-        ));
+        )
+        .into());
     }
     Ok(bytes
         .chunks(rec)

@@ -6,6 +6,7 @@
 
 use crate::error::{ImageError, Result};
 use crate::image_set::{ImageSet, interleaved_to_planar};
+use diffusion_core::CoreError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -28,9 +29,9 @@ fn is_image(p: &Path) -> bool {
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| ImageError::io(dir, e))?
-        .map(|e| e.map(|e| e.path()).map_err(|err| ImageError::io(dir, err)))
-        .collect::<Result<_>>()?;
+        .map_err(|e| CoreError::io(dir, e))?
+        .map(|e| e.map(|e| e.path()).map_err(|err| CoreError::io(dir, err)))
+        .collect::<std::result::Result<_, CoreError>>()?;
     v.sort();
     Ok(v)
 }
@@ -79,10 +80,11 @@ pub fn load_folder(root: &Path, channels: usize, size: SizePolicy) -> Result<Ima
         })
         .collect();
     if classes.is_empty() {
-        return Err(ImageError::format(
+        return Err(CoreError::input(
             root,
             "no class sub-folders (expected root/<class>/*.png|jpg)",
-        ));
+        )
+        .into());
     }
     let names = classes
         .iter()
@@ -100,10 +102,7 @@ pub fn load_folder(root: &Path, channels: usize, size: SizePolicy) -> Result<Ima
             .filter(|p| p.is_file() && is_image(p))
             .collect();
         if files.is_empty() {
-            return Err(ImageError::format(
-                dir,
-                "class folder holds no PNG or JPEG file",
-            ));
+            return Err(CoreError::input(dir, "class folder holds no PNG or JPEG file").into());
         }
         for f in files {
             let (raw, h, w) = read_image(&f, channels, size)?;
@@ -111,18 +110,18 @@ pub fn load_folder(root: &Path, channels: usize, size: SizePolicy) -> Result<Ima
                 ImageSet::new(channels, h, w, names.take().unwrap_or_default())
             });
             if (h, w) != (s.height, s.width) {
-                return Err(ImageError::format(
+                return Err(CoreError::input(
                     &f,
                     format!(
                         "{w}×{h} pixels, but the first image is {}×{}; set an explicit size (`data.resize = {{ height = …, width = … }}`) to resize all images",
                         s.width, s.height
                     ),
-                ));
+                ).into());
             }
             s.push(&raw, label as i64)?;
         }
     }
-    set.ok_or_else(|| ImageError::format(root, "no images"))
+    Ok(set.ok_or_else(|| CoreError::input(root, "no images"))?)
 }
 
 #[cfg(test)]

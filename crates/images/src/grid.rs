@@ -2,6 +2,7 @@
 //! nearest neighbour so small discretised images stay sharp, cells separated by a grey gap.
 
 use crate::error::{ImageError, Result};
+use diffusion_core::CoreError;
 use image::{Rgb, RgbImage};
 use std::path::Path;
 
@@ -75,7 +76,7 @@ pub fn grid_image(rows: &[Vec<&[u8]>], shape: CellShape) -> Result<RgbImage> {
 pub fn save_grid(path: &Path, rows: &[Vec<&[u8]>], shape: CellShape) -> Result<()> {
     let img = grid_image(rows, shape)?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| ImageError::io(parent, e))?;
+        std::fs::create_dir_all(parent).map_err(|e| CoreError::io(parent, e))?;
     }
     let mut bytes = std::io::Cursor::new(Vec::new());
     img.write_to(&mut bytes, image::ImageFormat::Png)
@@ -84,10 +85,10 @@ pub fn save_grid(path: &Path, rows: &[Vec<&[u8]>], shape: CellShape) -> Result<(
             what: "PNG grid".into(),
             reason: e.to_string(),
         })?;
-    diffusion_core::atomic_file::write_atomic(path, bytes.get_ref()).map_err(|e| match e {
-        diffusion_core::CoreError::Io { path, error } => ImageError::io(path, error),
-        other => ImageError::io(path, std::io::Error::other(other.to_string())),
-    })
+    Ok(diffusion_core::atomic_file::write_atomic(
+        path,
+        bytes.get_ref(),
+    )?)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use crate::error::{ImageError, Result};
 use crate::image_set::ImageSet;
+use diffusion_core::CoreError;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -20,13 +21,13 @@ pub struct IdxArray {
 
 /// Read a file, gunzipping it when it starts with the gzip magic (whatever its name).
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| ImageError::io(path, e))?;
+    let raw = std::fs::read(path).map_err(|e| CoreError::io(path, e))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_end(&mut out)
             .map_err(|e| {
-                ImageError::format(
+                CoreError::input(
                     path,
                     format!("corrupt or truncated gzip stream ({e}); download the file again"),
                 )
@@ -39,7 +40,7 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
 
 /// Parse IDX bytes (already decompressed); `path` names the file in errors.
 pub fn parse_idx(bytes: &[u8], path: &Path) -> Result<IdxArray> {
-    let bad = |reason: String| ImageError::format(path, reason);
+    let bad = |reason: String| ImageError::from(CoreError::input(path, reason));
     if bytes.len() < 4 {
         return Err(bad(format!(
             "not an IDX file: {} bytes, shorter than the 4-byte magic",
@@ -124,7 +125,7 @@ pub fn write_idx(path: &Path, dims: &[usize], data: &[u8]) -> Result<()> {
         e.write_all(&bytes)
             .and_then(|_| e.finish())
             .map(|b| bytes = b)
-            .map_err(|e| ImageError::io(path, e))?;
+            .map_err(|e| CoreError::io(path, e))?;
     }
     diffusion_core::run_dir::write_atomic(path, &bytes)?;
     Ok(())
@@ -152,23 +153,25 @@ pub fn load_idx_images(
         [n, h, w] => (n, 1, h, w),
         [n, c, h, w] => (n, c, h, w),
         _ => {
-            return Err(ImageError::format(
+            return Err(CoreError::input(
                 images,
                 format!(
                     "an image file has 3 ([n, h, w]) or 4 ([n, c, h, w]) dimensions, this one {:?}",
                     img.dims
                 ),
-            ));
+            )
+            .into());
         }
     };
     if lab.dims.len() != 1 {
-        return Err(ImageError::format(
+        return Err(CoreError::input(
             labels,
             format!(
                 "a label file has 1 dimension, this one {:?} (is it an image file?)",
                 lab.dims
             ),
-        ));
+        )
+        .into());
     }
     if lab.dims[0] != n {
         return Err(ImageError::Invalid(format!(
@@ -182,13 +185,14 @@ pub fn load_idx_images(
     let class_names =
         class_names.unwrap_or_else(|| (0..=max).map(|k| k.to_string()).collect::<Vec<_>>());
     if max >= class_names.len() {
-        return Err(ImageError::format(
+        return Err(CoreError::input(
             labels,
             format!(
                 "label {max} but only {} class names are given",
                 class_names.len()
             ),
-        ));
+        )
+        .into());
     }
     Ok(ImageSet {
         channels: c,

@@ -6,6 +6,7 @@
 use crate::error::{ImageError, Result};
 use crate::folder::{SizePolicy, read_image};
 use crate::tokenizer::PixelTokenizer;
+use diffusion_core::CoreError;
 use std::path::Path;
 
 /// (position, token) pins for every channel of every known pixel.
@@ -41,7 +42,7 @@ pub fn inpainting_pins(
 ) -> Result<Vec<(usize, i64)>> {
     let check = |path: &Path, h: usize, w: usize| {
         if (h, w) != (tok.height, tok.width) {
-            return Err(ImageError::format(
+            return Err(CoreError::input(
                 path,
                 format!(
                     "{w}×{h} pixels, but the model generates {}×{} images",
@@ -57,10 +58,11 @@ pub fn inpainting_pins(
     check(mask_png, h, w)?;
     let known: Vec<bool> = mask.iter().map(|&v| v >= 128).collect();
     if !known.iter().any(|&k| k) {
-        return Err(ImageError::format(
+        return Err(CoreError::input(
             mask_png,
             "the mask marks no pixel as known (white = known, black = to generate)",
-        ));
+        )
+        .into());
     }
     pins_from_arrays(tok, &image, &known)
 }

@@ -6,6 +6,7 @@ use crate::config::{DataConfig, Property};
 use crate::error::{MolError, Result};
 use crate::mol_tokenizer::MolTokenizer;
 use crate::qm9::{Qm9Record, load_qm9, split, threshold_labels};
+use diffusion_core::CoreError;
 use diffusion_core::domain::TokenSequences;
 use diffusion_core::rng::Rng;
 use serde::{Deserialize, Serialize};
@@ -86,11 +87,7 @@ pub fn prepare(cfg: &DataConfig, tokenizer: Option<MolTokenizer>) -> Result<MolD
     let path = resolve_path(&cfg.path);
     let records = load_qm9(&path)?;
     if records.is_empty() {
-        return Err(MolError::Parse {
-            path: path.clone(),
-            line: 2,
-            reason: "the file has a header but no molecules".into(),
-        });
+        return Err(CoreError::parse(&path, 2, "the file has a header but no molecules").into());
     }
     if !(0.0..1.0).contains(&cfg.test_fraction) {
         return Err(MolError::Invalid(
@@ -212,16 +209,9 @@ fn property_labels(
 /// Read a file of generated molecules, one per line (empty lines are generated empty strings
 /// and count as invalid samples; a final newline does not add a sample).
 pub fn read_samples(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| MolError::Io {
-        path: path.to_path_buf(),
-        error: e,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| CoreError::io(path, e))?;
     if text.is_empty() {
-        return Err(MolError::Parse {
-            path: path.to_path_buf(),
-            line: 1,
-            reason: "the file is empty: no samples to score".into(),
-        });
+        return Err(CoreError::parse(path, 1, "the file is empty: no samples to score").into());
     }
     Ok(text
         .strip_suffix('\n')

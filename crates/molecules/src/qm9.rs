@@ -2,6 +2,7 @@
 //! and binary labels `value > 90th percentile of the full data set` for `qed` and `ring_count`.
 
 use crate::error::{MolError, Result};
+use diffusion_core::CoreError;
 use diffusion_core::rng::Rng;
 use std::io::Read;
 use std::path::Path;
@@ -20,10 +21,7 @@ pub struct Qm9Record {
 /// `ring_count`. A missing column, a short row or a non-numeric property is an error naming the
 /// line; quoted fields are not supported (QM9 has none).
 pub fn load_qm9(path: &Path) -> Result<Vec<Qm9Record>> {
-    let io = |e| MolError::Io {
-        path: path.to_path_buf(),
-        error: e,
-    };
+    let io = |e| CoreError::io(path, e);
     let mut raw = Vec::new();
     std::fs::File::open(path)
         .map_err(io)?
@@ -36,17 +34,9 @@ pub fn load_qm9(path: &Path) -> Result<Vec<Qm9Record>> {
             .map_err(io)?;
         s
     } else {
-        String::from_utf8(raw).map_err(|_| MolError::Parse {
-            path: path.to_path_buf(),
-            line: 0,
-            reason: "not UTF-8 text".into(),
-        })?
+        String::from_utf8(raw).map_err(|_| CoreError::parse(path, 0, "not UTF-8 text"))?
     };
-    let err = |line: usize, reason: String| MolError::Parse {
-        path: path.to_path_buf(),
-        line,
-        reason,
-    };
+    let err = |line: usize, reason: String| MolError::from(CoreError::parse(path, line, reason));
     let mut lines = text.lines();
     let header: Vec<&str> = lines
         .next()

@@ -5,6 +5,7 @@
 use crate::error::{Result, TextError};
 use crate::normalize::text8_normalize;
 use crate::tokenizer::ALPHABET;
+use diffusion_core::CoreError;
 use flate2::read::MultiGzDecoder;
 use std::io::Read;
 use std::path::Path;
@@ -13,10 +14,7 @@ pub use diffusion_core::paths::resolve_path;
 
 /// The file's bytes, gunzipped when it starts with the gzip magic number.
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let io = |error| TextError::Io {
-        path: path.to_path_buf(),
-        error,
-    };
+    let io = |error| CoreError::io(path, error);
     let raw = std::fs::read(path).map_err(io)?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
@@ -53,15 +51,14 @@ fn check_alphabet(path: &Path, text: &str) -> Option<TextError> {
 /// trailing newline is tolerated); with it the text is normalised as text8 is.
 pub fn load_corpus(path: &Path, normalize: bool) -> Result<String> {
     let bytes = read_bytes(path)?;
-    let text = String::from_utf8(bytes).map_err(|e| TextError::Io {
-        path: path.to_path_buf(),
-        error: std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
+    let text = String::from_utf8(bytes).map_err(|e| {
+        CoreError::input(
+            path,
             format!(
                 "not UTF-8 text (invalid byte at offset {})",
                 e.utf8_error().valid_up_to()
             ),
-        ),
+        )
     })?;
     let text = if normalize {
         text8_normalize(&text)

@@ -5,12 +5,6 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TextError {
-    #[error("{path}: {error}")]
-    Io {
-        path: PathBuf,
-        // Not a `#[source]`: the message already holds it, and `{:#}` would print it twice.
-        error: std::io::Error,
-    },
     #[error("{path}: the file holds no text")]
     Empty { path: PathBuf },
     #[error(
