@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::{SEQ_LEN, lock_backend_rng, qm9, tmp_dir};
+use common::{lock_backend_rng, qm9, tmp_dir};
 use diffusion_core::app::{
-    BackboneKind, Domain, DomainClassifier, ExperimentConfig, Generator, TrainArgs, ValidateArgs,
-    metadata_field, train_classifier, train_generator, validate,
+    BackboneKind, Domain, DomainClassifier, ExperimentConfig, Generator, Splits, TrainArgs,
+    ValidateArgs, metadata_field, train_classifier, train_generator, validate,
 };
 use diffusion_core::checkpoint::CheckpointFile;
 use diffusion_core::cli::RunArgs;
@@ -71,20 +71,12 @@ impl Domain for Smiles {
             test,
         })
     }
-    fn tokenizer(d: &Prepared) -> &CharTokenizer {
-        &d.tok
-    }
-    fn train_set(d: &Prepared) -> &TokenSequences {
-        &d.train
-    }
-    fn val_set(d: &Prepared) -> &TokenSequences {
-        &d.val
-    }
-    fn test_set(d: &Prepared) -> Option<&TokenSequences> {
-        Some(&d.test)
-    }
-    fn seq_len(_: &Data, _: &Prepared) -> usize {
-        SEQ_LEN
+    fn splits(d: &Prepared) -> Splits<'_, CharTokenizer> {
+        let test = Some(&d.test);
+        Splits {
+            test,
+            ..Splits::new(&d.tok, &d.train, &d.val)
+        }
     }
     fn generator_classes(_: &Data, _: &Prepared) -> Option<usize> {
         None

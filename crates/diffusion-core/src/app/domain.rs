@@ -39,6 +39,32 @@ impl Role {
     }
 }
 
+/// What the application layer reads of a domain's prepared data.
+pub struct Splits<'a, T> {
+    pub tokenizer: &'a T,
+    /// The training and validation sequences (L: their `seq_len`; classes: their
+    /// `num_classes`).
+    pub train: &'a TokenSequences,
+    pub val: &'a TokenSequences,
+    /// Held-out sequences that validation does not see (e.g. the species test windows): a
+    /// clean whole-sequence classifier (an evaluation oracle) is scored on them after training,
+    /// and the report travels in its checkpoint's metadata (`held_out`).
+    pub test: Option<&'a TokenSequences>,
+}
+
+impl<'a, T> Splits<'a, T> {
+    /// Training and validation sequences, no test split.
+    pub fn new(tokenizer: &'a T, train: &'a TokenSequences, val: &'a TokenSequences) -> Self {
+        let test = None;
+        Splits {
+            tokenizer,
+            train,
+            val,
+            test,
+        }
+    }
+}
+
 /// A domain: its data section, tokenizer and prepared data, and the facts the core cannot know.
 pub trait Domain {
     /// `domain` in checkpoint metadata (and the binary's name).
@@ -68,16 +94,18 @@ pub trait Domain {
         data: &Self::DataConfig,
         vocabulary: Option<&[String]>,
     ) -> Result<Self::Data, Self::Error>;
-    fn tokenizer(data: &Self::Data) -> &Self::Tokenizer;
-    /// The training and validation sequences.
-    fn train_set(data: &Self::Data) -> &TokenSequences;
-    fn val_set(data: &Self::Data) -> &TokenSequences;
-    /// L of the sequences.
-    fn seq_len(cfg: &Self::DataConfig, data: &Self::Data) -> usize;
-    /// Classes of a class-conditional generator; `None` trains an unconditional one.
-    fn generator_classes(cfg: &Self::DataConfig, data: &Self::Data) -> Option<usize>;
-    /// Classes a classifier predicts; `None` when the data has no labels.
-    fn classifier_classes(cfg: &Self::DataConfig, data: &Self::Data) -> Option<usize>;
+    /// The tokenizer and the splits of the prepared data.
+    fn splits(data: &Self::Data) -> Splits<'_, Self::Tokenizer>;
+    /// Classes a classifier predicts; `None` when the data has no labels (default: the
+    /// training sequences' classes).
+    fn classifier_classes(_cfg: &Self::DataConfig, data: &Self::Data) -> Option<usize> {
+        Self::splits(data).train.num_classes
+    }
+    /// Classes of a class-conditional generator; `None` trains an unconditional one (default:
+    /// conditional whenever the data has labels).
+    fn generator_classes(cfg: &Self::DataConfig, data: &Self::Data) -> Option<usize> {
+        Self::classifier_classes(cfg, data)
+    }
     /// What a checkpoint records about its data (`domain` and `role` are added by the core).
     fn metadata(cfg: &Self::DataConfig, data: &Self::Data) -> Value;
     /// What preparation kept, for `summary.json`.
@@ -98,12 +126,6 @@ pub trait Domain {
         _classifier: &ClassifierConfig,
     ) -> Result<(), Self::Error> {
         Ok(())
-    }
-    /// Held-out sequences that validation does not see (e.g. the species test windows): a
-    /// clean whole-sequence classifier (an evaluation oracle) is scored on them after training,
-    /// and the report travels in its checkpoint's metadata (`held_out`).
-    fn test_set(_data: &Self::Data) -> Option<&TokenSequences> {
-        None
     }
     /// The class names a checkpoint's metadata records (species, digits), so that a classifier
     /// with other classes than its generator is refused; `None`: the domain records none.

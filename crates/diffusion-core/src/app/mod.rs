@@ -16,7 +16,7 @@ pub mod validate;
 pub use backbone::{Backbone, BackboneKind};
 pub use checkpoint::{DomainClassifier, Generator, metadata_field};
 pub use command::{AppCommand, TrainCommandArgs};
-pub use domain::{Domain, Role};
+pub use domain::{Domain, Role, Splits};
 pub use experiment::ExperimentConfig;
 pub use train::{TrainArgs, Trained, train_classifier, train_generator, train_run};
 pub use validate::{ValidateArgs, validate};

@@ -143,8 +143,8 @@ fn train_with<D: Domain, C: Backbone>(
             )?;
             resolve_diffusion(
                 &mut diffusion,
-                D::tokenizer(data),
-                D::seq_len(&cfg.data, data),
+                D::splits(data).tokenizer,
+                D::splits(data).train.seq_len,
             );
             D::check_generator(&diffusion)?;
             let mut net = section(C::section(&cfg), C::SECTION, "")?;
@@ -162,7 +162,7 @@ fn train_with<D: Domain, C: Backbone>(
             let mut t = Trainer::with_objective(
                 objective,
                 cfg.train.clone(),
-                D::tokenizer(data).vocabulary(),
+                D::splits(data).tokenizer.vocabulary(),
                 &dev,
             )?;
             t.metadata = metadata::<D>(&cfg.data, data, Role::Generator);
@@ -178,7 +178,7 @@ fn train_with<D: Domain, C: Backbone>(
             kind,
             C::NAME,
             &trained.validation,
-            D::val_set(&data)
+            D::splits(&data).val
         )
     );
     Ok(trained)
@@ -212,8 +212,8 @@ pub fn train_classifier<D: Domain>(
         |data| {
             let mut c = c.clone();
             let classes = classes::<D>(&cfg.data, data)?;
-            let tok = D::tokenizer(data);
-            resolve_classifier(&mut c, tok, D::seq_len(&cfg.data, data), classes);
+            let tok = D::splits(data).tokenizer;
+            resolve_classifier(&mut c, tok, D::splits(data).train.seq_len, classes);
             cfg.classifier = Some(c.clone());
             dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
             let role = if c.noise.is_some() {
@@ -233,7 +233,9 @@ pub fn train_classifier<D: Domain>(
     )?;
     let noisy = t.objective.config.noise.is_some();
     // An evaluation oracle (clean, whole-sequence) is scored on the domain's test split.
-    let test = D::test_set(&data).filter(|_| t.objective.config.is_clean_sequence_classifier());
+    let test = D::splits(&data)
+        .test
+        .filter(|_| t.objective.config.is_clean_sequence_classifier());
     let oracle = test.map(|set| move |t: &Trainer<Classifier>| report(&t.ema.model, set, &dev));
     let held_out = oracle.as_ref().map(|f| f as HeldOut<_>);
     let trained = finish::<D, _>(&mut t, &data, &dir, held_out)?;
@@ -249,7 +251,7 @@ pub fn train_classifier<D: Domain>(
         trained.steps,
         v.nll,
         v.accuracy.unwrap_or(f64::NAN),
-        D::val_set(&data).len(),
+        D::splits(&data).val.len(),
         if noisy { " at random noise levels" } else { "" }
     );
     Ok(trained)
@@ -298,11 +300,11 @@ fn finish<D: Domain, O: Objective>(
     dir: &RunDir,
     held_out: Option<HeldOut<O>>,
 ) -> Result<Trained, D::Error> {
-    let (_, train_seconds) = fit(t, D::train_set(data), D::val_set(data), dir)?;
+    let (_, train_seconds) = fit(t, D::splits(data).train, D::splits(data).val, dir)?;
     let mut v = evaluate(
         &t.objective,
         &t.ema.model,
-        D::val_set(data),
+        D::splits(data).val,
         D::EVAL_BATCH,
         None,
         EVAL_SEED,
@@ -403,7 +405,7 @@ fn train_nos<D: Domain>(
         &model,
         &g.diffusion,
         dit,
-        D::train_set(&data),
+        D::splits(&data).train,
         classes,
         &cfg.train,
         &g.vocabulary,

@@ -97,7 +97,7 @@ pub fn validate<D: Domain>(a: &ValidateArgs) -> Result<ValStats, D::Error> {
     let dev = device(a.backend.as_deref())?;
     let g = load_generator::<D>(&a.checkpoint, &dev)?;
     let data = D::checkpoint_data(&g, &a.checkpoint, a.data.as_deref())?;
-    let full = D::val_set(&data);
+    let full = D::splits(&data).val;
     let subset;
     let val = match a.max_val {
         Some(m) if m < full.len() => {

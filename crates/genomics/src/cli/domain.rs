@@ -2,8 +2,7 @@
 //! of a manifest, labelled by species, with a held-out test region for the oracle.
 
 use anyhow::{Context, Result};
-use diffusion_core::app::{Domain, ExperimentConfig, metadata_field};
-use diffusion_core::domain::TokenSequences;
+use diffusion_core::app::{Domain, ExperimentConfig, Splits, metadata_field};
 use diffusion_core::train::LoadedGenerator;
 use genomics::config::DataConfig;
 use genomics::data::{GenomicsData, prepare};
@@ -29,26 +28,15 @@ impl Domain for Genomics {
         }
         Ok(prepare(cfg)?)
     }
-    fn tokenizer(_: &GenomicsData) -> &DnaTokenizer {
-        &DnaTokenizer
-    }
-    fn train_set(data: &GenomicsData) -> &TokenSequences {
-        &data.train
-    }
-    fn val_set(data: &GenomicsData) -> &TokenSequences {
-        &data.val
-    }
-    fn test_set(data: &GenomicsData) -> Option<&TokenSequences> {
-        Some(&data.test)
-    }
-    fn seq_len(cfg: &DataConfig, _: &GenomicsData) -> usize {
-        cfg.seq_len()
+    fn splits(data: &GenomicsData) -> Splits<'_, DnaTokenizer> {
+        let test = Some(&data.test);
+        Splits {
+            test,
+            ..Splits::new(&DnaTokenizer, &data.train, &data.val)
+        }
     }
     fn generator_classes(cfg: &DataConfig, data: &GenomicsData) -> Option<usize> {
         cfg.conditional.then_some(data.classes.len())
-    }
-    fn classifier_classes(_: &DataConfig, data: &GenomicsData) -> Option<usize> {
-        Some(data.classes.len())
     }
     fn metadata(cfg: &DataConfig, data: &GenomicsData) -> Value {
         super::metadata(cfg, &data.classes)

@@ -3,9 +3,9 @@
 
 use super::sample::MolFacts;
 use anyhow::{Context, Result, bail};
-use diffusion_core::app::{Domain, ExperimentConfig, metadata_field};
+use diffusion_core::app::{Domain, ExperimentConfig, Splits, metadata_field};
 use diffusion_core::classifier::ClassifierConfig;
-use diffusion_core::domain::{SequenceDataset, TokenSequences, Tokenizer};
+use diffusion_core::domain::{SequenceDataset, Tokenizer};
 use diffusion_core::train::{LoadedGenerator, ValStats};
 use molecules::config::{DataConfig, Representation};
 use molecules::data::{MolData, prepare};
@@ -32,24 +32,8 @@ impl Domain for Molecules {
             .transpose()?;
         Ok(prepare(cfg, tok)?)
     }
-    fn tokenizer(data: &MolData) -> &MolTokenizer {
-        &data.tokenizer
-    }
-    fn train_set(data: &MolData) -> &TokenSequences {
-        &data.train
-    }
-    fn val_set(data: &MolData) -> &TokenSequences {
-        &data.val
-    }
-    fn seq_len(cfg: &DataConfig, _: &MolData) -> usize {
-        cfg.seq_len
-    }
-    /// Above / below the property's percentile.
-    fn generator_classes(_: &DataConfig, data: &MolData) -> Option<usize> {
-        data.label.as_ref().map(|_| 2)
-    }
-    fn classifier_classes(cfg: &DataConfig, data: &MolData) -> Option<usize> {
-        Self::generator_classes(cfg, data)
+    fn splits(data: &MolData) -> Splits<'_, MolTokenizer> {
+        Splits::new(&data.tokenizer, &data.train, &data.val)
     }
     fn metadata(cfg: &DataConfig, data: &MolData) -> Value {
         json!({

@@ -2,8 +2,8 @@
 //! validation split, no labels.
 
 use anyhow::{Context, Result, bail};
-use diffusion_core::app::{Domain, ExperimentConfig, metadata_field};
-use diffusion_core::domain::{CharTokenizer, TokenSequences};
+use diffusion_core::app::{Domain, ExperimentConfig, Splits, metadata_field};
+use diffusion_core::domain::CharTokenizer;
 use diffusion_core::train::{LoadedGenerator, ValStats};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -27,23 +27,8 @@ impl Domain for Text {
         let tok = vocabulary.map(from_vocabulary).transpose()?;
         Ok(prepare(cfg, tok)?)
     }
-    fn tokenizer(data: &TextData) -> &CharTokenizer {
-        &data.tokenizer
-    }
-    fn train_set(data: &TextData) -> &TokenSequences {
-        &data.train
-    }
-    fn val_set(data: &TextData) -> &TokenSequences {
-        &data.val
-    }
-    fn seq_len(cfg: &DataConfig, _: &TextData) -> usize {
-        cfg.seq_len
-    }
-    fn generator_classes(_: &DataConfig, _: &TextData) -> Option<usize> {
-        None
-    }
-    fn classifier_classes(_: &DataConfig, _: &TextData) -> Option<usize> {
-        None
+    fn splits(data: &TextData) -> Splits<'_, CharTokenizer> {
+        Splits::new(&data.tokenizer, &data.train, &data.val)
     }
     fn metadata(cfg: &DataConfig, _: &TextData) -> Value {
         json!({ "data": cfg })
