@@ -3,48 +3,37 @@
 //! each is validated on the whole held-out split of the text it was trained on and samples a
 //! few lines, then the BPC table is printed. A minute or two on a 2-core CPU.
 //!
-//! `demo --train` instead trains tiny AR, MDLM, UDLM and GIDD models from `configs/text8-*.toml`
-//! (shrunk by overrides) for a few hundred steps, and reports them the same way.
+//! A model without a shipped checkpoint (GIDD, or all of them with `--checkpoints` elsewhere) and
+//! every model under `demo --retrain` is trained now, tiny, from `configs/text8-<kind>.toml`
+//! (shrunk by overrides) for a few hundred steps into `<out>/train/<kind>`, and reported the
+//! same way; a later demo into the same folder reuses it (the core's `cli::demo` rule).
 
 use super::sample::generate;
-use super::{Text, TextModel, TrainArgs, device, train};
+use super::{Text, TextModel, device};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use diffusion_core::app::Domain;
 use diffusion_core::app::train::EVAL_SEED;
-use diffusion_core::cli::RunArgs;
+use diffusion_core::cli::demo::DemoModelArgs;
 use diffusion_core::diffusion::ModelKind;
 use diffusion_core::sampler::SamplerConfig;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use text::config::DataConfig;
-use text::corpus::resolve_path;
 use text::data::{TextData, prepare};
 use text::eval::paper_bpc;
 
 #[derive(Args, Clone, Debug)]
 pub struct DemoArgs {
-    /// Where the table and samples (and, with --train, the runs) go.
+    /// Where the table and samples (and the runs of models trained now) go.
     #[arg(long, default_value = "runs/text-demo")]
     pub out: PathBuf,
-    /// Folder of the shipped checkpoints `<kind>.ckpt`.
-    #[arg(long, default_value = "checkpoints/text")]
-    pub checkpoints: PathBuf,
-    /// Train tiny models here (a few minutes) instead of using the shipped checkpoints.
-    #[arg(long)]
-    pub train: bool,
-    /// Training steps per model (with --train).
+    /// Training steps of a model trained now.
     #[arg(long, default_value_t = 300)]
     pub steps: usize,
-    /// Models to report (`gidd` too with --train, or with a `gidd.ckpt` in --checkpoints).
+    /// Models to report (`gidd` is trained now unless --checkpoints holds a `gidd.ckpt`).
     #[arg(long, default_value = "ar,mdlm,udlm")]
     pub kinds: String,
-    /// Extra overrides for every trained model (with --train), e.g. `--set model.hidden_size=128`.
-    #[arg(long = "set", value_name = "KEY=VALUE", requires = "train")]
-    pub set: Vec<String>,
-    /// Train again even if an earlier demo run holds a model (with --train).
-    #[arg(long, requires = "train")]
-    pub retrain: bool,
     /// Text file to validate on (default: the one each model was trained on; its last
     /// `data.val_fraction` is the held-out split).
     #[arg(long)]
@@ -55,8 +44,9 @@ pub struct DemoArgs {
     /// Reverse steps T of the MDLM / UDLM samples (AR ignores it).
     #[arg(long, default_value_t = 64)]
     pub sample_steps: usize,
-    #[arg(long)]
-    pub backend: Option<String>,
+    /// Shipped checkpoints, --retrain (tiny models trained now), --set and the backend.
+    #[command(flatten)]
+    pub models: DemoModelArgs,
 }
 
 /// The configs' models shrunk to train in about a minute each on two cores.
@@ -83,7 +73,6 @@ struct Row {
     kind: ModelKind,
     parameters: usize,
     steps: usize,
-    train_seconds: Option<f64>,
     bpc: f64,
     val_chunks: usize,
     seq_len: usize,
@@ -102,7 +91,7 @@ fn kinds(a: &DemoArgs) -> Result<Vec<&str>> {
 /// Validation BPC of the checkpoint at `path` on the held-out split of its own text (or of
 /// `--data`), reusing the prepared split when the data settings repeat.
 fn validate(path: &Path, a: &DemoArgs, cache: &mut Option<(DataConfig, TextData)>) -> Result<Row> {
-    let dev = device(a.backend.as_deref())?;
+    let dev = device(a.models.backend.as_deref())?;
     let m = TextModel::load(path, &dev)?;
     let mut cfg = m.facts.data.clone();
     cfg.seq_len = m.diffusion.config.seq_len;
@@ -123,7 +112,6 @@ fn validate(path: &Path, a: &DemoArgs, cache: &mut Option<(DataConfig, TextData)
         kind: d.kind,
         parameters: m.loaded.num_params(),
         steps: m.loaded.step,
-        train_seconds: None,
         bpc: v.bpc,
         val_chunks: data.report.val_chunks,
         seq_len: data.report.seq_len,
@@ -141,87 +129,28 @@ fn samples(path: &Path, a: &DemoArgs) -> Result<Vec<String>> {
         seed: 0,
         ..Default::default()
     };
-    generate(path, a.samples, config, a.backend.as_deref(), false)
+    generate(path, a.samples, config, a.models.backend.as_deref(), false)
 }
 
-/// Train tiny models into `<out>/<kind>` (`demo --train`); the checkpoint of each.
-fn train_tiny(a: &DemoArgs, kind: &str) -> Result<(PathBuf, f64)> {
-    let run = a.out.join(kind);
-    if run.exists() {
-        if !a.retrain {
-            bail!(
-                "{} holds an earlier demo run; pass --retrain to replace it or --out for another folder",
-                run.display()
-            );
-        }
-        std::fs::remove_dir_all(&run)?;
-    }
-    println!("training {kind} for {} steps …", a.steps);
+/// The shipped checkpoint of `kind`, an earlier demo run's, or a tiny model trained now.
+fn model_path(a: &DemoArgs, kind: &str) -> Result<PathBuf> {
+    let config = format!("configs/text8-{kind}.toml");
     let extra = matches!(kind, "mdlm" | "gidd").then_some(TINY_MDLM);
-    let args = TrainArgs {
-        run: RunArgs {
-            config: Some(resolve_path(Path::new(&format!(
-                "configs/text8-{kind}.toml"
-            )))),
-            set: TINY
-                .iter()
-                .copied()
-                .chain(extra)
-                .map(str::to_string)
-                .chain(a.set.clone())
-                .collect(),
-            run_dir: Some(run),
-            steps: Some(a.steps),
-            backend: a.backend.clone(),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let t = train(&args)?;
-    Ok((t.model, t.train_seconds))
+    let set = TINY.iter().copied().chain(extra).map(str::to_string);
+    let steps = Some(a.steps);
+    (a.models).obtain::<Text>(&a.out, kind, &config, set.collect(), steps, false)
 }
 
-/// The shipped checkpoint of `kind`, or (with `--train`) a tiny model trained now and its
-/// training seconds.
-fn model_path(a: &DemoArgs, kind: &str) -> Result<(PathBuf, Option<f64>)> {
-    if a.train {
-        let (p, s) = train_tiny(a, kind)?;
-        return Ok((p, Some(s)));
-    }
-    let p = resolve_path(&a.checkpoints.join(format!("{kind}.ckpt")));
-    if !p.is_file() {
-        bail!(
-            "{} does not exist: the shipped text checkpoints come with the repository \
-             (`DOMAINS=text scripts/train-release-checkpoints.sh` rebuilds them); \
-             `text demo --train` trains tiny ones instead",
-            p.display()
-        );
-    }
-    Ok((p, None))
-}
-
-/// The Markdown table of validation BPC per model, with training seconds when trained here.
-fn bpc_table(rows: &[Row], trained: bool) -> String {
-    let mut table = if trained {
-        vec![
-            "| model | parameters | steps | train s | validation BPC | paper (full scale) |"
-                .to_string(),
-            "|---|---|---|---|---|---|".to_string(),
-        ]
-    } else {
-        vec![
-            "| model | parameters | steps | validation BPC | paper (full scale) |".to_string(),
-            "|---|---|---|---|---|".to_string(),
-        ]
-    };
+/// The Markdown table of validation BPC per model.
+fn bpc_table(rows: &[Row]) -> String {
+    let mut table = vec![
+        "| model | parameters | steps | validation BPC | paper (full scale) |".to_string(),
+        "|---|---|---|---|---|".to_string(),
+    ];
     for r in rows {
         let kind = format!("{:?}", r.kind).to_lowercase();
-        let train_s = r
-            .train_seconds
-            .map(|s| format!(" {s:.0} |"))
-            .unwrap_or_default();
         table.push(format!(
-            "| {kind} | {:.2} M | {} |{train_s} {:.3} | {} |",
+            "| {kind} | {:.2} M | {} | {:.3} | {} |",
             r.parameters as f64 / 1e6,
             r.steps,
             r.bpc,
@@ -238,29 +167,23 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let mut lines = Vec::new();
     let mut cache = None;
     for kind in kinds {
-        let (path, train_seconds) = model_path(a, kind)?;
+        let path = model_path(a, kind)?;
         println!("validating {} …", path.display());
-        let mut row = validate(&path, a, &mut cache)?;
-        row.train_seconds = train_seconds;
+        let row = validate(&path, a, &mut cache)?;
         for line in samples(&path, a)? {
             lines.push(format!("{kind:>4}: {line}"));
         }
         rows.push(row);
     }
 
-    let table = bpc_table(&rows, a.train);
+    let table = bpc_table(&rows);
     use diffusion_core::atomic_file::write_atomic;
     write_atomic(&a.out.join("table.md"), format!("{table}\n").as_bytes())?;
     write_atomic(
         &a.out.join("samples.txt"),
         (lines.join("\n") + "\n").as_bytes(),
     )?;
-    let source = if a.train {
-        "tiny models trained here".to_string()
-    } else {
-        format!("shipped checkpoints in {}", a.checkpoints.display())
-    };
-    println!("\n{source}:\n\n{table}");
+    println!("\n{table}");
     if !lines.is_empty() {
         println!(
             "\n{} sample(s) each (T = {} for MDLM / UDLM; AR starts from a space):\n{}",

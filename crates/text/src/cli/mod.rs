@@ -47,8 +47,3 @@ pub fn run(command: Command) -> Result<()> {
         Command::Demo(a) => demo::run(&a),
     }
 }
-
-/// `text train`: the core's training run on the text domain.
-pub fn train(args: &TrainArgs) -> Result<diffusion_core::app::Trained> {
-    diffusion_core::app::train_generator::<Text>(args, args.load::<Text>(&[])?)
-}
