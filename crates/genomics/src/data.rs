@@ -6,11 +6,11 @@ use crate::config::DataConfig;
 use crate::corpus::Corpus;
 use crate::error::{GenomicsError, Result};
 use crate::manifest::Manifest;
-use crate::rng::Xoshiro256StarStar;
 use crate::tokenizer::DnaTokenizer;
 use crate::windows::{Balance, Split, Window, make_windows};
 use diffusion_core::domain::{SequenceDataset, TokenSequences};
 use diffusion_core::paths::resolve_path;
+use diffusion_core::rng::Xoshiro256StarStar;
 use serde::Serialize;
 use std::path::PathBuf;
 

@@ -5,13 +5,13 @@
 
 use crate::error::{GenomicsError, Result};
 use crate::metrics::{ClassificationReport, auroc, classification_report, species_kmer_js};
-use crate::rng::Xoshiro256StarStar;
 use crate::tokenizer::DnaTokenizer;
 use burn::prelude::*;
 use diffusion_core::CoreError;
 use diffusion_core::classifier::{Classifier, ClassifierConfig, DitClassifier, Pooling};
 use diffusion_core::dit::DitConfig;
 use diffusion_core::domain::{TokenSequences, Tokenizer};
+use diffusion_core::rng::Xoshiro256StarStar;
 use diffusion_core::tensor_util::{ids_tensor, to_vec_f32};
 use diffusion_core::train::{TrainConfig, Trainer};
 use serde::{Deserialize, Serialize};

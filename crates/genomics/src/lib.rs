@@ -17,11 +17,11 @@ pub mod manifest;
 pub mod metrics;
 pub mod random_baseline;
 pub mod reward;
-pub mod rng;
 pub mod tokenizer;
 pub mod windows;
 
 pub use corpus::{Corpus, SpeciesGenome};
+pub use diffusion_core::rng::Xoshiro256StarStar;
 pub use error::{GenomicsError, Result};
 pub use fasta::{
     FastaFile, FastaRecord, FastaStats, GeneratedSample, SampleWriter, read_fasta, read_samples,
@@ -29,7 +29,6 @@ pub use fasta::{
 };
 pub use manifest::{Manifest, SpeciesEntry};
 pub use metrics::{ClassificationReport, ConfusionMatrix, SpeciesKmerJs};
-pub use rng::Xoshiro256StarStar;
 pub use windows::{
     Balance, Split, SplitFractions, SplitScope, Window, WindowConfig, Windows, make_windows,
 };

@@ -3,8 +3,8 @@
 //! species weights each species by its representation, as the reference describes.
 
 use crate::error::{GenomicsError, Result};
-use crate::rng::Xoshiro256StarStar;
 use diffusion_core::CoreError;
+use diffusion_core::rng::Xoshiro256StarStar;
 
 /// Bases in composition order.
 pub const BASES: [u8; 4] = *b"ACGT";
@@ -57,7 +57,7 @@ pub fn random_sequences(
         .map(|_| {
             (0..length)
                 .map(|_| {
-                    let u = rng.next_f64();
+                    let u = rng.uniform();
                     let i = cumulative.iter().position(|&c| u < c).unwrap_or(fallback);
                     BASES[i]
                 })

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::corpus::{Corpus, reverse_complement};
 use crate::error::{GenomicsError, Result};
-use crate::rng::{SplitMix64, Xoshiro256StarStar};
+use diffusion_core::rng::{Xoshiro256StarStar, splitmix64};
 
 /// Dataset split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -400,8 +400,8 @@ fn cap_training_windows(
         if dropped == 0 {
             continue;
         }
-        let mut class_seed = SplitMix64::new(seed ^ (class as u64).wrapping_mul(0x9e37_79b9));
-        let mut rng = Xoshiro256StarStar::seed_from_u64(class_seed.next_u64());
+        let mut class_seed = seed ^ (class as u64).wrapping_mul(0x9e37_79b9);
+        let mut rng = Xoshiro256StarStar::seed_from_u64(splitmix64(&mut class_seed));
         let mut order: Vec<usize> = (0..list.len()).collect();
         rng.shuffle(&mut order);
         let mut keep = order[..smallest].to_vec();
