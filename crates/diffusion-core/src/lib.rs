@@ -17,7 +17,8 @@ pub mod io;
 pub mod model;
 /// Noise process: schedule, q(z_t | x), prior, times, parameterisation, posteriors, losses.
 pub mod process;
-/// Reports: metrics, plots of a run's curves.
+/// Reports: metrics (classification, AUROC; Fréchet distance and inception score on a clean
+/// classifier's features), plots of a run's curves.
 pub mod report;
 /// Sampling: samplers, one reverse step in pieces, categorical draws, `generate`.
 pub mod sample;

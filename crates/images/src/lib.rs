@@ -2,8 +2,9 @@
 //! loaders (IDX, the CIFAR-10 JPEG pack, a folder per class), a pixel tokenizer with
 //! configurable levels, sample grids, the reference's image UNet with its truncated
 //! discretised-logistic head (a core `Denoiser`, trained through the `UnetGenerator`
-//! objective), and image metrics (FID and IS on a project-trained evaluation network, accuracy
-//! / F1 of an evaluation classifier).
+//! objective), and image metrics (FID and IS on a project-trained evaluation network — the
+//! core's `report::{features, frechet, inception_score}` — accuracy / F1 of an evaluation
+//! classifier).
 //!
 //! Everything else model-related (process, DiT, classifiers, trainer, sampler, guidance) comes
 //! from `diffusion-core`; this crate turns images into token sequences and back, and scores them.
@@ -12,16 +13,12 @@ pub mod cifar_pack;
 pub mod config;
 pub mod dataset;
 pub mod error;
-pub mod features;
 pub mod folder;
-pub mod frechet;
 pub mod grid;
 pub mod idx;
 pub mod image_set;
-pub mod inception_score;
 pub mod inpaint;
 pub mod sample_metrics;
-pub mod symmetric_eigen;
 pub mod tokenizer;
 
 pub use error::{ImageError, Result};

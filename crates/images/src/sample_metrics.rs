@@ -4,10 +4,10 @@
 //! classes the samples were generated for (via `diffusion_core::metrics`).
 
 use crate::error::Result;
-use crate::features::Evaluated;
-use crate::frechet::{Gaussian, frechet_distance};
-use crate::inception_score::inception_score;
 use diffusion_core::metrics::classification_report;
+use diffusion_core::report::features::Evaluated;
+use diffusion_core::report::frechet::{Gaussian, frechet_distance};
+use diffusion_core::report::inception_score::inception_score;
 use serde::Serialize;
 
 /// Metrics of one set of samples.

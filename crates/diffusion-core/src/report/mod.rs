@@ -1,8 +1,12 @@
 //! A run's curves from its `metrics.csv`: training loss (raw and smoothed) and validation
 //! NELBO, drawn to `loss.{svg,png}` and `validation.{svg,png}` in the run directory.
 
+pub mod features;
+pub mod frechet;
+pub mod inception_score;
 pub mod metrics;
 pub mod plot;
+mod symmetric_eigen;
 
 use crate::error::{CoreError, Result};
 use crate::plot::{Series, lines};

@@ -9,8 +9,9 @@ use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::app::DomainClassifier;
 use diffusion_core::classifier::DitClassifier;
+use diffusion_core::report::frechet::Gaussian;
 use genomics::data::{bases_by_class, prepare};
-use genomics::evaluate::{DiscriminatorConfig, Reference, SpeciesScores, score};
+use genomics::evaluate::{DiscriminatorConfig, Reference, SpeciesScores, oracle_gaussian, score};
 use genomics::{GeneratedSample, samples_for};
 use std::path::{Path, PathBuf};
 
@@ -47,6 +48,8 @@ pub struct Scorer {
     pub meta: Meta,
     pub seq_len: usize,
     pub val: Vec<Vec<Vec<u8>>>,
+    /// The oracle's feature Gaussian over all validation windows (the Fréchet reference).
+    pub val_gaussian: Gaussian,
     /// Test windows (bases) per species: the "real" reference row.
     pub test: Vec<Vec<Vec<u8>>>,
     /// The oracle's own held-out report, as stored in its checkpoint by `train-classifier`.
@@ -84,11 +87,15 @@ impl Scorer {
         }
         let val = bases_by_class(&data.val, data.classes.len());
         let test = bases_by_class(&data.test, data.classes.len());
+        let seq_len = c.objective.config.seq_len;
+        let pooled: Vec<Vec<u8>> = val.iter().flatten().cloned().collect();
+        let val_gaussian = oracle_gaussian(&c.model, &pooled, seq_len, dev)?;
         Ok(Self {
             test,
             held_out: c.metadata.get("held_out").cloned(),
-            seq_len: c.objective.config.seq_len,
+            seq_len,
             oracle: c.model,
+            val_gaussian,
             meta,
             val,
         })
@@ -148,6 +155,7 @@ impl Scorer {
             val: &self.val,
             oracle: &self.oracle,
             oracle_seq_len: self.seq_len,
+            val_gaussian: &self.val_gaussian,
         };
         Ok(score(&seqs, &intended, &reference, disc, dev)?)
     }
@@ -176,6 +184,9 @@ pub fn run(a: &EvalArgs) -> Result<SpeciesScores> {
     println!("oracle held-out accuracy: {}", scorer.held_out_text());
     println!("{}", SpeciesScores::table_header());
     println!("{}", s.table_row(&a.samples.display().to_string(), "–"));
+    if let Some(f) = s.fbd {
+        println!("Fréchet distance on the oracle's features (to the validation windows): {f:.3}");
+    }
     if let Some(p) = &a.json {
         let text = serde_json::to_string_pretty(&s)?;
         diffusion_core::run_dir::write_atomic(p, text.as_bytes())?;

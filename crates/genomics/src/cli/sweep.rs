@@ -110,11 +110,11 @@ fn write_sweep(
     points: &[(f64, f64, f64)],
     scorer: &Scorer,
 ) -> Result<()> {
-    let mut csv = String::from("model,guidance,gamma,n,js3,js6,auroc,accuracy,macro_f1,mcc\n");
+    let mut csv = String::from("model,guidance,gamma,n,js3,js6,auroc,accuracy,macro_f1,mcc,fbd\n");
     for r in rows {
         let s = &r["scores"];
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
             r["model"].as_str().unwrap_or(""),
             r["guidance"].as_str().unwrap_or(""),
             r["gamma"],
@@ -124,7 +124,8 @@ fn write_sweep(
             s["auroc"],
             s["accuracy"],
             s["macro_f1"],
-            s["mcc"]
+            s["mcc"],
+            s["fbd"]
         ));
     }
     dir.write("sweep.csv", csv.as_bytes())?;

@@ -5,8 +5,8 @@
 use super::{EvalNet, device, load_eval_net};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use diffusion_core::report::features::FeatureNetwork;
 use diffusion_core::run_dir::RunDir;
-use images::features::FeatureNetwork;
 use images::idx::{default_labels_path, read_idx};
 use images::sample_metrics::{SampleMetrics, score};
 use std::path::{Path, PathBuf};

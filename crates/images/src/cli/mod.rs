@@ -12,9 +12,9 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Subcommand;
 use diffusion_core::app::{AppCommand, DomainClassifier};
+use diffusion_core::report::features::ClassifierFeatures;
 use images::config::DataConfig;
 use images::dataset::prepare;
-use images::features::ClassifierFeatures;
 use images::tokenizer::PixelTokenizer;
 use std::path::Path;
 
@@ -65,7 +65,7 @@ pub fn num_classes(g: &ImagesGenerator) -> usize {
 pub struct EvalNet {
     pub net: ClassifierFeatures,
     pub info: Provenance,
-    pub reference: images::frechet::Gaussian,
+    pub reference: diffusion_core::report::frechet::Gaussian,
     pub reference_size: usize,
     /// Held-out accuracy of the evaluation classifier on the same real images.
     pub real_accuracy: f64,
@@ -74,7 +74,7 @@ pub struct EvalNet {
 /// Load an evaluation classifier and fit the reference Gaussian on (at most `max_reference`)
 /// real validation images of its data set.
 pub fn load_eval_net(path: &Path, dev: &Device, max_reference: Option<usize>) -> Result<EvalNet> {
-    use images::features::FeatureNetwork;
+    use diffusion_core::report::features::FeatureNetwork;
     let c = DomainClassifier::<Images>::load(path, dev)?;
     if c.loaded.objective.config.noise.is_some() {
         bail!(
@@ -101,7 +101,7 @@ pub fn load_eval_net(path: &Path, dev: &Device, max_reference: Option<usize>) ->
     let real_accuracy = labels.iter().zip(&preds).filter(|(a, b)| a == b).count() as f64
         / labels.len().max(1) as f64;
     Ok(EvalNet {
-        reference: images::frechet::Gaussian::fit(&ev.features)?,
+        reference: diffusion_core::report::frechet::Gaussian::fit(&ev.features)?,
         reference_size: ev.features.len(),
         net,
         info: c.facts,

@@ -11,8 +11,8 @@ use diffusion_core::cli::parse_list;
 use diffusion_core::cli::sweep::SweepGuide;
 use diffusion_core::nos::NosConfig;
 use diffusion_core::plot::{Series, lines};
+use diffusion_core::report::features::FeatureNetwork;
 use diffusion_core::run_dir::RunDir;
-use images::features::FeatureNetwork;
 use images::sample_metrics::SampleMetrics;
 use std::path::{Path, PathBuf};
 

@@ -1,15 +1,17 @@
-//! The evaluation network behind "FID (project classifier features)" and "IS (project
-//! classifier)": anything that maps token images to a feature vector and class probabilities.
-//! The default is a clean (t = 0) DiT classifier trained by the project on the same data set;
-//! an Inception-style network can replace it by implementing [`FeatureNetwork`].
+//! The evaluation network behind the Fréchet distances and inception scores of generated
+//! sequences (images: "FID (project classifier features)" and "IS (project classifier)";
+//! genomics: the Fréchet distance on the species oracle's features): anything that maps token
+//! sequences to a feature vector and class probabilities. The default is a clean (t = 0) DiT
+//! classifier trained by the project on the same data set; an Inception-style network can
+//! replace it by implementing [`FeatureNetwork`].
 
-use crate::error::{ImageError, Result};
+use crate::classifier::DitClassifier;
+use crate::error::{CoreError, Result};
+use crate::tensor_util::{ids_tensor, to_vec_f32};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use diffusion_core::classifier::DitClassifier;
-use diffusion_core::tensor_util::{ids_tensor, to_vec_f32};
 
-/// Features and class probabilities of a batch of images.
+/// Features and class probabilities of a batch of sequences.
 #[derive(Clone, Debug, Default)]
 pub struct Evaluated {
     /// [n][D] feature vectors (the input of the Fréchet distance).
@@ -19,7 +21,7 @@ pub struct Evaluated {
 }
 
 impl Evaluated {
-    /// Most probable class of each image.
+    /// Most probable class of each sequence.
     pub fn predictions(&self) -> Vec<usize> {
         self.probs
             .iter()
@@ -32,7 +34,7 @@ impl Evaluated {
     }
 }
 
-/// A network that scores token images.
+/// A network that scores token sequences.
 pub trait FeatureNetwork {
     /// Shown in tables, e.g. "project classifier".
     fn name(&self) -> &str;
@@ -72,8 +74,8 @@ impl FeatureNetwork for ClassifierFeatures {
 
     fn evaluate(&self, tokens: &[i64], seq_len: usize) -> Result<Evaluated> {
         if seq_len == 0 || !tokens.len().is_multiple_of(seq_len) {
-            return Err(ImageError::Invalid(format!(
-                "{} tokens are not whole images of {seq_len}",
+            return Err(CoreError::Data(format!(
+                "{} tokens are not whole sequences of {seq_len}",
                 tokens.len()
             )));
         }

@@ -5,17 +5,17 @@
 //! With a project-trained classifier this is "IS (project classifier)", not the Inception-v3
 //! score of the paper (spec §9.6); values compare only under the same classifier.
 
-use crate::error::{ImageError, Result};
+use crate::error::{CoreError, Result};
 
 /// The score of per-sample class probabilities `probs` (each row sums to 1).
 pub fn inception_score(probs: &[Vec<f64>]) -> Result<f64> {
     let n = probs.len();
     if n == 0 {
-        return Err(ImageError::Invalid("inception score of no samples".into()));
+        return Err(CoreError::Metric("inception score of no samples".into()));
     }
     let c = probs[0].len();
     if c == 0 || probs.iter().any(|p| p.len() != c) {
-        return Err(ImageError::Invalid(
+        return Err(CoreError::Metric(
             "inception score: class probability rows of different lengths".into(),
         ));
     }
@@ -24,7 +24,7 @@ pub fn inception_score(probs: &[Vec<f64>]) -> Result<f64> {
         .flatten()
         .any(|&p| !(0.0..=1.0 + 1e-6).contains(&p))
     {
-        return Err(ImageError::Invalid(
+        return Err(CoreError::Metric(
             "inception score: probabilities outside [0, 1]".into(),
         ));
     }

@@ -2,7 +2,7 @@
 //! dependency-free; accurate to rounding for the feature dimensions used here (tens to a few
 //! hundred), which is all the Fréchet distance needs (matrix square roots of covariances).
 
-use crate::error::{ImageError, Result};
+use crate::error::{CoreError, Result};
 
 /// Eigenvalues and eigenvectors (columns of `vectors`, row-major n×n) of a symmetric matrix.
 #[derive(Clone, Debug)]
@@ -16,13 +16,13 @@ impl SymmetricEigen {
     /// Decompose the symmetric row-major n×n matrix `a` (its symmetric part is used).
     pub fn new(a: &[f64], n: usize) -> Result<Self> {
         if a.len() != n * n {
-            return Err(ImageError::Invalid(format!(
+            return Err(CoreError::Metric(format!(
                 "eigendecomposition of {} values as a {n}×{n} matrix",
                 a.len()
             )));
         }
         if a.iter().any(|x| !x.is_finite()) {
-            return Err(ImageError::Invalid(
+            return Err(CoreError::Metric(
                 "eigendecomposition of a matrix with NaN or infinite entries".into(),
             ));
         }
@@ -115,7 +115,7 @@ pub fn matmul(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diffusion_core::rng::Rng;
+    use crate::rng::Rng;
 
     #[test]
     fn reconstructs_random_symmetric_matrices() {

@@ -8,8 +8,8 @@
 //! the Inception-v3 FID of the paper: values are comparable only between runs that use the same
 //! feature network.
 
-use crate::error::{ImageError, Result};
-use crate::symmetric_eigen::{SymmetricEigen, matmul};
+use super::symmetric_eigen::{SymmetricEigen, matmul};
+use crate::error::{CoreError, Result};
 
 /// Mean and covariance (unbiased, as `numpy.cov`) of a set of feature vectors.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,13 +25,13 @@ impl Gaussian {
     pub fn fit(features: &[Vec<f64>]) -> Result<Self> {
         let n = features.len();
         if n < 2 {
-            return Err(ImageError::Invalid(format!(
+            return Err(CoreError::Metric(format!(
                 "a covariance needs at least 2 feature vectors, got {n}"
             )));
         }
         let d = features[0].len();
         if features.iter().any(|f| f.len() != d) {
-            return Err(ImageError::Invalid(
+            return Err(CoreError::Metric(
                 "feature vectors of different lengths".into(),
             ));
         }
@@ -65,7 +65,7 @@ impl Gaussian {
 /// The squared Fréchet distance d² between N(μ₁, Σ₁) and N(μ₂, Σ₂).
 pub fn frechet_distance(a: &Gaussian, b: &Gaussian) -> Result<f64> {
     if a.dim != b.dim {
-        return Err(ImageError::Invalid(format!(
+        return Err(CoreError::Metric(format!(
             "Fréchet distance between {}- and {}-dimensional features",
             a.dim, b.dim
         )));
