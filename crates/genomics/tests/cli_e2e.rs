@@ -205,7 +205,10 @@ fn train_sample_guide_and_score_end_to_end() {
     assert!(v["auroc"].as_f64().is_some());
     let fbd = v["fbd"].as_f64().unwrap_or(f64::NAN);
     assert!(fbd.is_finite() && fbd > 0.0, "fbd = {fbd}");
-    assert!(out.contains("Fréchet distance on the oracle's features"), "{out}");
+    assert!(
+        out.contains("Fréchet distance on the oracle's features"),
+        "{out}"
+    );
 
     // Sweep with the random row.
     let sweep = p("sweep");
@@ -237,7 +240,10 @@ fn train_sample_guide_and_score_end_to_end() {
     );
     assert!(md.contains("Oracle held-out accuracy: 0."), "{md}");
     let csv = std::fs::read_to_string(tmp.join("sweep/sweep.csv")).expect("sweep csv");
-    assert!(csv.lines().next().is_some_and(|h| h.ends_with(",mcc,fbd")), "{csv}");
+    assert!(
+        csv.lines().next().is_some_and(|h| h.ends_with(",mcc,fbd")),
+        "{csv}"
+    );
 
     // An oracle trained on overlapping, reverse-complemented windows scores against the same
     // plain reference windows: every row's k-mer JS columns are unchanged.

@@ -9,6 +9,7 @@ mod sweep;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use diffusion_core::app::{AppCommand, TrainCommandArgs};
+use diffusion_core::cli::sweep::{PlotSweepsArgs, plot_sweeps};
 pub use domain::Genomics;
 use genomics::config::DataConfig;
 use serde_json::Value;
@@ -29,6 +30,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Sample over guidance strengths γ and score every row: a Table C-style table.
     Sweep(sweep::SweepArgs),
+    /// Plot one metric of several sweeps against γ (e.g. oracle F1 of MDLM and UDLM).
+    PlotSweeps(PlotSweepsArgs),
     /// End to end on the shipped genomes: shipped (or freshly trained) small models, species-
     /// conditioned FASTA, and the metrics table.
     Demo(demo::DemoArgs),
@@ -76,6 +79,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Sample(a) => sample::run(&a).map(|_| ()),
         Command::Eval(a) => eval::run(&a).map(|_| ()),
         Command::Sweep(a) => sweep::run(&a),
+        Command::PlotSweeps(a) => Ok(plot_sweeps(&a)?),
         Command::Demo(a) => demo::run(&a),
     }
 }

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Subcommand;
 use diffusion_core::app::{AppCommand, DomainClassifier};
+use diffusion_core::cli::sweep::{PlotSweepsArgs, plot_sweeps};
 use diffusion_core::report::features::ClassifierFeatures;
 use images::config::DataConfig;
 use images::dataset::prepare;
@@ -32,6 +33,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Sample over guidance strengths γ and step counts T: table and plots.
     Sweep(sweep::SweepArgs),
+    /// Plot one metric of several sweeps against γ (e.g. FID of MDLM and UDLM).
+    PlotSweeps(PlotSweepsArgs),
     /// End to end on the shipped MNIST subset in minutes: small MDLM and UDLM models, an
     /// evaluation classifier, sample grids and the metrics table.
     Demo(demo::DemoArgs),
@@ -115,6 +118,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Sample(a) => sample::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Sweep(a) => sweep::run(&a),
+        Command::PlotSweeps(a) => Ok(plot_sweeps(&a)?),
         Command::Demo(a) => demo::run(&a),
     }
 }

@@ -10,6 +10,7 @@ mod sweep;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use diffusion_core::app::{AppCommand, TrainArgs, TrainCommandArgs};
+use diffusion_core::cli::sweep::{PlotSweepsArgs, plot_sweeps};
 pub use domain::Molecules;
 use std::path::Path;
 
@@ -27,7 +28,7 @@ pub enum Command {
     /// Sample over a range of guidance strengths γ: table and Pareto plot.
     Sweep(sweep::SweepArgs),
     /// Plot one metric of several sweeps against γ (e.g. validity of MDLM and UDLM).
-    PlotSweeps(sweep::PlotSweepsArgs),
+    PlotSweeps(PlotSweepsArgs),
     /// Pareto table and plot of `sample` runs: property of novel molecules against the
     /// valid × novel fraction, with each run's time.
     PlotPareto(sweep::PlotParetoArgs),
@@ -77,7 +78,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Sample(a) => sample::run(&a).map(|_| ()),
         Command::Eval(a) => eval::run(&a),
         Command::Sweep(a) => sweep::run(&a),
-        Command::PlotSweeps(a) => sweep::plot_sweeps(&a),
+        Command::PlotSweeps(a) => Ok(plot_sweeps(&a)?),
         Command::PlotPareto(a) => sweep::plot_pareto(&a),
         Command::Demo(a) => demo::run(&a),
         Command::ImportHf(a) => hf::import(&a),

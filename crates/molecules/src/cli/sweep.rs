@@ -136,75 +136,6 @@ pub fn write_sweep(
     Ok(())
 }
 
-/// `plot-sweeps`: one metric of several sweeps against γ, one line per sweep (e.g. validity
-/// under D-CFG for MDLM and UDLM).
-#[derive(Args, Clone, Debug)]
-pub struct PlotSweepsArgs {
-    /// `LABEL=DIR` of a sweep written by `sweep` (repeatable); reads `DIR/sweep.csv`.
-    #[arg(long = "sweep", value_name = "LABEL=DIR", required = true)]
-    pub sweeps: Vec<String>,
-    /// Column of `sweep.csv` to plot (valid, unique, novel, qed_novel_mean, rings_novel_mean, …).
-    #[arg(long, default_value = "valid")]
-    pub metric: String,
-    /// Output stem: writes STEM.svg and STEM.png.
-    #[arg(long)]
-    pub out: PathBuf,
-}
-
-/// The (γ, metric) points of one `sweep.csv`; errors name the file, line and column.
-pub fn read_sweep_column(path: &std::path::Path, metric: &str) -> Result<Vec<(f64, f64)>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .with_context(|| format!("{}: empty file", path.display()))?
-        .split(',')
-        .collect();
-    let col = header.iter().position(|h| *h == metric).with_context(|| {
-        format!(
-            "{}: no column `{metric}` (columns: {})",
-            path.display(),
-            header.join(", ")
-        )
-    })?;
-    let mut points = Vec::new();
-    for (i, line) in lines.enumerate() {
-        let f: Vec<&str> = line.split(',').collect();
-        let num = |k: usize, what: &str| -> Result<f64> {
-            f.get(k)
-                .and_then(|v| v.parse::<f64>().ok())
-                .with_context(|| format!("{}:{}: bad {what}", path.display(), i + 2))
-        };
-        let (gamma, value) = (num(0, "γ")?, num(col, metric)?);
-        if value.is_finite() {
-            points.push((gamma, value));
-        }
-    }
-    Ok(points)
-}
-
-/// `molecules plot-sweeps`.
-pub fn plot_sweeps(a: &PlotSweepsArgs) -> Result<()> {
-    let mut series = Vec::new();
-    for spec in &a.sweeps {
-        let (label, dir) = spec
-            .split_once('=')
-            .with_context(|| format!("--sweep `{spec}`: expected LABEL=DIR"))?;
-        let points = read_sweep_column(&PathBuf::from(dir).join("sweep.csv"), &a.metric)?;
-        series.push(diffusion_core::plot::Series::line(label, points));
-    }
-    diffusion_core::plot::lines(
-        &a.out,
-        &format!("{} against guidance strength", a.metric),
-        "γ",
-        &a.metric,
-        &series,
-    )?;
-    println!("wrote {}.svg and {}.png", a.out.display(), a.out.display());
-    Ok(())
-}
-
 #[derive(Args, Clone, Debug)]
 pub struct PlotParetoArgs {
     /// `SERIES,POINT,DIR` of a `sample` run (repeatable): reads `DIR/metrics.json`; points of one
@@ -323,23 +254,6 @@ pub fn plot_pareto(a: &PlotParetoArgs) -> Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sweep_columns_are_read_and_bad_rows_named() {
-        let dir = std::env::temp_dir().join(format!("gdd-plot-sweeps-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("sweep.csv");
-        std::fs::write(&p, "gamma,samples,valid\n0,8,0.5\n2,8,NaN\n3,8,0.25\n").unwrap();
-        assert_eq!(
-            read_sweep_column(&p, "valid").unwrap(),
-            [(0.0, 0.5), (3.0, 0.25)]
-        );
-        let e = read_sweep_column(&p, "qed").unwrap_err().to_string();
-        assert!(e.contains("no column `qed`"), "{e}");
-        std::fs::write(&p, "gamma,valid\n0,x\n").unwrap();
-        let e = read_sweep_column(&p, "valid").unwrap_err().to_string();
-        assert!(e.contains("sweep.csv:2"), "{e}");
-        std::fs::remove_dir_all(&dir).ok();
-    }
     #[test]
     fn pareto_points_are_read_and_bad_runs_named() {
         let dir = std::env::temp_dir().join(format!("gdd-pareto-{}", std::process::id()));
