@@ -3,7 +3,7 @@
 //! sampler refinements (corrector, remasking, Ψ), reward steering, and the run itself (T, batch
 //! size, seed, backend). [`SampleFlags`] bundles them and builds the [`Request`] of a run.
 
-use crate::generate::{OwnedGuidanceModels, Request};
+use crate::generate::{Generated, OwnedGuidanceModels, Request};
 use crate::guidance::steer::{
     FinalPick, Potential, Resampling, Reward, SmcConfig, SteerMethod, X0Estimate, parse_reward_spec,
 };
@@ -13,7 +13,7 @@ use crate::psi::{PsiConfig, PsiMode};
 use crate::sampler::SamplerConfig;
 use crate::{CoreError, Result};
 use clap::{Args, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Which guidance rule a sampling run uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -475,6 +475,36 @@ impl<const STEPS: usize, const BATCH: usize> SampleFlags<STEPS, BATCH> {
             pins,
             progress: !self.run.quiet,
             steer: self.steer.request(reward)?,
+        })
+    }
+
+    /// The `run` record of a sample command's `metrics.json`, the same in every domain: what
+    /// was asked (checkpoint, guidance, γ and its schedule, T, steering, sampler refinements,
+    /// reward) and what `done`, the generation of `n` samples, cost (network evaluations,
+    /// seconds, steering statistics). Domains add their own fields (target, classes, …).
+    pub fn run_record(&self, checkpoint: &Path, done: &Generated, n: usize) -> serde_json::Value {
+        let (g, secs) = (&self.guide, done.seconds);
+        serde_json::json!({
+            "checkpoint": checkpoint,
+            "guidance": g.guidance.name(),
+            "exact": g.exact,
+            "gamma": g.gamma,
+            "gamma_schedule": g.gamma_schedule,
+            "steps": self.run.steps,
+            "seed": self.run.seed,
+            "nfe": done.nfe,
+            "seconds": secs,
+            "samples_per_s": n as f64 / secs.max(1e-9),
+            "steer": self.steer.describe(),
+            "sampler": self.refine.describe(),
+            "reward": self.steer.reward,
+            "steer_stats": done.steer.as_ref().map(|st| serde_json::json!({
+                "mean_reward": st.mean_reward(),
+                "mean_final_ess": st.mean_final_ess(),
+                "mean_log_z": st.mean_log_z(),
+                "resamples": st.resamples,
+                "reward_evals": st.reward_evals,
+            })),
         })
     }
 }

@@ -259,7 +259,7 @@ fn generator_rows(
             )?;
         }
         let m = score_images(eval, &px, out.intended.as_deref())?;
-        let line = row(&format!("{kind} {label}"), bpd, &m, out.seconds);
+        let line = row(&format!("{kind} {label}"), bpd, &m, out.done.seconds);
         println!("{line}");
         table.push(line);
     }

@@ -71,8 +71,8 @@ pub struct Generated {
     pub tokens: Vec<i64>,
     /// The class each image was generated for (None when unguided).
     pub intended: Option<Vec<i64>>,
-    pub nfe: usize,
-    pub seconds: f64,
+    /// Network evaluations, seconds and steering statistics.
+    pub done: diffusion_core::generate::Generated,
 }
 
 /// Sample per `req` through the core's generate layer, one group per class with the core's
@@ -108,8 +108,7 @@ pub fn generate(g: &ImagesGenerator, req: &Request, dev: &Device) -> Result<Gene
     Ok(Generated {
         tokens,
         intended,
-        nfe: done.nfe,
-        seconds: done.seconds,
+        done,
     })
 }
 
@@ -219,25 +218,19 @@ pub fn run(a: &SampleArgs) -> Result<()> {
         None => None,
     };
     let n = pixels.len() / tok.seq_len();
-    write_metrics(
-        &a.out,
-        json!({
-            "checkpoint": a.checkpoint,
-            "backbone": g.backbone(),
-            "generator_step": g.step,
-            "generator_parameters": g.num_params(),
-            "guidance": a.flags.guide.guidance.label(a.flags.guide.exact),
-            "gamma": a.flags.guide.gamma,
-            "steps": a.flags.run.steps,
-            "classes": req.classes,
-            "per_class": a.per_class,
-            "inpainting_pins": pins.len(),
-            "nfe": gen_out.nfe,
-            "seconds": gen_out.seconds,
-            "tokenizer": tok,
-        }),
-        metrics.as_ref(),
-    )?;
+    let mut run = a.flags.run_record(&a.checkpoint, &gen_out.done, n);
+    for (k, v) in [
+        ("backbone", json!(g.backbone())),
+        ("generator_step", json!(g.step)),
+        ("generator_parameters", json!(g.num_params())),
+        ("classes", json!(req.classes)),
+        ("per_class", json!(a.per_class)),
+        ("inpainting_pins", json!(pins.len())),
+        ("tokenizer", json!(tok)),
+    ] {
+        run[k] = v;
+    }
+    write_metrics(&a.out, run, metrics.as_ref())?;
     print_summary(a, &g, metrics.as_ref(), &gen_out, n);
     Ok(())
 }
@@ -282,8 +275,8 @@ fn print_summary(
     );
     println!(
         "{n} images in {:.1} s ({} network evaluations); grid and IDX files in {}",
-        gen_out.seconds,
-        gen_out.nfe,
+        gen_out.done.seconds,
+        gen_out.done.nfe,
         a.out.display()
     );
 }

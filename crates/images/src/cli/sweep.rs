@@ -96,7 +96,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             println!(
                 "{}   ({:.1} s)",
                 m.table_row(&format!("T = {t}, γ = {gamma}")),
-                out.seconds
+                out.done.seconds
             );
             rows.push(SweepRow {
                 gamma,

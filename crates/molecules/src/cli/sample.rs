@@ -13,7 +13,6 @@ use diffusion_core::app::guidance_models::SampleModels;
 use diffusion_core::atomic_file::AtomicFile;
 use diffusion_core::generate::{Generated, Group, SampleFlags, Unguided, class_groups};
 pub use diffusion_core::generate::{GuidanceKind, Request};
-use diffusion_core::guidance::steer::SteerStats;
 use diffusion_core::run_dir::RunDir;
 use molecules::config::Representation;
 use molecules::data::{LabelInfo, known_smiles, prefix_pins, resolve_path};
@@ -124,17 +123,6 @@ pub fn generate(
         Ok(())
     })?;
     Ok((rows, done.nfe))
-}
-
-/// The steering statistics of a run as a metrics.json entry.
-fn steer_summary(st: &SteerStats) -> Value {
-    serde_json::json!({
-        "mean_reward": st.mean_reward(),
-        "mean_final_ess": st.mean_final_ess(),
-        "mean_log_z": st.mean_log_z(),
-        "resamples": st.resamples,
-        "reward_evals": st.reward_evals,
-    })
 }
 
 /// Write samples and metrics into `out` and print the metrics line.
@@ -254,30 +242,14 @@ pub fn run(a: &SampleArgs) -> Result<Qm9Metrics> {
     let known = known_set(&reference)?;
     let groups = groups(&g, &req, a.target, a.num_samples)?;
     let (m, done) = stream_samples(a, &g, &req, &groups, &known, &dev)?;
-    let (nfe, secs, steer_stats) = (done.nfe, done.seconds, done.steer);
+    let mut run = a.flags.run_record(&a.checkpoint, &done, a.num_samples);
+    run["target"] = a.target.into();
     let dir = RunDir {
         path: a.out.clone(),
     };
-    write_metrics(
-        &dir,
-        &m,
-        serde_json::json!({
-            "checkpoint": a.checkpoint,
-            "guidance": a.flags.guide.guidance.name(),
-            "gamma": a.flags.guide.gamma,
-            "gamma_schedule": a.flags.guide.gamma_schedule,
-            "target": a.target,
-            "steps": a.flags.run.steps,
-            "nfe": nfe,
-            "seconds": secs,
-            "samples_per_s": a.num_samples as f64 / secs.max(1e-9),
-            "steer": a.flags.steer.describe(),
-            "sampler": a.flags.refine.describe(),
-            "reward": a.flags.steer.reward,
-            "steer_stats": steer_stats.as_ref().map(steer_summary),
-        }),
-    )?;
-    if let Some(st) = &steer_stats {
+    write_metrics(&dir, &m, run)?;
+    let secs = done.seconds;
+    if let Some(st) = &done.steer {
         println!("{}", a.flags.steer.report(st));
     }
     println!("{}", Qm9Metrics::table_header());
