@@ -138,6 +138,18 @@ fn train_sample_guide_and_score_end_to_end() {
     }
     assert_eq!(samples[0].species, "hpylori");
     assert_eq!(samples[5].species, "ctrachomatis");
+    let record = std::path::Path::new(&fa).with_extension("json");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).expect("run record")).unwrap();
+    assert_eq!(
+        (run["guidance"].as_str(), run["gamma"].as_f64()),
+        (Some("cfg"), Some(2.0))
+    );
+    assert_eq!(
+        run["species"],
+        serde_json::json!(["hpylori", "ctrachomatis"])
+    );
+    assert!(run["nfe"].as_u64().is_some_and(|n| n > 0), "{run}");
     ok(&[
         "sample",
         "--checkpoint",

@@ -35,7 +35,8 @@ pub struct SampleArgs {
     /// (repeatable); the sampler keeps it fixed at every step.
     #[arg(long = "motif", value_name = "POS:BASES")]
     pub motifs: Vec<String>,
-    /// Output FASTA.
+    /// Output FASTA; the run record (settings, network evaluations, seconds, steering
+    /// statistics) goes beside it as `<out>` with the extension `.json`.
     #[arg(long, default_value = "runs/samples/samples.fa")]
     pub out: PathBuf,
     /// Guidance, reward steering, sampler refinements, T, batch size, seed, backend, progress
@@ -193,6 +194,15 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
     })?;
     writer.finish()?;
     file.commit()?;
+    let mut run = a.flags.run_record(&a.checkpoint, &done, count);
+    run["species"] = species
+        .iter()
+        .map(|&c| g.facts.classes[c].clone())
+        .collect();
+    run["per_species"] = a.per_species.into();
+    run["motifs"] = a.motifs.clone().into();
+    let record = a.out.with_extension("json");
+    diffusion_core::run_dir::write_atomic(&record, serde_json::to_string_pretty(&run)?.as_bytes())?;
     println!(
         "{count} sequences of {} bp ({} species, guidance {} γ = {}) in {:.1} s, {} network evaluations; written to {}",
         DnaTokenizer::bases_per_sequence(seq_len),
