@@ -208,6 +208,11 @@ fn train_validate_sample_resume_and_reject_unknown_keys() {
             lines.lines().all(|l| l.starts_with("the cat")),
             "{kind}: {lines:?}"
         );
+        // The run record beside the samples (the core's `sample`).
+        let record = std::fs::read_to_string(samples.with_extension("json")).unwrap();
+        let run: serde_json::Value = serde_json::from_str(&record).unwrap();
+        assert_eq!(run["prefix"], "the cat ", "{record}");
+        assert!(run["nfe"].as_u64().is_some_and(|n| n > 0), "{record}");
         for (prefix, want) in [("The", "'T'"), (&"a".repeat(40)[..], "40 characters")] {
             let out = text(&[
                 "sample",

@@ -146,6 +146,28 @@ pub trait Domain {
         path: &Path,
         data: Option<&Path>,
     ) -> Result<Self::Data, Self::Error>;
+    /// One generated token row as a line of text, for the core's `sample` (see
+    /// [`super::sample`]); domains with their own `sample` need not implement it.
+    fn decode(_facts: &Self::Facts, row: &[i64]) -> String {
+        format!("{row:?}")
+    }
+    /// `sample --prefix`: the pins that start every sample with `prefix` (default: refused).
+    fn prefix_pins(
+        _facts: &Self::Facts,
+        _prefix: &str,
+        _seq_len: usize,
+    ) -> Result<Vec<(usize, i64)>, Self::Error> {
+        Err(CoreError::config(
+            "--prefix",
+            format!("the {} domain has no prompts", Self::NAME),
+        )
+        .into())
+    }
+    /// The token an AR generator of this checkpoint starts from when the vocabulary has no
+    /// BOS (text: a space); `None` leaves it to [`Self::BOS`].
+    fn start_token(_facts: &Self::Facts) -> Option<i64> {
+        None
+    }
     /// What `validate` adds after its line (e.g. nats per molecule).
     fn validation_note(_g: &LoadedGenerator, _data: &Self::Data, _v: &ValStats) -> Option<String> {
         None

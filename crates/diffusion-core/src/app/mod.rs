@@ -10,6 +10,7 @@ pub mod command;
 pub mod domain;
 pub mod experiment;
 pub mod guidance_models;
+pub mod sample;
 pub mod train;
 pub mod validate;
 

@@ -8,14 +8,15 @@
 //! (shrunk by overrides) for a few hundred steps into `<out>/train/<kind>`, and reported the
 //! same way; a later demo into the same folder reuses it (the core's `cli::demo` rule).
 
-use super::sample::generate;
 use super::{Text, TextModel, device};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use diffusion_core::app::Domain;
+use diffusion_core::app::sample::generate_lines;
 use diffusion_core::app::train::EVAL_SEED;
 use diffusion_core::cli::demo::DemoModelArgs;
 use diffusion_core::diffusion::ModelKind;
+use diffusion_core::generate::{GuidanceKind, Request};
 use diffusion_core::sampler::SamplerConfig;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -124,12 +125,21 @@ fn samples(path: &Path, a: &DemoArgs) -> Result<Vec<String>> {
     if a.samples == 0 {
         return Ok(Vec::new());
     }
+    let dev = device(a.models.backend.as_deref())?;
+    let m = TextModel::load(path, &dev)?;
     let config = SamplerConfig {
         steps: a.sample_steps,
         seed: 0,
+        bos_id: Text::start_token(&m.facts),
         ..Default::default()
     };
-    generate(path, a.samples, config, a.models.backend.as_deref(), false)
+    let req = Request::new(GuidanceKind::None, 1.0, Default::default(), config);
+    let mut lines = Vec::with_capacity(a.samples);
+    generate_lines(&m, &req, 0, a.samples, &dev, &mut |line| {
+        lines.push(line);
+        Ok(())
+    })?;
+    Ok(lines)
 }
 
 /// The shipped checkpoint of `kind`, an earlier demo run's, or a tiny model trained now.

@@ -3,14 +3,14 @@
 
 use anyhow::{Context, Result, bail};
 use diffusion_core::app::{Domain, ExperimentConfig, Splits, metadata_field};
-use diffusion_core::domain::CharTokenizer;
+use diffusion_core::domain::{CharTokenizer, SymbolVocab};
 use diffusion_core::train::{LoadedGenerator, ValStats};
 use serde_json::{Value, json};
 use std::path::Path;
 use text::config::DataConfig;
 use text::data::{TextData, prepare};
 use text::eval::paper_bpc;
-use text::tokenizer::from_vocabulary;
+use text::tokenizer::{decode, from_vocabulary};
 
 pub struct Text;
 
@@ -38,6 +38,38 @@ impl Domain for Text {
     }
     fn describe(data: &TextData) -> String {
         data.report.summary()
+    }
+    /// A sample as text, without the padding spaces around it.
+    fn decode(facts: &super::TextFacts, row: &[i64]) -> String {
+        decode(&facts.tokenizer, row).trim().to_string()
+    }
+    /// Each character of `prefix` pinned in turn; it must be in the model's alphabet and no
+    /// longer than a sample.
+    fn prefix_pins(
+        facts: &super::TextFacts,
+        prefix: &str,
+        seq_len: usize,
+    ) -> Result<Vec<(usize, i64)>> {
+        let n = prefix.chars().count();
+        if n > seq_len {
+            bail!("--prefix: {n} characters, but samples hold {seq_len}");
+        }
+        let mut buf = [0u8; 4];
+        let vocab = &facts.tokenizer.vocab;
+        (prefix.chars().enumerate())
+            .map(|(i, c)| match vocab.id(c.encode_utf8(&mut buf)) {
+                SymbolVocab::UNK => {
+                    bail!(
+                        "--prefix: {c:?} is not in the model's alphabet (a-z and space for text8)"
+                    )
+                }
+                id => Ok((i, id)),
+            })
+            .collect()
+    }
+    /// AR models start from a space (a word boundary), since text8 chunks have no BOS.
+    fn start_token(facts: &super::TextFacts) -> Option<i64> {
+        Some(facts.tokenizer.vocab.id(" "))
     }
     fn facts(vocabulary: &[String], metadata: &Value, path: &Path) -> Result<super::TextFacts> {
         Ok(super::TextFacts {

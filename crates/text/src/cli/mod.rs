@@ -3,7 +3,6 @@
 
 mod demo;
 mod domain;
-mod sample;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -19,7 +18,7 @@ pub enum Command {
     #[command(flatten)]
     App(AppCommand<TrainArgs>),
     /// Generate text from a checkpoint, one sample per line.
-    Sample(sample::SampleArgs),
+    Sample(Box<diffusion_core::app::sample::SampleArgs>),
     /// Validation BPC and samples of the shipped AR, MDLM and UDLM checkpoints (`--train`: of
     /// tiny models trained for a few hundred steps instead).
     Demo(demo::DemoArgs),
@@ -43,7 +42,7 @@ pub type TextModel = diffusion_core::app::Generator<Text>;
 pub fn run(command: Command) -> Result<()> {
     match command {
         Command::App(c) => c.run::<Text>(),
-        Command::Sample(a) => sample::run(&a),
+        Command::Sample(a) => diffusion_core::app::sample::sample::<Text>(&a).map(drop),
         Command::Demo(a) => demo::run(&a),
     }
 }
