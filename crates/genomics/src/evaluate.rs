@@ -10,36 +10,48 @@ use crate::error::{GenomicsError, Result};
 use crate::metrics::{ClassificationReport, auroc, classification_report, species_kmer_js};
 use crate::tokenizer::DnaTokenizer;
 use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
 use diffusion_core::CoreError;
 use diffusion_core::classifier::{Classifier, ClassifierConfig, DitClassifier, Pooling};
 use diffusion_core::dit::DitConfig;
 use diffusion_core::domain::{TokenSequences, Tokenizer};
-use diffusion_core::report::features::{ClassifierFeatures, FeatureNetwork};
 use diffusion_core::report::frechet::{Gaussian, frechet_distance};
 use diffusion_core::rng::Xoshiro256StarStar;
 use diffusion_core::tensor_util::{ids_tensor, to_vec_f32};
 use diffusion_core::train::{TrainConfig, Trainer};
 use serde::{Deserialize, Serialize};
 
-/// Class log-probabilities [n, C] of clean sequences (σ = 0), in batches.
+/// What a clean classifier (σ = 0) makes of sequences: class log-probabilities [n][C] and the
+/// pooled features [n][H] they come from (the head's input; the Fréchet distance's features).
+pub struct Classified {
+    pub log_probs: Vec<Vec<f32>>,
+    pub features: Vec<Vec<f64>>,
+}
+
+/// [`Classified`] of `rows`, in batches of `batch`: one network pass gives both (the
+/// log-probabilities are `DitClassifier::log_probs`, op for op).
 pub fn classify(
     model: &DitClassifier,
     rows: &[Vec<i64>],
     seq_len: usize,
     batch: usize,
     device: &Device,
-) -> Vec<Vec<f32>> {
-    let mut out = Vec::with_capacity(rows.len());
+) -> Classified {
+    let mut out = Classified {
+        log_probs: Vec::with_capacity(rows.len()),
+        features: Vec::with_capacity(rows.len()),
+    };
     for chunk in rows.chunks(batch.max(1)) {
         let b = chunk.len();
         let flat: Vec<i64> = chunk.iter().flatten().copied().collect();
-        let lp = model.log_probs(
-            ids_tensor(&flat, b, seq_len, device),
-            Tensor::zeros([b], device),
-        );
+        let ids = ids_tensor(&flat, b, seq_len, device);
+        let pooled = model.pooled_features(ids, Tensor::zeros([b], device)); // [b, H]
+        let h = pooled.dims()[1];
+        let lp = log_softmax(model.head.forward(pooled.clone()), 1); // [b, C]
         let c = lp.dims()[1];
-        let v = to_vec_f32(lp); // [b·C]
-        out.extend(v.chunks(c).map(<[f32]>::to_vec));
+        let (f, v) = (to_vec_f32(pooled), to_vec_f32(lp));
+        out.log_probs.extend(v.chunks(c).map(<[f32]>::to_vec));
+        (out.features).extend(f.chunks(h).map(|r| r.iter().map(|&x| x as f64).collect()));
     }
     out
 }
@@ -51,9 +63,8 @@ pub fn oracle_gaussian(
     seq_len: usize,
     device: &Device,
 ) -> Result<Gaussian> {
-    let tokens: Vec<i64> = encode_all(seqs, seq_len).concat();
-    let net = ClassifierFeatures::new(oracle.clone(), device);
-    Ok(Gaussian::fit(&net.evaluate(&tokens, seq_len)?.features)?)
+    let c = classify(oracle, &encode_all(seqs, seq_len), seq_len, 64, device);
+    Ok(Gaussian::fit(&c.features)?)
 }
 
 fn argmax(v: &[f32]) -> usize {
@@ -71,17 +82,13 @@ pub fn encode_all(seqs: &[Vec<u8>], seq_len: usize) -> Vec<Vec<i64>> {
         .collect()
 }
 
-/// The oracle's report on sequences with their intended classes.
+/// The oracle's report on sequences (already classified) with their intended classes.
 pub fn oracle_report(
-    oracle: &DitClassifier,
-    seq_len: usize,
+    classified: &Classified,
     classes: usize,
-    seqs: &[Vec<u8>],
     intended: &[usize],
-    device: &Device,
 ) -> Result<ClassificationReport> {
-    let lp = classify(oracle, &encode_all(seqs, seq_len), seq_len, 64, device);
-    let pred: Vec<usize> = lp.iter().map(|v| argmax(v)).collect();
+    let pred: Vec<usize> = classified.log_probs.iter().map(|v| argmax(v)).collect();
     classification_report(classes, intended, &pred).map_err(GenomicsError::from)
 }
 
@@ -194,7 +201,7 @@ pub fn discriminator_auroc(
     let mut t = Trainer::with_objective(classifier, tc, DnaTokenizer.vocabulary(), device)?;
     t.fit(&train_set, None, None)?;
     let test_rows: Vec<Vec<i64>> = test.iter().map(|(r, _)| r.clone()).collect();
-    let lp = classify(&t.ema.model, &test_rows, seq_len, 64, device);
+    let lp = classify(&t.ema.model, &test_rows, seq_len, 64, device).log_probs;
     let scores: Vec<f64> = lp.iter().map(|v| v[1] as f64 - v[0] as f64).collect();
     let labels: Vec<bool> = test.iter().map(|(_, y)| *y == 1).collect();
     Ok((auroc(&scores, &labels)?, held))
@@ -290,14 +297,14 @@ pub fn score(
         .collect();
     let js3 = species_kmer_js(&val, &by_class, 3)?;
     let js6 = species_kmer_js(&val, &by_class, 6)?;
-    let report = oracle_report(
+    let classified = classify(
         reference.oracle,
+        &encode_all(seqs, reference.oracle_seq_len),
         reference.oracle_seq_len,
-        classes,
-        seqs,
-        intended,
+        64,
         device,
-    )?;
+    );
+    let report = oracle_report(&classified, classes, intended)?;
     let auroc = match discriminator {
         Some(cfg) => {
             // As many real validation windows per species as there are generated ones.
@@ -315,7 +322,7 @@ pub fn score(
     let fbd = match seqs.len() {
         0 | 1 => None,
         _ => {
-            let g = oracle_gaussian(reference.oracle, seqs, reference.oracle_seq_len, device)?;
+            let g = Gaussian::fit(&classified.features)?;
             Some(frechet_distance(reference.val_gaussian, &g)?)
         }
     };

@@ -106,9 +106,7 @@ pub fn sample<D: Domain>(a: &SampleArgs) -> Result<usize, D::Error> {
     let mut run = a.flags.run_record(&a.checkpoint, &done, count);
     run["class"] = a.class.into();
     run["prefix"] = a.prefix.clone().into();
-    let record = a.out.with_extension("json");
-    let text = serde_json::to_string_pretty(&run).map_err(|e| CoreError::Sink(e.into()))?;
-    crate::atomic_file::write_atomic(&record, text.as_bytes())?;
+    crate::run_dir::write_json_atomic(&a.out.with_extension("json"), &run)?;
     if let Some(st) = &done.steer {
         println!("{}", a.flags.steer.report(st));
     }

@@ -141,11 +141,8 @@ fn train_with<D: Domain, C: Backbone>(
                 "diffusion",
                 r#" (kind = "mdlm" | "udlm" | "gidd" | "ar")"#,
             )?;
-            resolve_diffusion(
-                &mut diffusion,
-                D::splits(data).tokenizer,
-                D::splits(data).train.seq_len,
-            );
+            let splits = D::splits(data);
+            resolve_diffusion(&mut diffusion, splits.tokenizer, splits.train.seq_len);
             D::check_generator(&diffusion)?;
             let mut net = section(C::section(&cfg), C::SECTION, "")?;
             net.resolve(
@@ -162,7 +159,7 @@ fn train_with<D: Domain, C: Backbone>(
             let mut t = Trainer::with_objective(
                 objective,
                 cfg.train.clone(),
-                D::splits(data).tokenizer.vocabulary(),
+                splits.tokenizer.vocabulary(),
                 &dev,
             )?;
             t.metadata = metadata::<D>(&cfg.data, data, Role::Generator);
@@ -212,8 +209,8 @@ pub fn train_classifier<D: Domain>(
         |data| {
             let mut c = c.clone();
             let classes = classes::<D>(&cfg.data, data)?;
-            let tok = D::splits(data).tokenizer;
-            resolve_classifier(&mut c, tok, D::splits(data).train.seq_len, classes);
+            let splits = D::splits(data);
+            resolve_classifier(&mut c, splits.tokenizer, splits.train.seq_len, classes);
             cfg.classifier = Some(c.clone());
             dir.write("config.toml", to_toml(&cfg)?.as_bytes())?;
             let role = if c.noise.is_some() {
@@ -224,7 +221,7 @@ pub fn train_classifier<D: Domain>(
             let mut t = Trainer::with_objective(
                 Classifier::new(c),
                 cfg.train.clone(),
-                tok.vocabulary(),
+                splits.tokenizer.vocabulary(),
                 &dev,
             )?;
             t.metadata = metadata::<D>(&cfg.data, data, role);
@@ -300,11 +297,12 @@ fn finish<D: Domain, O: Objective>(
     dir: &RunDir,
     held_out: Option<HeldOut<O>>,
 ) -> Result<Trained, D::Error> {
-    let (_, train_seconds) = fit(t, D::splits(data).train, D::splits(data).val, dir)?;
+    let splits = D::splits(data);
+    let (_, train_seconds) = fit(t, splits.train, splits.val, dir)?;
     let mut v = evaluate(
         &t.objective,
         &t.ema.model,
-        D::splits(data).val,
+        splits.val,
         D::EVAL_BATCH,
         None,
         EVAL_SEED,

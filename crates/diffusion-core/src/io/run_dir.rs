@@ -58,13 +58,25 @@ impl RunDir {
 
     /// Write a value as pretty JSON.
     pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<PathBuf> {
-        let text = serde_json::to_string_pretty(value)
-            .map_err(|e| CoreError::config(name, format!("cannot be written as JSON: {e}")))?;
-        self.write(name, text.as_bytes())
+        let p = self.file(name);
+        write_json_atomic(&p, value)?;
+        Ok(p)
     }
 }
 
 pub use crate::atomic_file::write_atomic;
+
+/// Write a value as pretty JSON to `path`, atomically (a run record beside a sample file,
+/// scores asked for with `--json`).
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| {
+        CoreError::config(
+            path.display().to_string(),
+            format!("cannot be written as JSON: {e}"),
+        )
+    })?;
+    write_atomic(path, text.as_bytes())
+}
 
 #[cfg(test)]
 mod tests {

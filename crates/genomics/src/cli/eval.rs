@@ -188,8 +188,7 @@ pub fn run(a: &EvalArgs) -> Result<SpeciesScores> {
         println!("Fréchet distance on the oracle's features (to the validation windows): {f:.3}");
     }
     if let Some(p) = &a.json {
-        let text = serde_json::to_string_pretty(&s)?;
-        diffusion_core::run_dir::write_atomic(p, text.as_bytes())?;
+        diffusion_core::run_dir::write_json_atomic(p, &s)?;
         println!("wrote {}", p.display());
     }
     Ok(s)

@@ -201,8 +201,7 @@ pub fn run(a: &SampleArgs) -> Result<usize> {
         .collect();
     run["per_species"] = a.per_species.into();
     run["motifs"] = a.motifs.clone().into();
-    let record = a.out.with_extension("json");
-    diffusion_core::run_dir::write_atomic(&record, serde_json::to_string_pretty(&run)?.as_bytes())?;
+    diffusion_core::run_dir::write_json_atomic(&a.out.with_extension("json"), &run)?;
     println!(
         "{count} sequences of {} bp ({} species, guidance {} γ = {}) in {:.1} s, {} network evaluations; written to {}",
         DnaTokenizer::bases_per_sequence(seq_len),
