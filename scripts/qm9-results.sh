@@ -45,9 +45,10 @@ has sweeps && {
   echo "|---|---|---|---|---|---|---|---|---|"
   for kind in mdlm udlm; do
     for m in cbg cfg; do
+      # sweep.csv: gamma,steps,samples,valid,unique,novel,novel_canonical,qed_valid_mean,qed_novel_mean,…
       paste -d, <(tail -n +2 "$OUT/$kind-$m-qed/sweep.csv") <(tail -n +2 "$OUT/$kind-$m-ring_count/sweep.csv") |
         awk -F, -v k="$kind" -v m="$([ $m = cbg ] && echo 'D-CBG (1st order)' || echo D-CFG)" \
-          '{ printf "| %s | %s | %s | %.1f | %.1f | %.3f | %.1f | %.1f | %.2f |\n", k, m, $1, 100*$3, 100*$5, $8, 100*$19, 100*$21, $29 }' |
+          '{ printf "| %s | %s | %s | %.1f | %.1f | %.3f | %.1f | %.1f | %.2f |\n", k, m, $1, 100*$4, 100*$6, $9, 100*$21, 100*$23, $31 }' |
         sed 's/ nan |/ – |/g'  # no valid molecule: no mean
     done
   done

@@ -230,8 +230,35 @@ impl SpeciesScores {
     }
 
     pub fn table_row(&self, model: &str, guidance: &str) -> String {
+        use diffusion_core::cli::sweep_table::SweepScores;
+        SweepScores::table_row(self, &format!("{model} | {guidance}"))
+    }
+}
+
+/// A sweep row: the table's label is `Model | Guidance`.
+impl diffusion_core::cli::sweep_table::SweepScores for SpeciesScores {
+    fn table_header() -> String {
+        SpeciesScores::table_header()
+    }
+    fn csv_header() -> String {
+        "n,js3,js6,auroc,accuracy,macro_f1,mcc,fbd".into()
+    }
+    fn csv_row(&self) -> String {
+        let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+        let (a, b) = (opt(self.auroc), opt(self.fbd));
+        let (n, js3, js6, acc, f1, mcc) = (
+            self.n,
+            self.js3,
+            self.js6,
+            self.accuracy,
+            self.macro_f1,
+            self.mcc,
+        );
+        format!("{n},{js3},{js6},{a},{acc},{f1},{mcc},{b}")
+    }
+    fn table_row(&self, label: &str) -> String {
         format!(
-            "| {model} | {guidance} | {} | {:.3} | {:.3} | {} | {:.3} | {:.3} | {:.3} |",
+            "| {label} | {} | {:.3} | {:.3} | {} | {:.3} | {:.3} | {:.3} |",
             self.n,
             self.js3,
             self.js6,

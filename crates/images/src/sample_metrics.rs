@@ -57,6 +57,21 @@ impl SampleMetrics {
     }
 }
 
+impl diffusion_core::cli::sweep_table::SweepScores for SampleMetrics {
+    fn table_header() -> String {
+        SampleMetrics::table_header().into()
+    }
+    fn table_row(&self, label: &str) -> String {
+        SampleMetrics::table_row(self, label)
+    }
+    fn csv_header() -> String {
+        SampleMetrics::csv_header().into()
+    }
+    fn csv_row(&self) -> String {
+        SampleMetrics::csv_row(self)
+    }
+}
+
 /// Score `samples` against the real `reference` (both already evaluated by the same network).
 /// `intended` are the classes the samples were generated for, if any.
 pub fn score(

@@ -103,6 +103,34 @@ impl Qm9Metrics {
     }
 }
 
+/// A sweep row as Markdown: validity, uniqueness, novelty and the properties of novel molecules.
+impl diffusion_core::cli::sweep_table::SweepScores for Qm9Metrics {
+    fn table_header() -> String {
+        "| row | valid % | unique % | novel % | QED (novel) | rings (novel) |\n|---|---|---|---|---|---|"
+            .into()
+    }
+    fn table_row(&self, label: &str) -> String {
+        let mean = |s: &Option<Summary>, digits: usize| {
+            s.as_ref()
+                .map_or("–".to_string(), |s| format!("{:.digits$}", s.mean))
+        };
+        format!(
+            "| {label} | {:.1} | {:.1} | {:.1} | {} | {} |",
+            100.0 * self.valid,
+            100.0 * self.unique,
+            100.0 * self.novel,
+            mean(&self.qed_novel, 3),
+            mean(&self.rings_novel, 2)
+        )
+    }
+    fn csv_header() -> String {
+        Self::csv_header().into()
+    }
+    fn csv_row(&self) -> String {
+        Qm9Metrics::csv_row(self)
+    }
+}
+
 /// Score generated SMILES against the canonical SMILES of the data set. Strings are scored as
 /// given (decoders strip special tokens first).
 pub fn score(samples: &[String], dataset_canonical: &HashSet<String>) -> Qm9Metrics {

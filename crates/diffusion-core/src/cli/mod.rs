@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod sweep;
+pub mod sweep_table;
 
 use crate::config_file::load_config;
 use crate::error::{CoreError, Result};

@@ -60,6 +60,19 @@ impl SweepGuide {
         guidance_models::load_guidance::<D>(self.guidance, self.classifier.as_deref(), &[], g, dev)
     }
 
+    /// The label of the row at T = `steps`, γ = `gamma` (`CFG γ=2`, `none` when unguided),
+    /// prefixed with T when the sweep has `several_steps`.
+    pub fn row_label(&self, steps: usize, gamma: f64, several_steps: bool) -> String {
+        let rule = match self.guidance {
+            GuidanceKind::None => "none".to_string(),
+            k => format!("{} γ={gamma}", k.name().to_uppercase()),
+        };
+        match several_steps {
+            true => format!("T = {steps}, {rule}"),
+            false => rule,
+        }
+    }
+
     /// The request of the row at γ = `gamma` with T = `steps` (exact D-CBG in the chunks that
     /// fit sequences of length `seq_len`).
     pub fn request<'a>(
@@ -100,7 +113,7 @@ pub struct PlotSweepsArgs {
 }
 
 /// The (γ, metric) points of one `sweep.csv` (rows without a γ, such as a reference row, and
-/// non-finite values are left out); errors name the file, line and column.
+/// empty or non-finite values are left out); errors name the file, line and column.
 pub fn read_sweep_column(path: &Path, metric: &str) -> Result<Vec<(f64, f64)>> {
     let text = std::fs::read_to_string(path).map_err(|e| CoreError::io(path, e))?;
     let mut lines = text.lines();
@@ -120,7 +133,9 @@ pub fn read_sweep_column(path: &Path, metric: &str) -> Result<Vec<(f64, f64)>> {
                 .and_then(|v| v.parse::<f64>().ok())
                 .ok_or_else(|| CoreError::parse(path, i + 2, format!("bad {what}")))
         };
-        if matches!(f.get(g), Some(&"null" | &"")) {
+        // Reference rows have no γ; a metric a row does not define is left empty.
+        let missing = |k: usize| matches!(f.get(k), Some(&"null" | &""));
+        if missing(g) || missing(col) {
             continue;
         }
         let (gamma, value) = (num(g, "γ")?, num(col, metric)?);

@@ -1,17 +1,17 @@
-//! `sweep`: one generator sampled at several guidance strengths γ, every row scored as §9.4
-//! does. Writes `<out>/gamma_<γ>.fa`, `sweep.md` (Table C columns), `sweep.csv`, `sweep.json`
-//! and a plot of oracle F1 and 6-mer JS against γ.
+//! `sweep`: one generator sampled at several guidance strengths γ (and step counts T), every
+//! row scored as §9.4 does. Writes `<out>/T<T>-gamma<γ>.fa` and the core's sweep files:
+//! `sweep.md` (Table C columns, the oracle's held-out accuracy under it), `sweep.csv`,
+//! `sweep.json` and a plot of oracle F1 and 6-mer JS against γ.
 
 use super::eval::Scorer;
-use super::sample::{GuidanceKind, Request, generate, run_pins};
+use super::sample::{generate, run_pins};
 use super::{Genomics, device};
 use anyhow::{Result, bail};
 use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::cli::sweep::SweepGuide;
+use diffusion_core::cli::sweep_table::{SweepPlot, SweepRow, SweepTable, settings};
 use diffusion_core::nos::NosConfig;
-use diffusion_core::plot::{Series, lines};
-use diffusion_core::run_dir::RunDir;
 use genomics::evaluate::{DiscriminatorConfig, SpeciesScores};
 use genomics::random_baseline::{base_composition, random_sequences};
 use genomics::{GeneratedSample, write_samples};
@@ -34,8 +34,9 @@ pub struct SweepArgs {
     /// Sequences per species and row.
     #[arg(long, default_value_t = 16)]
     pub per_species: usize,
-    #[arg(long, default_value_t = 128)]
-    pub steps: usize,
+    /// Comma-separated numbers of reverse steps T.
+    #[arg(long, default_value = "128")]
+    pub steps: String,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
     /// Skip the discriminator AUROC.
@@ -99,67 +100,6 @@ pub fn random_row(
     Ok((samples, s))
 }
 
-/// `sweep.csv`, `sweep.md` (with the oracle's held-out accuracy under the table), `sweep.json`
-/// and the F1 / JS plot over γ.
-fn write_sweep(
-    dir: &RunDir,
-    a: &SweepArgs,
-    name: &str,
-    rows: &[serde_json::Value],
-    mut md: Vec<String>,
-    points: &[(f64, f64, f64)],
-    scorer: &Scorer,
-) -> Result<()> {
-    let mut csv = String::from("model,guidance,gamma,n,js3,js6,auroc,accuracy,macro_f1,mcc,fbd\n");
-    for r in rows {
-        let s = &r["scores"];
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
-            r["model"].as_str().unwrap_or(""),
-            r["guidance"].as_str().unwrap_or(""),
-            r["gamma"],
-            s["n"],
-            s["js3"],
-            s["js6"],
-            s["auroc"],
-            s["accuracy"],
-            s["macro_f1"],
-            s["mcc"],
-            s["fbd"]
-        ));
-    }
-    dir.write("sweep.csv", csv.as_bytes())?;
-    md.push(String::new());
-    md.push(format!(
-        "Oracle held-out accuracy: {}. {} sequences per species and row, T = {}.",
-        scorer.held_out_text(),
-        a.per_species,
-        a.steps
-    ));
-    dir.write("sweep.md", format!("{}\n", md.join("\n")).as_bytes())?;
-    dir.write_json(
-        "sweep.json",
-        &json!({
-            "checkpoint": a.guide.checkpoint, "oracle": a.oracle, "per_species": a.per_species,
-            "steps": a.steps, "seed": a.guide.seed, "sampler": a.guide.refine.describe(), "rows": rows, "oracle_held_out": scorer.held_out,
-        }),
-    )?;
-    if points.len() > 1 {
-        let f1 = Series::line("oracle macro F1", points.iter().map(|p| (p.0, p.1)));
-        let js = Series::line("6-mer JS distance", points.iter().map(|p| (p.0, p.2)));
-        if let Err(e) = lines(
-            &dir.file("sweep"),
-            name,
-            "guidance strength γ",
-            "score",
-            &[f1, js],
-        ) {
-            tracing::warn!("could not draw the sweep plot: {e}");
-        }
-    }
-    Ok(())
-}
-
 pub fn run(a: &SweepArgs) -> Result<()> {
     let dev = device(a.guide.backend.as_deref())?;
     let g = super::GenModel::load(&a.guide.checkpoint, &dev)?;
@@ -172,63 +112,64 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     if scorer.meta.classes != g.facts.classes {
         bail!("the oracle and the generator know different species");
     }
-    let gammas = diffusion_core::cli::parse_list(&a.gammas)?;
+    let grid = settings(&a.gammas, &a.steps)?;
+    let several = grid.first().map(|f| f.0) != grid.last().map(|l| l.0);
     let disc = DiscriminatorConfig::default();
     let disc = (!a.no_discriminator).then_some(&disc);
-    let dir = RunDir {
-        path: a.out.clone(),
-    };
-    std::fs::create_dir_all(&dir.path)?;
     let name = a
         .name
         .clone()
         .unwrap_or_else(|| format!("{:?}", g.loaded.diffusion.kind()).to_uppercase());
-    let mut md = vec![SpeciesScores::table_header()];
-    let mut rows = Vec::new();
+    let mut table = SweepTable::create(&a.out)?;
     if a.random_row {
         let (samples, s) = random_row(&scorer, a.per_species, disc, a.guide.seed, &dev)?;
-        write_samples(dir.file("random.fa"), &samples)?;
-        md.push(s.table_row("Random", "–"));
-        println!("{}", md.last().map(String::as_str).unwrap_or_default());
-        rows.push(json!({"model": "Random", "guidance": "–", "gamma": null, "scores": s}));
+        write_samples(table.dir.file("random.fa"), &samples)?;
+        table.push(SweepRow::reference("Random | –", s));
         let s = real_row(&scorer, a.per_species, disc, &dev)?;
-        md.push(s.table_row("Real (test windows)", "–"));
-        println!("{}", md.last().map(String::as_str).unwrap_or_default());
-        rows.push(
-            json!({"model": "Real (test windows)", "guidance": "–", "gamma": null, "scores": s}),
-        );
+        table.push(SweepRow::reference("Real (test windows) | –", s));
     }
-    let mut points = Vec::new();
-    for &gamma in &gammas {
-        let req = Request {
-            pins: run_pins(&g, Vec::new()),
-            ..a.guide.request(
-                gamma,
-                models.models(NosConfig::default()),
-                a.steps,
-                a.batch_size,
-                g.loaded.diffusion.config.seq_len,
-            )
-        };
+    let species: Vec<usize> = (0..g.facts.classes.len()).collect();
+    for (steps, gamma) in grid {
+        let seq_len = g.loaded.diffusion.config.seq_len;
+        let nos = models.models(NosConfig::default());
+        let req = a.guide.request(gamma, nos, steps, a.batch_size, seq_len);
+        let pins = run_pins(&g, Vec::new());
+        let req = diffusion_core::generate::Request { pins, ..req };
         let start = std::time::Instant::now();
-        let species: Vec<usize> = (0..g.facts.classes.len()).collect();
         let (samples, nfe) = generate(&g, &req, &species, a.per_species, &dev)?;
-        let secs = start.elapsed().as_secs_f64();
-        write_samples(dir.file(&format!("gamma_{gamma}.fa")), &samples)?;
-        let s = scorer.score(&samples, disc, &dev)?;
-        let label = match a.guide.guidance {
-            GuidanceKind::None => "none".to_string(),
-            k => format!("{} γ={gamma}", k.name().to_uppercase()),
-        };
-        md.push(s.table_row(&name, &label));
-        println!("{}", md.last().map(String::as_str).unwrap_or_default());
-        points.push((gamma, s.macro_f1, s.js6));
-        rows.push(json!({
-            "model": name, "guidance": a.guide.guidance.name(), "gamma": gamma,
-            "steps": a.steps, "nfe": nfe, "seconds": secs, "scores": s,
-        }));
+        let seconds = start.elapsed().as_secs_f64();
+        write_samples(
+            table.dir.file(&format!("T{steps}-gamma{gamma}.fa")),
+            &samples,
+        )?;
+        let rule = a.guide.row_label(steps, gamma, several);
+        table.push(SweepRow {
+            label: format!("{name} | {rule}"),
+            gamma: Some(gamma),
+            steps: Some(steps),
+            nfe: Some(nfe),
+            seconds: Some(seconds),
+            scores: scorer.score(&samples, disc, &dev)?,
+        });
     }
-    write_sweep(&dir, a, &name, &rows, md, &points, &scorer)?;
-    println!("wrote {}", dir.file("sweep.md").display());
-    Ok(())
+    let caption = format!(
+        "Oracle held-out accuracy: {}. {} sequences per species and row, T = {}.",
+        scorer.held_out_text(),
+        a.per_species,
+        a.steps
+    );
+    let settings = json!({
+        "checkpoint": a.guide.checkpoint, "oracle": a.oracle, "per_species": a.per_species,
+        "seed": a.guide.seed, "sampler": a.guide.refine.describe(),
+        "oracle_held_out": scorer.held_out,
+    });
+    let plot = SweepPlot::<SpeciesScores> {
+        stem: "sweep",
+        title: name,
+        metrics: vec![
+            ("oracle macro F1", |s| Some(s.macro_f1)),
+            ("6-mer JS distance", |s| Some(s.js6)),
+        ],
+    };
+    Ok(table.write(&caption, settings, &[plot])?)
 }

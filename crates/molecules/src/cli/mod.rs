@@ -86,11 +86,6 @@ pub fn run(command: Command) -> Result<()> {
     }
 }
 
-/// Parse a comma-separated list of numbers (`0,1,2.5`).
-pub fn parse_list(s: &str) -> Result<Vec<f64>> {
-    Ok(diffusion_core::cli::parse_list(s)?)
-}
-
 /// An error if a file that must exist does not.
 pub fn require_file(p: &Path, what: &str) -> Result<()> {
     Ok(diffusion_core::cli::require_file(p, what)?)

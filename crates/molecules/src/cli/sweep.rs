@@ -1,15 +1,17 @@
-//! `sweep`: the same generator sampled at several guidance strengths γ. Writes `sweep.csv`,
-//! `sweep.md` and a Pareto plot of novelty against the guided property.
+//! `sweep`: the same generator sampled at several guidance strengths γ (and step counts T).
+//! Writes the core's sweep files (`sweep.csv`, `sweep.md`, `sweep.json`, validity against γ)
+//! and a Pareto plot of novelty against the guided property.
 
 use super::sample::{Generator, decode, generate, known_set};
 use super::{Molecules, device};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use diffusion_core::cli::sweep::SweepGuide;
+use diffusion_core::cli::sweep_table::{Pick, SweepPlot, SweepRow, SweepTable, settings};
 use diffusion_core::nos::NosConfig;
-use diffusion_core::run_dir::RunDir;
 use molecules::config::Property;
 use molecules::metrics::{Qm9Metrics, score};
+use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(Args, Clone, Debug)]
@@ -26,8 +28,9 @@ pub struct SweepArgs {
     pub property: Option<Property>,
     #[arg(short = 'n', long, default_value_t = 1024)]
     pub num_samples: usize,
-    #[arg(long, default_value_t = 32)]
-    pub steps: usize,
+    /// Comma-separated numbers of reverse steps T.
+    #[arg(long, default_value = "32")]
+    pub steps: String,
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
     #[arg(long)]
@@ -36,103 +39,111 @@ pub struct SweepArgs {
     pub out: PathBuf,
 }
 
-/// One row of a sweep: γ and its metrics.
-pub type SweepRow = (f64, Qm9Metrics);
+/// The property a sweep is about: `--property`, else the classifier's label, else the
+/// generator's.
+fn property(a: &SweepArgs, g: &Generator) -> Result<Property> {
+    if let Some(p) = a.property {
+        return Ok(p);
+    }
+    let from_clf = a.guide.classifier.as_deref().and_then(|p| {
+        diffusion_core::checkpoint::CheckpointFile::read_header(p)
+            .ok()?
+            .get("metadata")?
+            .get("label")
+            .and_then(|l| l.get("property"))
+            .and_then(|p| serde_json::from_value::<Property>(p.clone()).ok())
+    });
+    from_clf
+        .or(g.facts.label.as_ref().map(|l| l.property))
+        .context("say which property to plot with --property")
+}
 
 pub fn run(a: &SweepArgs) -> Result<()> {
     let dev = device(a.guide.backend.as_deref())?;
     let g = Generator::load(&a.guide.checkpoint, &dev)?;
     a.guide.require_guidance()?;
     let models = a.guide.load_models::<Molecules>(&g.loaded, &dev)?;
-    let property = match a.property {
-        Some(p) => p,
-        None => {
-            let from_clf = a.guide.classifier.as_deref().and_then(|p| {
-                diffusion_core::checkpoint::CheckpointFile::read_header(p)
-                    .ok()?
-                    .get("metadata")?
-                    .get("label")
-                    .and_then(|l| l.get("property"))
-                    .and_then(|p| serde_json::from_value::<Property>(p.clone()).ok())
-            });
-            from_clf
-                .or(g.facts.label.as_ref().map(|l| l.property))
-                .context("say which property to plot with --property")?
-        }
-    };
-    let gammas = super::parse_list(&a.gammas)?;
+    let property = property(a, &g)?;
+    let grid = settings(&a.gammas, &a.steps)?;
+    let several = grid.first().map(|f| f.0) != grid.last().map(|l| l.0);
     let reference = a
         .reference
         .clone()
         .or_else(|| g.facts.data_path.clone())
         .context("no --reference data set and the checkpoint names none")?;
     let known = known_set(&reference)?;
-    let mut rows: Vec<SweepRow> = Vec::new();
-    println!("{}", Qm9Metrics::table_header());
-    for &gamma in &gammas {
-        let req = a.guide.request(
-            gamma,
-            models.models(NosConfig::default()),
-            a.steps,
-            a.batch_size,
-            g.loaded.diffusion.config.seq_len,
-        );
-        let (tokens, _) = generate(&g, &req, a.target, a.num_samples, &dev)?;
+    let mut table = SweepTable::create(&a.out)?;
+    for (steps, gamma) in grid {
+        let seq_len = g.loaded.diffusion.config.seq_len;
+        let nos = models.models(NosConfig::default());
+        let req = a.guide.request(gamma, nos, steps, a.batch_size, seq_len);
+        let start = std::time::Instant::now();
+        let (tokens, nfe) = generate(&g, &req, a.target, a.num_samples, &dev)?;
         let (_, smiles) = decode(&g.facts.tokenizer, &tokens);
-        let m = score(&smiles, &known);
-        println!("{}", m.table_row(&format!("γ = {gamma}")));
-        rows.push((gamma, m));
+        table.push(SweepRow {
+            label: a.guide.row_label(steps, gamma, several),
+            gamma: Some(gamma),
+            steps: Some(steps),
+            nfe: Some(nfe),
+            seconds: Some(start.elapsed().as_secs_f64()),
+            scores: score(&smiles, &known),
+        });
     }
+    let novel_property: Pick<Qm9Metrics> = match property {
+        Property::Qed => |m| m.qed_novel.as_ref().map(|s| s.mean),
+        Property::RingCount => |m| m.rings_novel.as_ref().map(|s| s.mean),
+    };
     let label = a.guide.guidance.label(a.guide.exact);
-    write_sweep(&a.out, &rows, property, label)
+    let plots = [
+        SweepPlot {
+            stem: "validity",
+            title: format!("{label}: valid % against γ"),
+            metrics: vec![("valid %", |m: &Qm9Metrics| Some(100.0 * m.valid))],
+        },
+        SweepPlot {
+            stem: "property",
+            title: format!("{label}: mean {} of novel molecules", property.name()),
+            metrics: vec![(property.name(), novel_property)],
+        },
+    ];
+    let caption = format!(
+        "{label}, target class {}; {} molecules per row; novelty against {}.",
+        a.target,
+        a.num_samples,
+        reference.display()
+    );
+    let settings = json!({
+        "checkpoint": a.guide.checkpoint, "classifier": a.guide.classifier,
+        "guidance": a.guide.guidance.name(), "exact": a.guide.exact, "target": a.target,
+        "property": property.name(), "seed": a.guide.seed, "sampler": a.guide.refine.describe(),
+    });
+    table.write(&caption, settings, &plots)?;
+    pareto(&table, property, novel_property, label)
 }
 
-/// `sweep.csv`, `sweep.md` and `pareto.svg` / `pareto.png` for a sweep.
-pub fn write_sweep(
-    out: &std::path::Path,
-    rows: &[SweepRow],
+/// `pareto.svg` / `pareto.png`: novelty against the property of novel molecules, one point per
+/// row.
+fn pareto(
+    table: &SweepTable<Qm9Metrics>,
     property: Property,
+    pick: Pick<Qm9Metrics>,
     label: &str,
 ) -> Result<()> {
-    let dir = RunDir {
-        path: out.to_path_buf(),
-    };
-    let mut csv = format!("gamma,{}\n", Qm9Metrics::csv_header());
-    let mut md = format!(
-        "| γ | valid % | novel % | {} of novel (mean) |\n|---|---|---|---|\n",
-        property.name()
-    );
-    let mut points = Vec::new();
-    for (gamma, m) in rows {
-        csv.push_str(&format!("{gamma},{}\n", m.csv_row()));
-        let p = match property {
-            Property::Qed => m.qed_novel.as_ref().map(|s| s.mean),
-            Property::RingCount => m.rings_novel.as_ref().map(|s| s.mean),
-        };
-        md.push_str(&format!(
-            "| {gamma} | {:.1} | {:.1} | {} |\n",
-            100.0 * m.valid,
-            100.0 * m.novel,
-            p.map_or("–".into(), |v| format!("{v:.3}"))
-        ));
-        if let Some(p) = p {
-            points.push((100.0 * m.novel, p, format!("γ={gamma}")));
-        }
-    }
-    dir.write("sweep.csv", csv.as_bytes())?;
-    dir.write("sweep.md", md.as_bytes())?;
+    let points = table.rows.iter().filter_map(|r| {
+        let p = pick(&r.scores)?;
+        Some((100.0 * r.scores.novel, p, r.label.clone()))
+    });
     let series = [diffusion_core::plot::Series {
         name: label.to_string(),
-        points,
+        points: points.collect(),
     }];
     diffusion_core::plot::scatter(
-        &dir.file("pareto"),
+        &table.dir.file("pareto"),
         "novelty vs property of novel molecules",
         "novel %",
         &format!("mean {} of novel molecules", property.name()),
         &series,
     )?;
-    println!("sweep written to {}", out.display());
     Ok(())
 }
 
