@@ -78,19 +78,26 @@ pub fn settings(gammas: &str, steps: &str) -> Result<Vec<(usize, f64)>> {
 /// The rows of a sweep, printed as they come and written together at the end.
 pub struct SweepTable<S> {
     pub dir: RunDir,
+    /// File stem of the table files (`sweep`; a demo's `table`).
+    pub stem: &'static str,
     pub rows: Vec<SweepRow<S>>,
 }
 
 impl<S: SweepScores> SweepTable<S> {
-    /// A table writing into `out` (created now); prints the header.
+    /// A sweep writing into `out` (created now); prints the header.
     pub fn create(out: &Path) -> Result<Self> {
+        Self::named(out, "sweep")
+    }
+
+    /// A table of any rows (e.g. a demo's) written as `out/<stem>.{csv,md,json}`.
+    pub fn named(out: &Path, stem: &'static str) -> Result<Self> {
         std::fs::create_dir_all(out).map_err(|e| CoreError::io(out, e))?;
         println!("{}", S::table_header());
         let dir = RunDir {
             path: out.to_path_buf(),
         };
         let rows = Vec::new();
-        Ok(SweepTable { dir, rows })
+        Ok(SweepTable { dir, stem, rows })
     }
 
     /// Add a row and print it (with its seconds when it was sampled).
@@ -103,9 +110,9 @@ impl<S: SweepScores> SweepTable<S> {
         self.rows.push(row);
     }
 
-    /// `sweep.csv` (`gamma,steps,` then the domain's columns; empty γ and T on reference rows),
-    /// `sweep.md` (the table, then `caption`), `sweep.json` (`settings` with the rows under
-    /// `rows`) and `plots`. A plot that cannot be drawn is a warning, not an error.
+    /// `<stem>.csv` (`gamma,steps,` then the domain's columns; empty γ and T on reference
+    /// rows), `<stem>.md` (the table, then `caption`), `<stem>.json` (`settings` with the rows
+    /// under `rows`) and `plots`. A plot that cannot be drawn is a warning, not an error.
     pub fn write(&self, caption: &str, settings: Value, plots: &[SweepPlot<S>]) -> Result<()> {
         let opt = |v: Option<String>| v.unwrap_or_default();
         let mut csv = format!("gamma,steps,{}\n", S::csv_header());
@@ -121,22 +128,25 @@ impl<S: SweepScores> SweepTable<S> {
         if !caption.is_empty() {
             md.push_str(&format!("\n{caption}\n"));
         }
-        self.dir.write("sweep.csv", csv.as_bytes())?;
-        self.dir.write("sweep.md", md.as_bytes())?;
+        self.dir
+            .write(&format!("{}.csv", self.stem), csv.as_bytes())?;
+        self.dir
+            .write(&format!("{}.md", self.stem), md.as_bytes())?;
         let mut json = match settings {
             Value::Object(m) => Value::Object(m),
             Value::Null => json!({}),
             other => json!({ "settings": other }),
         };
         json["rows"] = serde_json::to_value(&self.rows)
-            .map_err(|e| CoreError::config("sweep.json", e.to_string()))?;
-        self.dir.write_json("sweep.json", &json)?;
+            .map_err(|e| CoreError::config(self.stem, e.to_string()))?;
+        self.dir.write_json(&format!("{}.json", self.stem), &json)?;
         for p in plots {
             if let Err(e) = self.plot(p) {
                 tracing::warn!("could not draw {}: {e}", self.dir.file(p.stem).display());
             }
         }
-        println!("sweep written to {}", self.dir.path.display());
+        let md = self.dir.file(&format!("{}.md", self.stem));
+        println!("table written to {} (with .csv and .json)", md.display());
         Ok(())
     }
 

@@ -5,16 +5,17 @@
 //! prints the §9.4 table with the oracle's own held-out accuracy.
 
 use super::eval::Scorer;
-use super::sample::{GuidanceKind, Request, generate, run_pins};
-use super::sweep::random_row;
+use super::sample::{GuidanceKind, Request};
+use super::sweep::SpeciesRows;
 use super::{GenModel, Genomics, device};
 use anyhow::Result;
 use clap::Args;
 use diffusion_core::app::guidance_models;
 use diffusion_core::cli::demo::DemoModelArgs;
+use diffusion_core::cli::sweep_table::SweepTable;
 use diffusion_core::sampler::SamplerConfig;
-use genomics::evaluate::{DiscriminatorConfig, SpeciesScores};
-use genomics::write_samples;
+use genomics::evaluate::DiscriminatorConfig;
+use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -95,64 +96,41 @@ fn plan_rows<'k>(a: &'k DemoArgs, gammas: &[f64]) -> Result<Vec<(&'k str, PathBu
 pub fn run(a: &DemoArgs) -> Result<()> {
     let start = Instant::now();
     let dev = device(a.models.backend.as_deref())?;
-    std::fs::create_dir_all(&a.out)?;
     let oracle = obtain(a, "species-oracle", "configs/species-oracle.toml", true)?;
     let scorer = Scorer::load(&oracle, None, &dev)?;
     let disc = DiscriminatorConfig::default();
     let disc = (!a.no_discriminator).then_some(&disc);
     let gammas = diffusion_core::cli::parse_list(&a.gammas)?;
     let plan = plan_rows(a, &gammas)?;
-    let mut table = vec![SpeciesScores::table_header()];
-    println!("\n{}", table[0]);
-    let (samples, s) = random_row(&scorer, a.per_species, disc, 0, &dev)?;
-    write_samples(a.out.join("random.fa"), &samples)?;
-    table.push(s.table_row("Random", "–"));
-    println!("{}", table.last().map(String::as_str).unwrap_or_default());
-    let s = super::sweep::real_row(&scorer, a.per_species, disc, &dev)?;
-    table.push(s.table_row("Real (test windows)", "–"));
-    println!("{}", table.last().map(String::as_str).unwrap_or_default());
+    println!();
+    let species_rows = SpeciesRows {
+        scorer: &scorer,
+        per_species: a.per_species,
+        disc,
+    };
+    let mut table = SweepTable::named(&a.out, "table")?;
+    species_rows.reference(&mut table, 0, &dev)?;
     for (kind, g_path, rows) in plan {
         let g = GenModel::load(&g_path, &dev)?;
         for (guidance, gamma, clf) in rows {
-            let models = guidance_models::load_guidance::<Genomics>(
-                guidance,
-                clf.as_deref(),
-                &[],
-                &g,
-                &dev,
-            )?;
-            let req = Request {
-                pins: run_pins(&g, Vec::new()),
-                ..Request::new(
-                    guidance,
-                    gamma,
-                    models.models(Default::default()),
-                    SamplerConfig::run(a.steps, 64, 0),
-                )
-            };
-            let species: Vec<usize> = (0..g.facts.classes.len()).collect();
-            let (samples, _) = generate(&g, &req, &species, a.per_species, &dev)?;
-            let label = format!("{} γ={gamma}", guidance.name().to_uppercase());
-            write_samples(
-                a.out.join(format!("{kind}-{}-{gamma}.fa", guidance.name())),
-                &samples,
-            )?;
-            let s = scorer.score(&samples, disc, &dev)?;
-            table.push(s.table_row(&kind.to_uppercase(), &label));
-            println!("{}", table.last().map(String::as_str).unwrap_or_default());
+            let clf = clf.as_deref();
+            let models = guidance_models::load_guidance::<Genomics>(guidance, clf, &[], &g, &dev)?;
+            let config = SamplerConfig::run(a.steps, 64, 0);
+            let req = Request::new(guidance, gamma, models.models(Default::default()), config);
+            let fasta = a.out.join(format!("{kind}-{}-{gamma}.fa", guidance.name()));
+            let rule = format!("{} γ={gamma}", guidance.name().to_uppercase());
+            let label = format!("{} | {rule}", kind.to_uppercase());
+            table.push(species_rows.sampled((&g, req), &fasta, label, gamma, &dev)?);
         }
     }
-    let oracle_summary = scorer.held_out_text();
-    let text = format!(
-        "{}\n\nOracle held-out accuracy: {oracle_summary}. {} sequences per species and row, T = {}.\n",
-        table.join("\n"),
-        a.per_species,
-        a.steps
-    );
-    diffusion_core::atomic_file::write_atomic(&a.out.join("table.md"), text.as_bytes())?;
-    println!("\nOracle held-out accuracy: {oracle_summary}.");
+    let caption = species_rows.caption(&a.steps.to_string());
+    table.write(
+        &caption,
+        json!({"steps": a.steps, "per_species": a.per_species}),
+        &[],
+    )?;
     println!(
-        "demo finished in {:.0} s; FASTA files and table.md in {}",
+        "\n{caption}\ndemo finished in {:.0} s; FASTA files and table.md in {}",
         start.elapsed().as_secs_f64(),
         a.out.display()
     );

@@ -4,8 +4,8 @@
 //! `sweep.json` and a plot of oracle F1 and 6-mer JS against γ.
 
 use super::eval::Scorer;
-use super::sample::{generate, run_pins};
-use super::{Genomics, device};
+use super::sample::{Request, generate, run_pins};
+use super::{GenModel, Genomics, device};
 use anyhow::{Result, bail};
 use burn::prelude::Device;
 use clap::Args;
@@ -55,7 +55,7 @@ pub struct SweepArgs {
 }
 
 /// The "Real" row: `per_species` held-out test windows of every species, scored like samples.
-pub fn real_row(
+fn real_row(
     scorer: &Scorer,
     per_species: usize,
     disc: Option<&DiscriminatorConfig>,
@@ -76,7 +76,7 @@ pub fn real_row(
 
 /// The "Random" row: i.i.d. bases with the pooled validation composition, as many per species
 /// as a guided row has.
-pub fn random_row(
+fn random_row(
     scorer: &Scorer,
     per_species: usize,
     disc: Option<&DiscriminatorConfig>,
@@ -100,9 +100,73 @@ pub fn random_row(
     Ok((samples, s))
 }
 
+/// How the rows of a species table are made: the oracle scorer, sequences per species and
+/// the optional discriminator (shared by `sweep` and `demo`).
+pub struct SpeciesRows<'a> {
+    pub scorer: &'a Scorer,
+    pub per_species: usize,
+    pub disc: Option<&'a DiscriminatorConfig>,
+}
+
+impl SpeciesRows<'_> {
+    /// Push the §9.4 reference rows: Random (its sequences written to `random.fa`) and Real.
+    pub fn reference(
+        &self,
+        table: &mut SweepTable<SpeciesScores>,
+        seed: u64,
+        dev: &Device,
+    ) -> Result<()> {
+        let (scorer, per, disc) = (self.scorer, self.per_species, self.disc);
+        let (samples, s) = random_row(scorer, per, disc, seed, dev)?;
+        write_samples(table.dir.file("random.fa"), &samples)?;
+        table.push(SweepRow::reference("Random | –", s));
+        let s = real_row(scorer, per, disc, dev)?;
+        table.push(SweepRow::reference("Real (test windows) | –", s));
+        Ok(())
+    }
+
+    /// Sample every species for `req` (with the generator's pins), write the sequences to
+    /// `fasta` and score them: the row `label` at γ = `gamma`.
+    pub fn sampled(
+        &self,
+        (g, req): (&GenModel, Request),
+        fasta: &std::path::Path,
+        label: String,
+        gamma: f64,
+        dev: &Device,
+    ) -> Result<SweepRow<SpeciesScores>> {
+        let req = Request {
+            pins: run_pins(g, Vec::new()),
+            ..req
+        };
+        let species: Vec<usize> = (0..g.facts.classes.len()).collect();
+        let start = std::time::Instant::now();
+        let (samples, nfe) = generate(g, &req, &species, self.per_species, dev)?;
+        let seconds = start.elapsed().as_secs_f64();
+        write_samples(fasta, &samples)?;
+        Ok(SweepRow {
+            label,
+            gamma: Some(gamma),
+            steps: Some(req.sampler.steps),
+            nfe: Some(nfe),
+            seconds: Some(seconds),
+            scores: self.scorer.score(&samples, self.disc, dev)?,
+        })
+    }
+
+    /// The oracle line under a species table.
+    pub fn caption(&self, steps: &str) -> String {
+        format!(
+            "Oracle held-out accuracy: {}. {} sequences per species and row, T = {steps}.",
+            self.scorer.held_out_text(),
+            self.per_species
+        )
+    }
+}
+
 pub fn run(a: &SweepArgs) -> Result<()> {
     let dev = device(a.guide.backend.as_deref())?;
-    let g = super::GenModel::load(&a.guide.checkpoint, &dev)?;
+    let g = GenModel::load(&a.guide.checkpoint, &dev)?;
     let models = a.guide.load_models::<Genomics>(&g.loaded, &dev)?;
     let scorer = Scorer::load(
         &diffusion_core::paths::resolve_path(&a.oracle),
@@ -120,44 +184,23 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         .name
         .clone()
         .unwrap_or_else(|| format!("{:?}", g.loaded.diffusion.kind()).to_uppercase());
+    let rows = SpeciesRows {
+        scorer: &scorer,
+        per_species: a.per_species,
+        disc,
+    };
     let mut table = SweepTable::create(&a.out)?;
     if a.random_row {
-        let (samples, s) = random_row(&scorer, a.per_species, disc, a.guide.seed, &dev)?;
-        write_samples(table.dir.file("random.fa"), &samples)?;
-        table.push(SweepRow::reference("Random | –", s));
-        let s = real_row(&scorer, a.per_species, disc, &dev)?;
-        table.push(SweepRow::reference("Real (test windows) | –", s));
+        rows.reference(&mut table, a.guide.seed, &dev)?;
     }
-    let species: Vec<usize> = (0..g.facts.classes.len()).collect();
     for (steps, gamma) in grid {
         let seq_len = g.loaded.diffusion.config.seq_len;
         let nos = models.models(NosConfig::default());
         let req = a.guide.request(gamma, nos, steps, a.batch_size, seq_len);
-        let pins = run_pins(&g, Vec::new());
-        let req = diffusion_core::generate::Request { pins, ..req };
-        let start = std::time::Instant::now();
-        let (samples, nfe) = generate(&g, &req, &species, a.per_species, &dev)?;
-        let seconds = start.elapsed().as_secs_f64();
-        write_samples(
-            table.dir.file(&format!("T{steps}-gamma{gamma}.fa")),
-            &samples,
-        )?;
-        let rule = a.guide.row_label(steps, gamma, several);
-        table.push(SweepRow {
-            label: format!("{name} | {rule}"),
-            gamma: Some(gamma),
-            steps: Some(steps),
-            nfe: Some(nfe),
-            seconds: Some(seconds),
-            scores: scorer.score(&samples, disc, &dev)?,
-        });
+        let fasta = table.dir.file(&format!("T{steps}-gamma{gamma}.fa"));
+        let label = format!("{name} | {}", a.guide.row_label(steps, gamma, several));
+        table.push(rows.sampled((&g, req), &fasta, label, gamma, &dev)?);
     }
-    let caption = format!(
-        "Oracle held-out accuracy: {}. {} sequences per species and row, T = {}.",
-        scorer.held_out_text(),
-        a.per_species,
-        a.steps
-    );
     let settings = json!({
         "checkpoint": a.guide.checkpoint, "oracle": a.oracle, "per_species": a.per_species,
         "seed": a.guide.seed, "sampler": a.guide.refine.describe(),
@@ -171,5 +214,6 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             ("6-mer JS distance", |s| Some(s.js6)),
         ],
     };
+    let caption = rows.caption(&a.steps);
     Ok(table.write(&caption, settings, &[plot])?)
 }

@@ -10,14 +10,15 @@ use anyhow::Result;
 use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::app::guidance_models::guiding_classifier;
-use diffusion_core::atomic_file::write_atomic;
 use diffusion_core::cli::demo::DemoModelArgs;
+use diffusion_core::cli::sweep_table::{SweepRow, SweepTable};
 use diffusion_core::generate::GuidanceModels;
 use diffusion_core::guidance::steer::{SmcConfig, SteerMethod, X0Estimate};
 use diffusion_core::sample::args::SteerRequest;
 use diffusion_core::sampler::SamplerConfig;
 use molecules::metrics::Qm9Metrics;
 use molecules::reward::build_reward;
+use serde_json::json;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -129,8 +130,14 @@ fn plan_rows(a: &DemoArgs) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// Sample one row, write its samples and metrics under `runs/demo/samples/`, return its metrics.
-fn run_row(a: &DemoArgs, row: &Row, known: &HashSet<String>, dev: &Device) -> Result<Qm9Metrics> {
+/// Sample one row, write its samples and metrics under `runs/demo/samples/`; returns the table
+/// row.
+fn run_row(
+    a: &DemoArgs,
+    row: &Row,
+    known: &HashSet<String>,
+    dev: &Device,
+) -> Result<SweepRow<Qm9Metrics>> {
     let g = Generator::load(&row.generator, dev)?;
     let clf = match &row.classifier {
         Some(p) => Some(guiding_classifier::<Molecules>(p, &g, dev)?),
@@ -160,7 +167,9 @@ fn run_row(a: &DemoArgs, row: &Row, known: &HashSet<String>, dev: &Device) -> Re
             x0: X0Estimate::Argmax,
         });
     }
-    let (tokens, _) = generate(&g, &req, 1, a.num_samples, dev)?;
+    let start = Instant::now();
+    let (tokens, nfe) = generate(&g, &req, 1, a.num_samples, dev)?;
+    let seconds = start.elapsed().as_secs_f64();
     let (text, smiles) = decode(&g.facts.tokenizer, &tokens);
     let m = molecules::metrics::score(&smiles, known);
     super::sample::write_outputs(
@@ -177,34 +186,35 @@ fn run_row(a: &DemoArgs, row: &Row, known: &HashSet<String>, dev: &Device) -> Re
             "classifier": row.classifier,
         }),
     )?;
-    Ok(m)
+    let guided = row.guidance != GuidanceKind::None;
+    Ok(SweepRow {
+        label: row.name.clone(),
+        gamma: guided.then_some(a.gamma),
+        steps: Some(a.steps),
+        nfe: Some(nfe),
+        seconds: Some(seconds),
+        scores: m,
+    })
 }
 
 pub fn run(a: &DemoArgs) -> Result<()> {
     let start = Instant::now();
     let dev = device(a.models.backend.as_deref())?;
     let known = known_set(Path::new("datasets/molecules/qm9.csv.gz"))?;
-    let mut table = vec![Qm9Metrics::table_header()];
-    let mut csv = format!("row,{}\n", Qm9Metrics::csv_header());
     let rows = plan_rows(a)?;
-    println!("\n{}", table[0]);
+    println!();
+    let mut table = SweepTable::named(&a.out, "table")?;
     for row in &rows {
-        let t0 = Instant::now();
-        let m = run_row(a, row, &known, &dev)?;
-        let line = m.table_row(&row.name);
-        println!("{line}   ({:.1} s)", t0.elapsed().as_secs_f64());
-        table.push(line);
-        csv.push_str(&format!("{},{}\n", row.name, m.csv_row()));
+        table.push(run_row(a, row, &known, &dev)?);
     }
-    write_atomic(
-        &a.out.join("table.txt"),
-        (table.join("\n") + "\n").as_bytes(),
-    )?;
-    write_atomic(&a.out.join("table.csv"), csv.as_bytes())?;
+    let caption = format!(
+        "{} molecules per row, T = {}, seed 0; QED and rings are means over novel molecules.",
+        a.num_samples, a.steps
+    );
+    let settings = json!({"num_samples": a.num_samples, "steps": a.steps, "gamma": a.gamma});
+    table.write(&caption, settings, &[])?;
     println!(
-        "\n{} molecules per row, T = {}; QED(nov) and rings(nov) are means over novel molecules.\nDemo finished in {:.1} min; files in {}",
-        a.num_samples,
-        a.steps,
+        "\n{caption}\nDemo finished in {:.1} min; files in {}",
         start.elapsed().as_secs_f64() / 60.0,
         a.out.display()
     );
