@@ -282,6 +282,25 @@ pub struct Reference<'a> {
     pub val_gaussian: &'a Gaussian,
 }
 
+/// The discriminator AUROC of `seqs` against as many real validation windows per species as
+/// there are generated ones (`by_class`), drawn with the discriminator's seed.
+fn matched_auroc(
+    seqs: &[Vec<u8>],
+    by_class: &[Vec<Vec<u8>>],
+    reference: &Reference,
+    cfg: &DiscriminatorConfig,
+    device: &Device,
+) -> Result<f64> {
+    let mut real = Vec::new();
+    let mut rng = Xoshiro256StarStar::seed_from_u64(cfg.seed);
+    for (c, gen_c) in by_class.iter().enumerate() {
+        let mut pool = reference.val[c].clone();
+        rng.shuffle(&mut pool);
+        real.extend(pool.into_iter().take(gen_c.len()));
+    }
+    Ok(discriminator_auroc(seqs, &real, reference.oracle_seq_len, cfg, device)?.0)
+}
+
 /// Score generated sequences with their intended classes. `discriminator: None` skips the
 /// AUROC (it trains a network).
 pub fn score(
@@ -333,17 +352,7 @@ pub fn score(
     );
     let report = oracle_report(&classified, classes, intended)?;
     let auroc = match discriminator {
-        Some(cfg) => {
-            // As many real validation windows per species as there are generated ones.
-            let mut real = Vec::new();
-            let mut rng = Xoshiro256StarStar::seed_from_u64(cfg.seed);
-            for (c, gen_c) in by_class.iter().enumerate() {
-                let mut pool = reference.val[c].clone();
-                rng.shuffle(&mut pool);
-                real.extend(pool.into_iter().take(gen_c.len()));
-            }
-            Some(discriminator_auroc(seqs, &real, reference.oracle_seq_len, cfg, device)?.0)
-        }
+        Some(cfg) => Some(matched_auroc(seqs, &by_class, reference, cfg, device)?),
         None => None,
     };
     let fbd = match seqs.len() {

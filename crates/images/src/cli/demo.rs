@@ -11,12 +11,16 @@ use anyhow::Result;
 use burn::prelude::Device;
 use clap::Args;
 use diffusion_core::cli::demo::DemoModelArgs;
+use diffusion_core::cli::sweep_table::{SweepRow, SweepTable};
 use diffusion_core::report::features::FeatureNetwork;
 use diffusion_core::sampler::SamplerConfig;
 use images::dataset::{ImageData, prepare};
 use images::sample_metrics::SampleMetrics;
 use std::path::PathBuf;
 use std::time::Instant;
+
+/// The demo's table: one row per generator and setting, after the real images.
+type Table = SweepTable<SampleMetrics>;
 
 #[derive(Args, Clone, Debug)]
 pub struct DemoArgs {
@@ -87,29 +91,13 @@ fn obtain(
         .obtain::<Images>(&a.out, name, config, set, Some(steps), classifier)
 }
 
-/// One line of the demo table.
-fn row(name: &str, bpd: Option<f64>, m: &SampleMetrics, seconds: f64) -> String {
-    let opt = |v: Option<f64>, p: usize| v.map_or("–".to_string(), |x| format!("{x:.p$}"));
-    format!(
-        "| {name} | {} | {} | {:.2} | {:.2} | {} | {} | {seconds:.0} |",
-        opt(bpd, 3),
-        m.n,
-        m.fid,
-        m.inception_score,
-        opt(m.accuracy, 3),
-        opt(m.macro_f1, 3),
-    )
-}
-
 pub fn run(a: &DemoArgs) -> Result<()> {
     let start = Instant::now();
     let dev = device(a.models.backend.as_deref())?;
     let (eval_path, generators) = obtain_all(a)?;
     let eval = load_eval_net(&eval_path, &dev, None)?;
-    let mut table = vec![
-        "| row | BPD (val) ↓ | n | FID (project classifier features) ↓ | IS (project classifier) ↑ | eval-classifier accuracy ↑ | macro F1 ↑ | sampling s |".to_string(),
-        "|---|---|---|---|---|---|---|---|".to_string(),
-    ];
+    println!();
+    let mut table = SweepTable::named(&a.out, "table")?;
     let data = real_row(a, &eval, &mut table)?;
     let mut described = Vec::new();
     for (kind, path) in &generators {
@@ -160,7 +148,7 @@ fn obtain_all(a: &DemoArgs) -> Result<(PathBuf, Vec<(String, PathBuf)>)> {
 
 /// The calibration row: real training images, as many as a row of samples, quantised and
 /// scored like samples; returns the data set.
-fn real_row(a: &DemoArgs, eval: &EvalNet, table: &mut Vec<String>) -> Result<ImageData> {
+fn real_row(a: &DemoArgs, eval: &EvalNet, table: &mut Table) -> Result<ImageData> {
     // Calibration: real training images, as many as a row of samples.
     let data = prepare(&eval.info.data, Some(eval.info.tokenizer.clone()))?;
     let mut idx = Vec::new();
@@ -176,8 +164,7 @@ fn real_row(a: &DemoArgs, eval: &EvalNet, table: &mut Vec<String>) -> Result<Ima
     let real_tokens: Vec<i64> = real.pixels.iter().map(|&v| tok.bin(v)).collect();
     let real_px = tok.decode_image(&real_tokens);
     let m = score_images(eval, &real_px, Some(&real.labels))?;
-    table.push(row("real training images (quantised)", None, &m, 0.0));
-    println!("\n{}", table.join("\n"));
+    table.push(SweepRow::reference("real training images (quantised)", m));
     write_images(
         &a.out.join("samples/real"),
         "grid.png",
@@ -198,15 +185,19 @@ fn generator_rows(
     kind: &str,
     path: &std::path::Path,
     dev: &Device,
-    table: &mut Vec<String>,
+    table: &mut Table,
 ) -> Result<String> {
     let g = ImagesGenerator::load(path, dev)?;
-    let described = format!(
-        "{kind}: {} of {:.2} M parameters, {} training steps",
-        g.backbone(),
-        g.num_params() as f64 / 1e6,
-        g.step
-    );
+    let described = |bpd: Option<f64>| {
+        let bpd = bpd.map_or(String::new(), |b| {
+            format!(", validation {b:.3} bits per pixel")
+        });
+        let (net, params) = (g.backbone(), g.num_params() as f64 / 1e6);
+        format!(
+            "{kind}: {net} of {params:.2} M parameters, {} training steps{bpd}",
+            g.step
+        )
+    };
     // The run's summary.json, or `<name>.summary.json` next to a shipped checkpoint.
     let summary: serde_json::Value = [
         path.with_file_name("summary.json"),
@@ -258,20 +249,25 @@ fn generator_rows(
                 a.out.join(format!("grid-{kind}.png")),
             )?;
         }
-        let m = score_images(eval, &px, out.intended.as_deref())?;
-        let line = row(&format!("{kind} {label}"), bpd, &m, out.done.seconds);
-        println!("{line}");
-        table.push(line);
+        table.push(SweepRow {
+            label: format!("{kind} {label}"),
+            gamma: (guidance != GuidanceKind::None).then_some(gamma),
+            steps: Some(a.steps),
+            nfe: Some(out.done.nfe),
+            seconds: Some(out.done.seconds),
+            scores: score_images(eval, &px, out.intended.as_deref())?,
+        });
     }
-    Ok(described)
+    Ok(described(bpd))
 }
 
-/// `table.md`: the setting, the table and the notes on what FID and IS mean here.
+/// `table.md` (the table, then the setting and the notes on what FID and IS mean here), with
+/// `table.csv` and `table.json`.
 fn write_table(
     a: &DemoArgs,
     eval: &EvalNet,
     data: &ImageData,
-    table: &[String],
+    table: &Table,
     described: &[String],
 ) -> Result<()> {
     let tok = &eval.info.tokenizer;
@@ -291,14 +287,15 @@ fn write_table(
         a.per_class
     );
     let notes = format!(
-        "FID and IS use the features / class probabilities of the project's own evaluation classifier ({}), not Inception-v3: they compare rows of this table only, not the paper's CIFAR-10 numbers. FID is against all {} real held-out images; with {} samples per row it is biased upwards, and the real-images row shows that floor. Unguided rows have no intended class, so no accuracy. BPD: validation NELBO in bits per dimension at {} levels (one dimension = one pixel).",
+        "FID and IS use the features / class probabilities of the project's own evaluation classifier ({}), not Inception-v3: they compare rows of this table only, not the paper's CIFAR-10 numbers. FID is against all {} real held-out images; with {} samples per row it is biased upwards, and the real-images row shows that floor. Unguided rows have no intended class, so no accuracy. Bits per pixel: validation NELBO at {} levels.",
         eval.net.name(),
         eval.reference_size,
         a.per_class * data.train_images.num_classes(),
         tok.levels
     );
-    let text = format!("{setting}\n\n{}\n\n{notes}\n", table.join("\n"));
-    diffusion_core::atomic_file::write_atomic(&a.out.join("table.md"), text.as_bytes())?;
+    let settings =
+        serde_json::json!({"steps": a.steps, "per_class": a.per_class, "gamma": a.gamma});
+    table.write(&format!("{setting}\n\n{notes}"), settings, &[])?;
     println!("\n{setting}\n\n{notes}");
     Ok(())
 }
