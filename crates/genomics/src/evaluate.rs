@@ -226,7 +226,7 @@ pub struct SpeciesScores {
 
 impl SpeciesScores {
     pub fn table_header() -> String {
-        "| Model | Guidance | n | 3-mer JS ↓ | 6-mer JS ↓ | Disc. AUROC (→0.5) | Oracle acc. ↑ | Oracle F1 ↑ | MCC ↑ |\n|---|---|---|---|---|---|---|---|---|".into()
+        "| Model | Guidance | n | 3-mer JS ↓ | 6-mer JS ↓ | Disc. AUROC (→0.5) | Oracle acc. ↑ | Oracle F1 ↑ | MCC ↑ | FBD ↓ |\n|---|---|---|---|---|---|---|---|---|---|".into()
     }
 
     pub fn table_row(&self, model: &str, guidance: &str) -> String {
@@ -258,7 +258,7 @@ impl diffusion_core::cli::sweep_table::SweepScores for SpeciesScores {
     }
     fn table_row(&self, label: &str) -> String {
         format!(
-            "| {label} | {} | {:.3} | {:.3} | {} | {:.3} | {:.3} | {:.3} |",
+            "| {label} | {} | {:.3} | {:.3} | {} | {:.3} | {:.3} | {:.3} | {} |",
             self.n,
             self.js3,
             self.js6,
@@ -267,7 +267,10 @@ impl diffusion_core::cli::sweep_table::SweepScores for SpeciesScores {
                 .unwrap_or_else(|| "–".into()),
             self.accuracy,
             self.macro_f1,
-            self.mcc
+            self.mcc,
+            self.fbd
+                .map(|f| format!("{f:.2}"))
+                .unwrap_or_else(|| "–".into()),
         )
     }
 }
