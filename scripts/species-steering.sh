@@ -10,7 +10,8 @@
 # (T = 24, one pass plus four candidate passes per step), the reward being the second classifier;
 # each row with its measured time.
 #   scripts/species-steering.sh      # writes runs/species-steering/results.md and equal-passes.md
-# Rows that already have scores.json are kept (delete one to redo it).
+# Rows that already have scores.json are kept (delete one to redo it); KINDS="mdlm" runs (and
+# tabulates) one model only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins # all binaries: one package alone would rebuild the dependencies
@@ -39,7 +40,7 @@ row() { # NAME REWARD_CLASSIFIER ARGS... (STEPS=T before `row` for another T)
   "$B" eval --samples "$d/samples.fa" --oracle "$C/species-oracle.ckpt" --json "$d/scores.json" --force > /dev/null
 }
 
-for kind in mdlm udlm; do
+for kind in ${KINDS:-mdlm udlm}; do
   for r in oracle:"$C/species-oracle.ckpt" classifier-2:"$CLF2"; do
     row "$kind-smc-${r%%:*}" "${r#*:}" --checkpoint "$C/species-$kind.ckpt" \
       --steer smc --reward classifier --particles 4 --steer-lambda "$LAMBDA"
@@ -50,7 +51,7 @@ MD="$OUT/results.md"
 {
   echo "| Model | Steering (K = 4, λ = $LAMBDA) | reward from | s | 3-mer JS ↓ | 6-mer JS ↓ | Disc. AUROC (→0.5) | Oracle acc. ↑ | Oracle F1 ↑ | MCC ↑ |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
-  for kind in mdlm udlm; do
+  for kind in ${KINDS:-mdlm udlm}; do
     for r in oracle classifier-2; do
       d="$OUT/$kind-smc-$r"
       jq -r '[.js3, .js6, (.auroc // "nan"), .accuracy, .macro_f1, .mcc] | @tsv' "$d/scores.json" |
@@ -62,7 +63,7 @@ MD="$OUT/results.md"
 cat "$MD"
 
 # Equal network passes (D-CFG γ = 3 at T = 64 as the yardstick).
-for kind in mdlm udlm; do
+for kind in ${KINDS:-mdlm udlm}; do
   STEPS=64 row "$kind-eq-cfg3" "" --checkpoint "$C/species-$kind.ckpt" --guidance cfg --gamma 3
   STEPS=32 row "$kind-eq-smc" "$CLF2" --checkpoint "$C/species-$kind.ckpt" \
     --steer smc --reward classifier --particles 4 --steer-lambda "$LAMBDA"
@@ -75,7 +76,7 @@ EQ="$OUT/equal-passes.md"
 {
   echo "| Model | Method (reward: classifier-2) | T | s | 3-mer JS ↓ | 6-mer JS ↓ | Disc. AUROC (→0.5) | Oracle acc. ↑ | Oracle F1 ↑ | MCC ↑ |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
-  for kind in mdlm udlm; do
+  for kind in ${KINDS:-mdlm udlm}; do
     for m in "cfg3:D-CFG γ = 3 (no reward):64" "smc:SMC K = 4, λ = $LAMBDA:32" "best:best-of-4:32" "svdd:SVDD M = 4:24"; do
       IFS=: read -r tag name T <<< "$m"
       d="$OUT/$kind-eq-$tag"

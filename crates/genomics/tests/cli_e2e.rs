@@ -516,3 +516,12 @@ fn demo_runs_on_the_shipped_models() {
     assert!(!out.join("train").exists());
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// Every shipped config of the domain reads as `train` reads it (unknown keys refused).
+#[test]
+fn shipped_configs_parse() {
+    type Experiment = diffusion_core::app::ExperimentConfig<genomics::config::DataConfig>;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let read = Experiment::load_all(&dir, &["species-"]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(read.len() >= 10, "{read:?}");
+}

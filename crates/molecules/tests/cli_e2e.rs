@@ -849,3 +849,12 @@ fn demo_uses_shipped_models_and_retrains_on_request() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Every shipped config of the domain reads as `train` reads it (unknown keys refused).
+#[test]
+fn shipped_configs_parse() {
+    type Experiment = diffusion_core::app::ExperimentConfig<molecules::config::DataConfig>;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let read = Experiment::load_all(&dir, &["qm9-"]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(read.len() >= 10, "{read:?}");
+}

@@ -440,3 +440,12 @@ fn fine_tune_from_a_shipped_f16_checkpoint() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Every shipped config of the domain reads as `train` reads it (unknown keys refused).
+#[test]
+fn shipped_configs_parse() {
+    type Experiment = diffusion_core::app::ExperimentConfig<text::config::DataConfig>;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let read = Experiment::load_all(&dir, &["text8-"]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(read.len() >= 8, "{read:?}");
+}

@@ -9,10 +9,13 @@ use crate::cli::RunConfig;
 use crate::conv::ConvConfig;
 use crate::diffusion::DiffusionConfig;
 use crate::dit::DitConfig;
+use crate::error::CoreError;
 use crate::sampler::SamplerConfig;
 use crate::train::TrainConfig;
 use crate::unet::UnetConfig;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// One file trains one generator (`[diffusion]` and one backbone section) or one classifier
 /// (`[classifier]`); `D` is the domain's `[data]` section.
@@ -43,4 +46,44 @@ pub struct ExperimentConfig<D> {
     pub sampling: SamplerConfig,
     #[serde(default)]
     pub run: RunConfig,
+}
+
+impl<D: DeserializeOwned + Default> ExperimentConfig<D> {
+    /// Read every `<dir>/<prefix>*.toml` of a domain as its experiment file, as `train` reads it
+    /// (unknown keys refused), so that a shipped config cannot drift from the code unnoticed.
+    /// Returns the files read, or the first error (naming the file and key).
+    pub fn load_all(dir: &Path, prefixes: &[&str]) -> crate::Result<Vec<PathBuf>> {
+        let entries = std::fs::read_dir(dir).map_err(|e| CoreError::io(dir, e))?;
+        let wanted = |p: &Path| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.ends_with(".toml") && prefixes.iter().any(|pre| name.starts_with(pre))
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| wanted(p))
+            .collect();
+        files.sort();
+        for f in &files {
+            crate::config_file::load_config::<Self>(Some(f), &[])?;
+        }
+        Ok(files)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_all_reads_the_prefixed_files_and_names_a_bad_one() {
+        let dir = std::env::temp_dir().join(format!("gdd-load-all-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a-1.toml"), "[train]\nsteps = 3\nbatch_size = 2\n").unwrap();
+        std::fs::write(dir.join("b-1.toml"), "[train]\nstepz = 3\nbatch_size = 2\n").unwrap();
+        let read = ExperimentConfig::<()>::load_all(&dir, &["a-"]).unwrap();
+        assert_eq!(read, [dir.join("a-1.toml")]);
+        let e = ExperimentConfig::<()>::load_all(&dir, &["a-", "b-"]).unwrap_err();
+        assert!(e.to_string().contains("b-1.toml"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
