@@ -3,7 +3,8 @@
 # step, hours of training (summed from each step's tokens and measured tokens/s, so pauses and
 # resumes do not count), validation NELBO and perplexity, for every validation row of metrics.csv.
 #   scripts/training-curve.sh runs/long/qm9-mdlm runs/long/qm9-udlm
-# The tokens per step are read from the run's config.toml (train.batch_size × data.seq_len).
+# The tokens per step are read from the run's config.toml (train.batch_size × data.seq_len, or
+# × (data.windows.length + 1) for genomics).
 # CONTINUE=1: each run continues the one before it (`--init-from` its weights), so its steps and hours
 # are counted on from where that run ended and the rows read as one curve:
 #   CONTINUE=1 scripts/training-curve.sh runs/long/qm9-udlm runs/long/qm9-udlm-2
@@ -16,6 +17,8 @@ for run in "$@"; do
   [ -f "$run/metrics.csv" ] || { echo "$run: no metrics.csv" >&2; exit 1; }
   bsz=$(awk -F' *= *' '/^\[train\]/{s=1; next} /^\[/{s=0} s && $1=="batch_size"{print $2}' "$run/config.toml")
   len=$(awk -F' *= *' '/^\[data\]/{s=1; next} /^\[/{s=0} s && $1=="seq_len"{print $2}' "$run/config.toml")
+  # Genomics: [BOS] + a window of data.windows.length bases.
+  [ -n "$len" ] || len=$(awk -F' *= *' '/^\[data.windows\]/{s=1; next} /^\[/{s=0} s && $1=="length"{print $2 + 1}' "$run/config.toml")
   [ -n "$bsz" ] && [ -n "$len" ] || { echo "$run/config.toml: no train.batch_size or data.seq_len" >&2; exit 1; }
   out=$(awk -F, -v name="$(basename "$run")" -v tok=$((bsz * len)) -v step0="$step0" -v hours0="$hours0" '
     $1 == "train" && $6 > 0 { secs += tok / $6; last = $2 }
